@@ -1,0 +1,61 @@
+"""URL checks for operator endpoints (spec 3.1: https, no port) and safe joining (7.1 #22)."""
+
+from __future__ import annotations
+
+import ssl
+from urllib.parse import urlsplit
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_endpoint_url(url: str, *, strict: bool, trailing_slash: bool = False) -> str:
+    """Return ``url`` if it is an absolute operator endpoint, else raise ``ValueError``.
+
+    ``strict`` is the spec's rule (https, no port). Otherwise http and ports are also
+    allowed, but only on loopback hosts (a local stack).
+    """
+    # urlsplit silently drops tabs/newlines and leading spaces/controls, so it would
+    # check a different string from the one returned.
+    if any(ch <= " " or ch == "\x7f" for ch in url):
+        raise ValueError("must not contain spaces or control characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("must be an absolute https URL")
+    if parts.username is not None:  # also an empty "user@" (origin_of would keep the '@')
+        raise ValueError("must not carry credentials")
+    if "#" in url:  # an empty fragment too: "{uri}#" + "sims/..." would break the join
+        raise ValueError("must not have a #fragment")
+    local = parts.hostname in LOOPBACK_HOSTS
+    if parts.scheme != "https" and (strict or not local):
+        raise ValueError("must use https")
+    has_port = parts.port is not None or parts.netloc.endswith(":")  # "host:" is a port too
+    if has_port and (strict or not local):
+        raise ValueError("must not carry a port number")
+    if trailing_slash and ("?" in url or not url.endswith("/")):
+        raise ValueError("must end with '/' (it is joined as '{uri}sims/...')")
+    return url
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def check_origin(value: str, *, strict: bool) -> str:
+    """A callback origin: scheme and host (and, locally, port), nothing else."""
+    check_endpoint_url(value, strict=strict)
+    parts = urlsplit(value)
+    if parts.path not in ("", "/") or parts.query:
+        raise ValueError("must be an origin (scheme://host) without a path")
+    return origin_of(value)
+
+
+def join_base(base: str, path: str) -> str:
+    """Join ``path`` under ``base`` whether or not ``base`` ends with '/'."""
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def trusted_client_context() -> ssl.SSLContext:
+    """A verifying TLS client context built *now*, so it honours ``SSL_CERT_FILE`` as set
+    at run time (aiohttp's default context is made once, at import)."""
+    return ssl.create_default_context()
