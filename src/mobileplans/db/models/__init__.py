@@ -1,0 +1,70 @@
+"""All ORM models; importing this package registers every table on ``Base.metadata``."""
+
+from mobileplans.db.models.audit import AuditEntry
+from mobileplans.db.models.catalog import PortalLaunch
+from mobileplans.db.models.monitoring import (
+    JobWatermark,
+    MaintenanceWindow,
+    Probe,
+    ProbeResult,
+    ProbeRollup,
+    SlaContract,
+    SlaStatement,
+)
+from mobileplans.db.models.operator import (
+    ConfigState,
+    IccidRange,
+    Operator,
+    OperatorContact,
+    OperatorEnvironment,
+)
+from mobileplans.db.models.smdp import (
+    SmdpDownloadSession,
+    SmdpFunctionCall,
+    SmdpProfile,
+    SmdpProfileEvent,
+    SmdpRequester,
+)
+from mobileplans.db.models.subscriber import (
+    MoAccount,
+    MoBalance,
+    MoDownloadEvent,
+    MoLine,
+    MoOrder,
+    MoPlan,
+    MoTransactionLog,
+    MoUsage,
+)
+from mobileplans.db.models.telemetry import BalanceLookup, PurchaseTelemetry
+
+__all__ = [
+    "AuditEntry",
+    "BalanceLookup",
+    "ConfigState",
+    "IccidRange",
+    "JobWatermark",
+    "MaintenanceWindow",
+    "MoAccount",
+    "MoBalance",
+    "MoDownloadEvent",
+    "MoLine",
+    "MoOrder",
+    "MoPlan",
+    "MoTransactionLog",
+    "MoUsage",
+    "Operator",
+    "OperatorContact",
+    "OperatorEnvironment",
+    "PortalLaunch",
+    "Probe",
+    "ProbeResult",
+    "ProbeRollup",
+    "PurchaseTelemetry",
+    "SlaContract",
+    "SlaStatement",
+    "SmdpDownloadSession",
+    "SmdpFunctionCall",
+    "SmdpProfile",
+    "SmdpProfileEvent",
+    "SmdpRequester",
+]
