@@ -1,0 +1,1 @@
+"""Business rules, one package per domain. No web or CLI frameworks here."""

@@ -1,0 +1,1 @@
+"""Audit trail of configuration changes: who, when, before/after."""

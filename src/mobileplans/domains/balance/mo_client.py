@@ -1,0 +1,155 @@
+"""Outbound calls to operators' MO APIs (spec 2.3, 2.8, 2.9) over a pooled aiohttp session.
+
+Every call carries a fresh ``X-MS-DM-TransactionId`` (``"MSFT-<uuid>"``, sent with its
+quotes as in the spec's examples, 7.1 #3) and, when configured, the platform's client
+certificate (mutual TLS, spec 2.8). The outcome is classified the way the live-site
+tooling counts failures: ok, http_error, timeout, connect_error, tls_error, bad_body.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+
+from mobileplans.domains.balance.schemas import BalanceItem
+from mobileplans.kit.urls import join_base
+
+
+@dataclass(frozen=True, slots=True)
+class MoCall:
+    outcome: str
+    status: int | None
+    balances: list[BalanceItem]
+    retry_after: float | None
+    latency_ms: float
+    detail: str
+
+
+def _lower_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k).lower(): _lower_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(v) for v in value]
+    return value
+
+
+def parse_balances(body: bytes) -> list[BalanceItem]:
+    """Read a GetBalance body, keys case-insensitive (spec 7.1 #1); ValueError if malformed."""
+    data = _lower_keys(orjson.loads(body))
+    if not isinstance(data, dict) or not isinstance(data.get("balances"), list):
+        raise ValueError("body has no 'balances' array")
+    items = []
+    for entry in data["balances"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            raise ValueError("a balance has no 'type'")
+        items.append(
+            BalanceItem(
+                id=None if entry.get("id") is None else str(entry["id"]),
+                type=entry["type"].upper(),
+                data_remaining_in_mb=float(entry.get("dataremaininginmb", 0.0)),
+                time_remaining=str(entry.get("timeremaining", "PT0S")),
+                locations=entry.get("locations"),
+            )
+        )
+    return items
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class MoApiClient:
+    """One pooled client per process; ``ssl_context`` carries the client certificate."""
+
+    def __init__(
+        self, *, timeout_seconds: float, ssl_context: ssl.SSLContext | None = None, limit: int = 200
+    ) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._ssl = ssl_context
+        self._limit = limit
+        self._session: aiohttp.ClientSession | None = None
+
+    async def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self._limit, ssl=self._ssl if self._ssl else True
+            )
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def get_balances(
+        self,
+        mo_base_url: str,
+        iccid: str,
+        *,
+        transaction_id: str,
+        location: str | None = None,
+        fields_template: str = "basic",
+    ) -> MoCall:
+        """``GET {moBaseUrl}/sims/iccid:{ICCID}/balances`` (spec 2.3)."""
+        url = join_base(mo_base_url, f"sims/{quote('iccid:' + iccid)}/balances")
+        params = {"fieldsTemplate": fields_template}
+        if location:
+            params["location"] = location
+        headers = {"X-MS-DM-TransactionId": f'"{transaction_id}"'}
+        started = time.perf_counter()
+        client = await self._client()
+        try:
+            async with client.get(url, params=params, headers=headers) as response:
+                body = await response.read()
+                return self._classify(response.status, response.headers, body, started)
+        except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
+            return MoCall("tls_error", None, [], None, _ms(started), str(exc))
+        except TimeoutError:
+            return MoCall("timeout", None, [], None, _ms(started), "no answer in time")
+        except aiohttp.ClientError as exc:
+            return MoCall(
+                "connect_error", None, [], None, _ms(started), str(exc) or type(exc).__name__
+            )
+
+    @staticmethod
+    def _classify(status: int, headers: Any, body: bytes, started: float) -> MoCall:
+        latency = _ms(started)
+        if status != 200:
+            return MoCall(
+                "http_error",
+                status,
+                [],
+                _retry_after(headers),
+                latency,
+                body[:300].decode("utf-8", "replace"),
+            )
+        try:
+            return MoCall("ok", status, parse_balances(body), None, latency, "")
+        except (ValueError, TypeError) as exc:
+            return MoCall("bad_body", status, [], None, latency, str(exc))
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
+
+
+def client_ssl_context(
+    *, cert_file: str | None, key_file: str | None, ca_file: str | None
+) -> ssl.SSLContext | None:
+    """TLS context presenting the platform's client certificate (spec 2.8)."""
+    if not (cert_file or ca_file):
+        return None
+    context = ssl.create_default_context(cafile=ca_file)
+    if cert_file:
+        context.load_cert_chain(cert_file, key_file)
+    return context

@@ -1,0 +1,152 @@
+"""The GetBalance proxy: resolve the SIM, call its operator, answer the flyout.
+
+- The ICCID is resolved from the in-memory registry snapshot (no database on the path).
+- A short per-(ICCID, location) cache (``MP_BALANCE_CACHE_SECONDS``, spec 7.2 #45) absorbs
+  flyout openings; only successful answers are cached.
+- A 429 from an operator starts a hold-off of ``Retry-After`` seconds for that operator:
+  until it ends the proxy serves from cache or answers 503 with ``retryAfter`` rather
+  than calling again (spec 2.3, 5.7: the MO may rate-limit; we honour it).
+- MO errors become problem+json: unknown SIM 404; MO 4xx/5xx, bad body, TLS or connect
+  failure 502; timeout 504.
+- Every upstream call is recorded (outcome, status, latency) for failure percentages.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.models import BalanceLookup
+from mobileplans.domains.balance import repository
+from mobileplans.domains.balance.flyout import flyout_for
+from mobileplans.domains.balance.mo_client import MoApiClient, MoCall
+from mobileplans.domains.balance.schemas import BalanceAnswer
+from mobileplans.domains.catalog.service import resolve_range
+from mobileplans.domains.operator_registry.snapshot import RegistrySnapshot
+from mobileplans.errors import AppError, BadGateway, GatewayTimeout, NotFound, ServiceUnavailable
+from mobileplans.kit.clock import Clock
+from mobileplans.kit.ids import new_ms_dm_transaction_id
+
+CACHE_ENTRIES = 100_000
+
+
+@dataclass
+class BalanceProxy:
+    client: MoApiClient
+    clock: Clock
+    cache_seconds: float
+    _cache: OrderedDict[tuple[str, str | None], tuple[datetime, BalanceAnswer]] = field(
+        default_factory=OrderedDict
+    )
+    _hold_until: dict[str, datetime] = field(default_factory=dict)
+    _records: list[BalanceLookup] = field(default_factory=list)
+
+    async def lookup(
+        self, snapshot: RegistrySnapshot, raw_iccid: str, *, location: str | None, environment: str
+    ) -> BalanceAnswer:
+        iccid, owner = resolve_range(snapshot, raw_iccid, environment)
+        now = self.clock.now()
+        cached = self._cached(iccid, location, now)
+        if cached is not None:
+            return cached
+        settings = snapshot.operators[owner.operator_id].environments.get(environment)  # type: ignore[call-overload]
+        if settings is None or not settings.mo_base_url:
+            raise NotFound(f"operator {owner.operator_id!r} offers no GetBalance in {environment}")
+        held = self._hold_until.get(owner.operator_id)
+        if held is not None and held > now:
+            seconds = max(1, int((held - now).total_seconds() + 0.999))
+            raise ServiceUnavailable(
+                f"operator {owner.operator_id!r} asked us to wait", retryAfter=seconds
+            )
+        transaction_id = new_ms_dm_transaction_id()
+        call = await self.client.get_balances(
+            settings.mo_base_url, iccid, transaction_id=transaction_id, location=location
+        )
+        self._record(owner.operator_id, environment, iccid, transaction_id, call, now)
+        answer = self._answer(call, iccid, owner.operator_id, environment, transaction_id, now)
+        self._store(iccid, location, answer, now)
+        return answer
+
+    def _answer(
+        self, call: MoCall, iccid: str, operator_id: str, environment: str, tx: str, now: datetime
+    ) -> BalanceAnswer:
+        if call.outcome == "ok":
+            return BalanceAnswer(
+                iccid=iccid,
+                operator_id=operator_id,
+                environment=environment,
+                balances=call.balances,
+                flyout=flyout_for(call.balances),
+                cached=False,
+                ms_transaction_id=tx,
+            )
+        raise self._error(call, iccid, operator_id, now)
+
+    def _error(self, call: MoCall, iccid: str, operator_id: str, now: datetime) -> AppError:
+        context = {
+            "operatorId": operator_id,
+            "upstreamOutcome": call.outcome,
+            "upstreamStatus": call.status,
+        }
+        if call.status == 404:
+            return NotFound(f"operator {operator_id!r} does not know SIM {iccid}", iccid=iccid)
+        if call.status == 429:
+            wait = call.retry_after if call.retry_after is not None else 1.0
+            self._hold_until[operator_id] = now + timedelta(seconds=wait)
+            return ServiceUnavailable(
+                f"operator {operator_id!r} is rate-limiting GetBalance",
+                retryAfter=max(1, int(wait + 0.999)),
+                **context,
+            )
+        if call.outcome == "timeout":
+            return GatewayTimeout(
+                f"operator {operator_id!r} did not answer GetBalance in time", **context
+            )
+        return BadGateway(
+            f"operator {operator_id!r} GetBalance failed: {call.outcome} {call.detail}".strip(),
+            **context,
+        )
+
+    def _cached(self, iccid: str, location: str | None, now: datetime) -> BalanceAnswer | None:
+        entry = self._cache.get((iccid, location))
+        if entry is None or entry[0] <= now:
+            return None
+        return entry[1].model_copy(update={"cached": True})
+
+    def _store(
+        self, iccid: str, location: str | None, answer: BalanceAnswer, now: datetime
+    ) -> None:
+        if self.cache_seconds <= 0:
+            return
+        self._cache[(iccid, location)] = (now + timedelta(seconds=self.cache_seconds), answer)
+        self._cache.move_to_end((iccid, location))
+        while len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+
+    def _record(
+        self, operator_id: str, environment: str, iccid: str, tx: str, call: MoCall, now: datetime
+    ) -> None:
+        self._records.append(
+            BalanceLookup(
+                at=now,
+                operator_id=operator_id,
+                environment=environment,
+                iccid=iccid,
+                ms_transaction_id=tx,
+                outcome=call.outcome,
+                status_code=call.status,
+                latency_ms=round(call.latency_ms, 3),
+            )
+        )
+
+    def drain_records(self) -> list[BalanceLookup]:
+        records, self._records = self._records, []
+        return records
+
+
+async def save_lookups(session: AsyncSession, records: list[BalanceLookup]) -> None:
+    """Write a batch of recorded upstream calls (the app flushes every second)."""
+    repository.add_lookups(session, records)

@@ -1,0 +1,1 @@
+"""Device-facing catalog: providers by location, portal launch URLs, SIM resolution."""

@@ -1,0 +1,1 @@
+"""Operators, their per-environment endpoints, ICCID ranges and configuration versions."""

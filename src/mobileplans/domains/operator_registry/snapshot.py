@@ -1,0 +1,51 @@
+"""An immutable, in-memory view of the registry for hot paths (architecture decision 4).
+
+Built from the database in one read, swapped atomically when the configuration
+version changes. ICCID resolution and the provider catalog are served from here
+without touching the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.domains.operator_registry import mapping, repository
+from mobileplans.domains.operator_registry.iccid_index import IccidIndex
+from mobileplans.domains.operator_registry.schemas import OperatorSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySnapshot:
+    version: int
+    index: IccidIndex
+    operators: dict[str, OperatorSpec]
+    by_country: dict[tuple[str, str], list[OperatorSpec]] = field(default_factory=dict)
+
+    def providers(self, environment: str, country: str) -> list[OperatorSpec]:
+        """Enabled operators serving ``country`` in ``environment``, sorted by brand name."""
+        return self.by_country.get((environment, country), [])
+
+
+def build_snapshot(version: int, operators: list[OperatorSpec]) -> RegistrySnapshot:
+    refs = [mapping.spec_range_ref(op.id, rng) for op in operators for rng in op.iccid_ranges]
+    by_country: dict[tuple[str, str], list[OperatorSpec]] = {}
+    for op in sorted(operators, key=lambda o: (o.brand_name.casefold(), o.id)):
+        for environment, settings in op.environments.items():
+            if not settings.enabled:
+                continue
+            for country in op.countries:
+                by_country.setdefault((environment.value, country), []).append(op)
+    return RegistrySnapshot(
+        version=version,
+        index=IccidIndex(refs),
+        operators={op.id: op for op in operators},
+        by_country=by_country,
+    )
+
+
+async def load_snapshot(session: AsyncSession) -> RegistrySnapshot:
+    version = await repository.config_version(session)
+    operators = [mapping.to_spec(row) for row in await repository.list_all(session)]
+    return build_snapshot(version, operators)

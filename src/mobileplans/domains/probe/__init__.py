@@ -1,0 +1,1 @@
+"""Live-site probes of operator endpoints: definitions, schedule, runs (issue #4)."""

@@ -1,0 +1,212 @@
+"""SQL of probes and probe results. Only this module reads or writes those tables.
+
+The hot statements (claim, result insert, completion) are Core statements on the tables,
+not ORM unit-of-work: the worker runs them for thousands of rows a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Row,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.base import UtcDateTime
+from mobileplans.db.models import Probe, ProbeResult
+
+PROBES = cast(Table, Probe.__table__)
+RESULTS = cast(Table, ProbeResult.__table__)
+
+CLAIMED_COLUMNS = (
+    PROBES.c.id,
+    PROBES.c.operator_id,
+    PROBES.c.environment,
+    PROBES.c.kind,
+    PROBES.c.target_url,
+    PROBES.c.next_run_at,
+    PROBES.c.interval_seconds,
+    PROBES.c.timeout_seconds,
+    PROBES.c.latency_target_ms,
+)
+
+
+async def list_probes(
+    session: AsyncSession, *, operator_id: str | None = None, enabled_only: bool = False
+) -> list[Probe]:
+    query = select(Probe).order_by(Probe.operator_id, Probe.environment, Probe.kind)
+    if operator_id is not None:
+        query = query.where(Probe.operator_id == operator_id)
+    if enabled_only:
+        query = query.where(Probe.enabled.is_(True))
+    return list((await session.scalars(query)).all())
+
+
+async def get(session: AsyncSession, probe_id: int) -> Probe | None:
+    return await session.get(Probe, probe_id)
+
+
+async def get_by_key(
+    session: AsyncSession, operator_id: str, environment: str, kind: str
+) -> Probe | None:
+    query = select(Probe).where(
+        Probe.operator_id == operator_id, Probe.environment == environment, Probe.kind == kind
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+def add(session: AsyncSession, probe: Probe) -> None:
+    session.add(probe)
+
+
+def add_all(session: AsyncSession, probes: Sequence[Probe]) -> None:
+    session.add_all(probes)
+
+
+def _claimable(now: datetime, horizon: datetime) -> ColumnElement[bool]:
+    return and_(
+        PROBES.c.enabled.is_(True),
+        PROBES.c.next_run_at <= horizon,
+        or_(PROBES.c.lease_expires_at.is_(None), PROBES.c.lease_expires_at < now),
+    )
+
+
+def _lease_until(dialect: str, horizon: datetime, margin_seconds: float) -> ColumnElement[Any]:
+    """``horizon + 2 × timeout_seconds + margin`` per row, in the database's own arithmetic."""
+    seconds = PROBES.c.timeout_seconds * 2 + margin_seconds
+    base = bindparam("lease_base", horizon, type_=UtcDateTime())
+    if dialect == "postgresql":
+        return base + func.make_interval(0, 0, 0, 0, 0, 0, seconds)
+    # SQLite keeps instants as 'YYYY-MM-DD HH:MM:SS.ffffff' text; strftime('%f') gives
+    # milliseconds, padded back to the stored width so text comparisons stay right.
+    shift = literal("+") + sql_cast(seconds, String) + literal(" seconds")
+    return func.strftime("%Y-%m-%d %H:%M:%f", base, shift) + literal("000")
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    worker_id: str,
+    now: datetime,
+    horizon: datetime,
+    lease_margin_seconds: float,
+    limit: int,
+    operator_id: str | None = None,
+) -> Sequence[Row[Any]]:
+    """Compare-and-set claim of up to ``limit`` due rows in one statement.
+
+    ``UPDATE … WHERE id IN (due candidates) AND <still due and unleased> RETURNING …``: a
+    row another worker leased first fails the repeated condition (PostgreSQL re-checks it
+    after the row lock; SQLite runs writers one at a time), so no run is claimed twice.
+    Each lease ends ``2 × timeout + margin`` after ``horizon``.
+    """
+    candidates = select(PROBES.c.id).where(_claimable(now, horizon))
+    if operator_id is not None:
+        candidates = candidates.where(PROBES.c.operator_id == operator_id)
+    candidates = candidates.order_by(PROBES.c.next_run_at).limit(limit)
+    dialect = session.get_bind().dialect.name
+    statement = (
+        update(PROBES)
+        .where(PROBES.c.id.in_(candidates), _claimable(now, horizon))
+        .values(
+            lease_owner=worker_id,
+            lease_expires_at=_lease_until(dialect, horizon, lease_margin_seconds),
+        )
+        .returning(*CLAIMED_COLUMNS)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def release(session: AsyncSession, *, worker_id: str, probe_ids: Sequence[int]) -> None:
+    """Give up this worker's unexpired leases so another worker runs those slots now."""
+    await session.execute(
+        update(PROBES)
+        .where(PROBES.c.id.in_(probe_ids), PROBES.c.lease_owner == worker_id)
+        .values(lease_owner=None, lease_expires_at=None)
+    )
+
+
+async def insert_results(
+    session: AsyncSession, rows: list[dict[str, Any]]
+) -> set[tuple[int, datetime]]:
+    """Insert results; a (probe, slot) already stored is skipped. Returns the keys inserted."""
+    if not rows:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(RESULTS)
+        .on_conflict_do_nothing(index_elements=["probe_id", "scheduled_at"])
+        .returning(RESULTS.c.probe_id, RESULTS.c.scheduled_at)
+    )
+    result = await session.execute(statement, rows)
+    return {(int(r.probe_id), r.scheduled_at) for r in result}
+
+
+_WHERE_SLOT = and_(
+    PROBES.c.id == bindparam("b_id"),
+    PROBES.c.next_run_at == bindparam("b_due", type_=UtcDateTime()),
+)
+_SCHEDULE = {
+    "next_run_at": bindparam("b_next", type_=UtcDateTime()),
+    "lease_owner": None,
+    "lease_expires_at": None,
+    "updated_at": bindparam("b_now", type_=UtcDateTime()),
+}
+_ADVANCE_AFTER_RESULT = (
+    update(PROBES)
+    .where(_WHERE_SLOT)
+    .values(
+        **_SCHEDULE,
+        consecutive_failures=case(
+            (bindparam("b_failed", type_=Boolean()), PROBES.c.consecutive_failures + 1),
+            else_=0,
+        ),
+        last_outcome=bindparam("b_outcome"),
+        last_run_at=bindparam("b_run_at", type_=UtcDateTime()),
+    )
+)
+_ADVANCE_SCHEDULE_ONLY = update(PROBES).where(_WHERE_SLOT).values(**_SCHEDULE)
+
+
+async def advance(
+    session: AsyncSession, params: list[dict[str, Any]], *, with_outcome: bool
+) -> None:
+    """Move each probe from slot ``b_due`` to ``b_next`` and free its lease (compare-and-set).
+
+    A row whose ``next_run_at`` is no longer ``b_due`` (someone else completed that slot,
+    or a sync rescheduled it) is left alone.
+    """
+    if params:
+        statement = _ADVANCE_AFTER_RESULT if with_outcome else _ADVANCE_SCHEDULE_ONLY
+        await session.execute(statement, params)
+
+
+async def count_results(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(RESULTS)) or 0)
+
+
+async def results_of(
+    session: AsyncSession, probe_id: int, *, since: datetime | None = None
+) -> list[ProbeResult]:
+    query = select(ProbeResult).where(ProbeResult.probe_id == probe_id)
+    if since is not None:
+        query = query.where(ProbeResult.started_at >= since)
+    return list((await session.scalars(query.order_by(ProbeResult.scheduled_at))).all())

@@ -1,0 +1,71 @@
+"""The transaction log: everything a portal session does, under its launch ``transactionId``.
+
+Spec 2.1.1: the MO must log the ``transactionId``; 2.2.3 FAQ: it must *store* it for
+troubleshooting. Events (``event`` column): ``launch``, ``launch-refused``, ``reentry``,
+``signin``, ``signin-failed``, ``signup``, ``account-viewed``, ``plan-chosen``,
+``checkout``, ``checkout-refused``, ``terms-accepted``, ``order-placed``, ``es2plus``
+(one per ES2+ call: function, functionCallIdentifier, outcome), ``order-fulfilled``,
+``order-failed``, ``profile-released``, ``download-progress``, ``callback`` (what the page
+handed to the app), ``cancelled``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.models import MoOrder, MoTransactionLog
+from mobileplans.domains.purchase import repository
+from mobileplans.domains.purchase.schemas import OrderKind, OrderRead, OrderStatus
+
+UNKNOWN_TRANSACTION = "(invalid)"  # a refused launch whose own transactionId was bad
+
+
+def log(
+    session: AsyncSession,
+    operator_id: str,
+    transaction_id: str,
+    event: str,
+    now: datetime,
+    **detail: Any,
+) -> None:
+    repository.add_log(
+        session,
+        MoTransactionLog(
+            operator_id=operator_id,
+            transaction_id=transaction_id[:64],
+            event=event,
+            detail={k: v for k, v in detail.items() if v is not None},
+            at=now,
+        ),
+    )
+
+
+async def entries(
+    session: AsyncSession, operator_id: str, transaction_id: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """``(event, detail)`` in order, for support and tests."""
+    rows = await repository.log_entries(session, operator_id, transaction_id)
+    return [(row.event, dict(row.detail)) for row in rows]
+
+
+def order_read(row: MoOrder) -> OrderRead:
+    return OrderRead(
+        id=row.id,
+        operator_id=row.operator_id,
+        account_id=row.account_id,
+        plan_id=row.plan_id,
+        kind=OrderKind(row.kind),
+        status=OrderStatus(row.status),
+        transaction_id=row.transaction_id,
+        iccid=row.iccid,
+        eid=row.eid,
+        activation_code=row.activation_code,
+        download_delay_minutes=row.download_delay_minutes,
+        release_due_at=row.release_due_at,
+        failure=row.failure,
+        callback=dict(row.callback) if row.callback is not None else None,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,133 @@
+"""ES2+ HandleDownloadProgressInfo from the SM-DP+ (SGP.22 5.3.5; esim-rsp 1.3).
+
+Body: ``iccid``, ``profileType``, ``timestamp`` (W3C, with an offset or ``Z``),
+``notificationPointId`` (integer), ``notificationPointStatus`` (a
+``functionExecutionStatus``: ``status`` and, on failure, ``statusCodeData``), optional
+``eid``, ``resultData``, and the ES2+ request ``header``. Unknown members are ignored.
+
+Every accepted call is stored (``mo_download_events``) and logged under the order's
+``transactionId``. The line moves forward only: point 3 (BPP download) with
+``Executed-Success`` → ``downloaded``; point 4 (installation) success → ``installed``.
+Point 1 (eligibility) and failures change nothing but are kept for support.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ConfigDict, Field, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.models import MoDownloadEvent
+from mobileplans.domains.purchase import journal, repository
+from mobileplans.domains.subscriber import service as subscriber
+from mobileplans.domains.subscriber.schemas import LineStatus
+from mobileplans.errors import NotFound
+from mobileplans.kit import identifiers as ids
+from mobileplans.kit.schema import ApiModel
+
+BPP_DOWNLOAD = 3
+BPP_INSTALLATION = 4
+SUCCESS = ("Executed-Success", "Executed-WithWarning")
+_FORWARD: dict[int, tuple[LineStatus, frozenset[LineStatus]]] = {
+    BPP_DOWNLOAD: (
+        LineStatus.DOWNLOADED,
+        frozenset({LineStatus.RESERVED, LineStatus.RELEASED}),
+    ),
+    BPP_INSTALLATION: (
+        LineStatus.INSTALLED,
+        frozenset({LineStatus.RESERVED, LineStatus.RELEASED, LineStatus.DOWNLOADED}),
+    ),
+}
+
+
+class _Lenient(ApiModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class StatusCodeData(_Lenient):
+    subject_code: str
+    reason_code: str
+    subject_identifier: str | None = None
+    message: str | None = None
+
+
+class ExecutionStatus(_Lenient):
+    status: str = Field(min_length=1, max_length=32)
+    status_code_data: StatusCodeData | None = None
+
+
+class Es2RequestHeader(_Lenient):
+    function_requester_identifier: str | None = None
+    function_call_identifier: str | None = None
+
+
+class DownloadProgressInfo(_Lenient):
+    header: Es2RequestHeader | None = None
+    iccid: str
+    profile_type: str = Field(min_length=1, max_length=64)
+    timestamp: datetime = Field(strict=False)
+    notification_point_id: int = Field(ge=0, le=1000)
+    notification_point_status: ExecutionStatus
+    eid: str | None = None
+    result_data: str | None = None
+
+    @field_validator("iccid")
+    @classmethod
+    def _iccid(cls, value: str) -> str:
+        return ids.parse_iccid(value, lenient=True)
+
+    @field_validator("eid")
+    @classmethod
+    def _eid(cls, value: str | None) -> str | None:
+        return ids.parse_eid(value) if value is not None else None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamp needs a UTC offset or Z (W3C YYYY-MM-DDThh:mm:ssTZD)")
+        return value
+
+    @property
+    def succeeded(self) -> bool:
+        return self.notification_point_status.status in SUCCESS
+
+
+async def record_download_progress(
+    session: AsyncSession,
+    operator_id: str,
+    info: DownloadProgressInfo,
+    payload: dict[str, Any],
+    now: datetime,
+) -> LineStatus:
+    """Store the notification and move the line forward; the line's status afterwards."""
+    line = await subscriber.find_line(session, operator_id, info.iccid)
+    if line is None:
+        raise NotFound(f"SIM {info.iccid} is not known to this operator", iccid=info.iccid)
+    status = info.notification_point_status
+    repository.add_download_event(
+        session,
+        MoDownloadEvent(
+            operator_id=operator_id,
+            iccid=info.iccid,
+            eid=info.eid,
+            notification_point_id=info.notification_point_id,
+            status=status.status,
+            payload=payload,
+            at=now,
+        ),
+    )
+    target, sources = _FORWARD.get(info.notification_point_id, (line.status, frozenset()))
+    moved = info.succeeded and line.status in sources
+    if moved:
+        await subscriber.set_line_status(session, info.iccid, target, now)
+    order = await repository.latest_order_for_iccid(session, operator_id, info.iccid)
+    if order is not None:
+        code = status.status_code_data
+        journal.log(session, operator_id, order.transaction_id, "download-progress", now,
+                    orderId=order.id, iccid=info.iccid, point=info.notification_point_id,
+                    status=status.status, line=(target if moved else line.status).value,
+                    code=f"{code.subject_code}/{code.reason_code}" if code else None)  # fmt: skip
+    return target if moved else line.status

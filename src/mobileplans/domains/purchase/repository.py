@@ -1,0 +1,135 @@
+"""SQL of the purchase domain: ``mo_orders``, ``mo_download_events``, ``mo_transaction_log``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.models import MoDownloadEvent, MoOrder, MoTransactionLog
+
+
+async def insert_order(session: AsyncSession, row: MoOrder) -> bool:
+    """Insert under a savepoint; ``False`` if the checkout key is taken (a double submit)."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def order(session: AsyncSession, order_id: str) -> MoOrder | None:
+    return await session.get(MoOrder, order_id, populate_existing=True)
+
+
+async def order_by_key(
+    session: AsyncSession, operator_id: str, checkout_key: str
+) -> MoOrder | None:
+    query = select(MoOrder).where(
+        MoOrder.operator_id == operator_id, MoOrder.checkout_key == checkout_key
+    )
+    return (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+
+
+async def latest_profile_order(
+    session: AsyncSession, operator_id: str, iccid: str
+) -> MoOrder | None:
+    """The newest successful order that handed out an activation code for ``iccid``."""
+    query = (
+        select(MoOrder)
+        .where(
+            MoOrder.operator_id == operator_id,
+            MoOrder.iccid == iccid,
+            MoOrder.activation_code.is_not(None),
+            MoOrder.status.in_(("fulfilled", "pending-release")),
+        )
+        .order_by(MoOrder.created_at.desc(), MoOrder.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def latest_order_for_iccid(
+    session: AsyncSession, operator_id: str, iccid: str
+) -> MoOrder | None:
+    query = (
+        select(MoOrder)
+        .where(MoOrder.operator_id == operator_id, MoOrder.iccid == iccid)
+        .order_by(MoOrder.created_at.desc(), MoOrder.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def due_releases(session: AsyncSession, now: datetime, limit: int) -> list[MoOrder]:
+    """Delayed profiles whose release is due; rows other workers hold are skipped."""
+    query = (
+        select(MoOrder)
+        .where(MoOrder.status == "pending-release", MoOrder.release_due_at <= now)
+        .order_by(MoOrder.release_due_at, MoOrder.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def update_order(
+    session: AsyncSession, order_id: str, *, expect_status: str, **values: Any
+) -> bool:
+    """Compare-and-set on the status: ``False`` if another writer moved the order first."""
+    result = await session.execute(
+        update(MoOrder)
+        .where(MoOrder.id == order_id, MoOrder.status == expect_status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def take_over(session: AsyncSession, order_id: str, seen: datetime, now: datetime) -> bool:
+    """Claim a stale ``placed`` order (its driver died): CAS on ``updated_at``."""
+    result = await session.execute(
+        update(MoOrder)
+        .where(MoOrder.id == order_id, MoOrder.status == "placed", MoOrder.updated_at == seen)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def add_log(session: AsyncSession, row: MoTransactionLog) -> None:
+    session.add(row)
+
+
+async def log_entries(
+    session: AsyncSession, operator_id: str, transaction_id: str
+) -> list[MoTransactionLog]:
+    query = (
+        select(MoTransactionLog)
+        .where(
+            MoTransactionLog.operator_id == operator_id,
+            MoTransactionLog.transaction_id == transaction_id,
+        )
+        .order_by(MoTransactionLog.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+def add_download_event(session: AsyncSession, row: MoDownloadEvent) -> None:
+    session.add(row)
+
+
+async def download_events(
+    session: AsyncSession, operator_id: str, iccid: str
+) -> list[MoDownloadEvent]:
+    query = (
+        select(MoDownloadEvent)
+        .where(MoDownloadEvent.operator_id == operator_id, MoDownloadEvent.iccid == iccid)
+        .order_by(MoDownloadEvent.id)
+    )
+    return list((await session.scalars(query)).all())

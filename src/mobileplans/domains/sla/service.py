@@ -1,0 +1,204 @@
+"""SLA statements (spec 5.2, 7.2 #33): one per probe (operator, environment, endpoint kind)
+and period, computed from hour and day rollups plus raw rows at the edges.
+
+Periods are read in the operator's time zone (``timezone`` in the operator registry).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.models import MaintenanceWindow, Probe
+from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.domains.sla import contracts as contracts_mod
+from mobileplans.domains.sla import engine, maintenance, repository, rollups
+from mobileplans.domains.sla.periods import Period, floor_to, parse_period
+from mobileplans.domains.sla.policy import SlaPolicy
+from mobileplans.domains.sla.schemas import (
+    PeriodRead,
+    SlaReport,
+    SlaStatementRead,
+    StatementSource,
+)
+from mobileplans.domains.sla.statements import ProbeRef, StatementInput, build_statement
+from mobileplans.errors import BadRequest, NotFound
+
+STATEMENT_GRAINS = ("day", "hour")
+KINDS = ("portal", "getbalance", "microbalance")
+
+
+def probe_ref(probe: Probe) -> ProbeRef:
+    return ProbeRef(
+        id=probe.id,
+        operator_id=probe.operator_id,
+        environment=probe.environment,
+        kind=probe.kind,
+        interval_seconds=probe.interval_seconds,
+    )
+
+
+def period_read(period: Period) -> PeriodRead:
+    return PeriodRead(
+        label=period.label, start=period.start, end=period.end, timezone=period.timezone
+    )
+
+
+async def statement_inputs(
+    session: AsyncSession,
+    probes: Sequence[Probe],
+    period_of: Callable[[str], Period],
+) -> list[StatementInput]:
+    """Period, contract and applicable maintenance for each probe (``period_of(operator)``)."""
+    operator_ids = sorted({p.operator_id for p in probes})
+    periods = {op: period_of(op) for op in operator_ids}
+    terms = await contracts_mod.contracts_for(session, operator_ids)
+    windows: dict[str, list[MaintenanceWindow]] = defaultdict(list)
+    if periods:
+        start = min(p.start for p in periods.values())
+        end = max(p.end for p in periods.values())
+        for window in await repository.windows_overlapping(session, operator_ids, start, end):
+            windows[window.operator_id].append(window)
+    inputs = []
+    for probe in probes:
+        period = periods[probe.operator_id]
+        own = windows[probe.operator_id]
+        excluded = maintenance.excluded_intervals(own, probe.environment, period.start, period.end)
+        applied = [
+            w.id
+            for w in own
+            if maintenance.is_excluded(w)
+            and w.environment in (None, probe.environment)
+            and w.starts_at < period.end
+            and w.ends_at > period.start
+        ]
+        inputs.append(
+            StatementInput(
+                probe=probe_ref(probe),
+                period=period,
+                contract=terms.get(probe.operator_id, contracts_mod.DEFAULT_TERMS),
+                excluded=excluded,
+                window_ids=applied,
+            )
+        )
+    return inputs
+
+
+async def compute(
+    session: AsyncSession, inputs: Sequence[StatementInput]
+) -> list[SlaStatementRead]:
+    """Statements from rollups (whole clean hours and days) and raw rows (the rest)."""
+    requests = [
+        engine.CountRequest(
+            probe_id=inp.probe.id,
+            included=maintenance.subtract(inp.period.start, inp.period.end, inp.excluded),
+            excluded=inp.excluded,
+        )
+        for inp in inputs
+    ]
+    counted = await engine.count(session, requests, STATEMENT_GRAINS)
+    return [
+        SlaStatementRead(
+            statement=build_statement(inp, result.tally, excluded_probes=result.excluded_probes),
+            source=StatementSource(rollup_rows=result.rollup_rows, raw_rows=result.raw_rows),
+        )
+        for inp, result in zip(inputs, counted, strict=True)
+    ]
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is not None and kind not in KINDS:
+        raise BadRequest(f"kind is one of {', '.join(KINDS)}", field="kind")
+
+
+async def operator_probes(
+    session: AsyncSession, operator_id: str, environment: str, kind: str | None
+) -> list[Probe]:
+    _check_kind(kind)
+    probes = await repository.probes(
+        session, operator_id=operator_id, environment=environment, kind=kind
+    )
+    if not probes:
+        what = f"{kind} " if kind else ""
+        raise NotFound(
+            f"operator {operator_id!r} has no {what}probe in {environment}",
+            operator=operator_id,
+        )
+    return list(probes)
+
+
+async def report(
+    session: AsyncSession,
+    *,
+    operator_id: str,
+    environment: str = "production",
+    kind: str | None = None,
+    period: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> SlaReport:
+    """``mobileplans sla report`` / ``GET /v1/sla/{operatorId}``: one statement per probe."""
+    operator = await registry_service.get_operator(session, operator_id)
+    chosen = parse_period(period, start=start, end=end, timezone=operator.timezone)
+    probes = await operator_probes(session, operator_id, environment, kind)
+    inputs = await statement_inputs(session, probes, lambda _op: chosen)
+    return SlaReport(
+        operator_id=operator_id,
+        environment=environment,
+        period=period_read(chosen),
+        statements=await compute(session, inputs),
+    )
+
+
+async def report_all(
+    session: AsyncSession,
+    *,
+    period: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    environment: str = "production",
+    kind: str | None = None,
+) -> SlaReport:
+    """Statements for every probe of every operator, each period in its operator's zone
+    (operators missing from the registry are read in UTC)."""
+    _check_kind(kind)
+    zones = {op.id: op.timezone for op in await registry_service.list_operators(session)}
+    probes = list(await repository.probes(session, environment=environment, kind=kind))
+    cache: dict[str, Period] = {}
+
+    def period_of(operator_id: str) -> Period:
+        zone = zones.get(operator_id, "UTC")
+        if zone not in cache:
+            cache[zone] = parse_period(period, start=start, end=end, timezone=zone)
+        return cache[zone]
+
+    inputs = await statement_inputs(session, probes, period_of)
+    return SlaReport(
+        operator_id=None,
+        environment=environment,
+        period=None,
+        statements=await compute(session, inputs),
+    )
+
+
+async def rebuild_rollups(
+    session: AsyncSession,
+    *,
+    operator_id: str | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> int:
+    """Recompute hour and day rollups of whole UTC days ``[start, end)`` from raw rows."""
+    if start != floor_to(start, "day") or end != floor_to(end, "day") or end <= start:
+        raise BadRequest("a rebuild covers whole UTC days: from < to, both at 00:00", field="from")
+    probes = await repository.probes(session, operator_id=operator_id)
+    return await rollups.rebuild(session, [p.id for p in probes], start, end, now=now)
+
+
+async def roll_up(session: AsyncSession, *, now: datetime, policy: SlaPolicy) -> int:
+    """One rollup batch (the worker's ``sla.rollup`` job calls this in a loop)."""
+    return await rollups.roll_up_batch(session, now=now, policy=policy)

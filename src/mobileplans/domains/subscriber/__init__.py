@@ -1,0 +1,1 @@
+"""The reference operator's subscribers: plans, accounts, lines, balances and data use."""

@@ -1,0 +1,174 @@
+"""Balances that run down with use and time, and what GetBalance reports (spec 2.3, 1.5).
+
+Rules (spec 2.3 and the resolutions of 7.1 #8, #9 and 7.2 #46):
+
+- A balance is *consumable* while it has data left and has not expired.
+- GetBalance lists consumable balances; with ``location`` only those usable there. The
+  balance being consumed comes first: one usable in the current location, earliest
+  expiry first.
+- Nothing consumable: one balance of type ``NONE`` with ``0`` MB and ``PT0S``, HTTP 200
+  (never 404 for "no balance"; a zero or exhausted plan is ``NONE`` so the user can buy).
+- A SIM the operator excluded from Mobile Plans: one ``NOTSUPPORTED`` balance.
+- Data use drains the consumable balance that would be listed first; what is left over
+  when every balance is empty is refused (the line is in the walled garden).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.models import MoBalance, MoUsage
+from mobileplans.domains.subscriber import repository
+from mobileplans.domains.subscriber.schemas import Balance, BalanceType, LineState, PlanRead
+from mobileplans.errors import BadRequest, NotFound
+from mobileplans.kit.durations import format_duration
+
+EPSILON_MB = 1e-9
+
+
+def is_consumable(row: MoBalance, now: datetime) -> bool:
+    return row.expires_at > now and row.data_total_mb - row.data_used_mb > EPSILON_MB
+
+
+def _ordered(rows: list[MoBalance], now: datetime, location: str | None) -> list[MoBalance]:
+    live = [r for r in rows if is_consumable(r, now)]
+    if location is not None:
+        live = [r for r in live if location in r.locations]
+    return sorted(live, key=lambda r: (r.expires_at, r.id))
+
+
+def _resource(row: MoBalance, now: datetime, *, full: bool) -> Balance:
+    return Balance(
+        id=str(row.id),
+        type=BalanceType(row.balance_type),
+        data_remaining_in_mb=round(max(0.0, row.data_total_mb - row.data_used_mb), 3),
+        time_remaining=format_duration(row.expires_at - now),
+        locations=list(row.locations) if full else None,
+    )
+
+
+def _empty(iccid: str, kind: BalanceType, *, full: bool) -> Balance:
+    return Balance(
+        id=f"{iccid}-{kind.value.lower()}",
+        type=kind,
+        data_remaining_in_mb=0.0,
+        time_remaining="PT0S",
+        locations=[] if full else None,
+    )
+
+
+async def get_balances(
+    session: AsyncSession,
+    operator_id: str,
+    iccid: str,
+    *,
+    now: datetime,
+    location: str | None = None,
+    full: bool = False,
+    limit: int | None = None,
+) -> list[Balance]:
+    """The ``balances`` array of GetBalance for one SIM; ``NotFound`` if the SIM is unknown."""
+    line = await repository.line(session, iccid)
+    if line is None or line.operator_id != operator_id:
+        raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
+    if not line.supported:
+        found = [_empty(iccid, BalanceType.NOTSUPPORTED, full=full)]
+    else:
+        rows = _ordered(await repository.balances(session, iccid), now, location)
+        found = [_resource(r, now, full=full) for r in rows] or [
+            _empty(iccid, BalanceType.NONE, full=full)
+        ]
+    return found if limit is None else found[:limit]
+
+
+async def credit(
+    session: AsyncSession, iccid: str, plan: PlanRead, *, now: datetime, order_id: str | None = None
+) -> Balance:
+    """Add a plan's data and time to a line (top-up or new subscription)."""
+    if await repository.line(session, iccid) is None:
+        raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
+    row = MoBalance(
+        iccid=iccid,
+        plan_id=plan.id,
+        order_id=order_id,
+        balance_type=plan.balance_type.value,
+        data_total_mb=plan.data_mb,
+        data_used_mb=0.0,
+        locations=list(plan.countries),
+        started_at=now,
+        expires_at=now + timedelta(days=plan.validity_days),
+    )
+    repository.add(session, row)
+    await session.flush()
+    return _resource(row, now, full=True)
+
+
+async def move_balances(session: AsyncSession, from_iccid: str, to_iccid: str) -> int:
+    """Move every balance of a line to another line (a profile re-issued, spec 1.9)."""
+    if await repository.line(session, to_iccid) is None:
+        raise NotFound(f"SIM {to_iccid} is not known to this operator", iccid=to_iccid)
+    return await repository.move_balances(session, from_iccid, to_iccid)
+
+
+async def use_data(
+    session: AsyncSession,
+    operator_id: str,
+    iccid: str,
+    mb: float,
+    *,
+    now: datetime,
+    location: str | None = None,
+) -> tuple[float, LineState]:
+    """Drain ``mb`` of data from the line's balances; returns (MB refused, new state).
+
+    Each balance is drained with a compare-and-set on its used amount, so concurrent
+    usage reports never double-spend.
+    """
+    if not mb > 0:
+        raise BadRequest("mb must be a positive number", field="mb")
+    await _known_line(session, operator_id, iccid)
+    left = mb
+    for _ in range(100):  # bounded retries under contention
+        rows = _ordered(await repository.balances(session, iccid), now, location)
+        if not rows or left <= EPSILON_MB:
+            break
+        row = rows[0]
+        take = min(left, row.data_total_mb - row.data_used_mb)
+        if await repository.consume(session, row.id, take, row.data_used_mb):
+            repository.add(session, MoUsage(iccid=iccid, balance_id=row.id, mb=take, at=now))
+            left -= take
+        await session.flush()
+        session.expire_all()
+    return max(0.0, left), await line_state(session, operator_id, iccid, now=now, location=location)
+
+
+async def _known_line(session: AsyncSession, operator_id: str, iccid: str) -> None:
+    line = await repository.line(session, iccid)
+    if line is None or line.operator_id != operator_id:
+        raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
+
+
+async def line_state(
+    session: AsyncSession,
+    operator_id: str,
+    iccid: str,
+    *,
+    now: datetime,
+    location: str | None = None,
+) -> LineState:
+    """Walled garden (spec 1.5) when nothing is consumable; else the balance being drained."""
+    await _known_line(session, operator_id, iccid)
+    rows = _ordered(await repository.balances(session, iccid), now, location)
+    if not rows:
+        return LineState(
+            iccid=iccid, walled_garden=True, data_remaining_in_mb=0.0, time_remaining="PT0S"
+        )
+    total = sum(r.data_total_mb - r.data_used_mb for r in rows)
+    return LineState(
+        iccid=iccid,
+        walled_garden=False,
+        data_remaining_in_mb=round(total, 3),
+        time_remaining=format_duration(rows[0].expires_at - now),
+    )

@@ -1,0 +1,241 @@
+"""Subscriber use cases: plans, accounts and lines. Functions take the session, never commit."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import secrets
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.models import MoAccount, MoLine, MoPlan
+from mobileplans.domains.subscriber import repository
+from mobileplans.domains.subscriber.passwords import hash_password, verify_password
+from mobileplans.domains.subscriber.schemas import (
+    AccountRead,
+    LineRead,
+    LineStatus,
+    PlanIn,
+    PlanRead,
+    SimKind,
+)
+from mobileplans.errors import BadRequest, Conflict, NotFound, Unauthorized
+
+
+def _plan(row: MoPlan) -> PlanRead:
+    return PlanRead(
+        id=row.id,
+        operator_id=row.operator_id,
+        code=row.code,
+        name=row.name,
+        kind=row.kind,
+        data_mb=row.data_mb,
+        validity_days=row.validity_days,
+        price_cents=row.price_cents,
+        currency=row.currency,
+        countries=list(row.countries),
+        profile_type=row.profile_type,
+        download_delay_minutes=row.download_delay_minutes,
+    )
+
+
+def _account(row: MoAccount) -> AccountRead:
+    return AccountRead(
+        id=row.id,
+        operator_id=row.operator_id,
+        email=row.email,
+        display_name=row.display_name,
+        payment_last4=row.payment_last4,
+    )
+
+
+def line_read(row: MoLine) -> LineRead:
+    return LineRead(
+        iccid=row.iccid,
+        operator_id=row.operator_id,
+        account_id=row.account_id,
+        eid=row.eid,
+        sim_kind=SimKind(row.sim_kind),
+        status=LineStatus(row.status),
+        supported=row.supported,
+    )
+
+
+async def ensure_plans(
+    session: AsyncSession, operator_id: str, plans: list[PlanIn]
+) -> list[PlanRead]:
+    """Create or update the operator's plan catalogue (by plan code)."""
+    for plan in plans:
+        row = await repository.plan_by_code(session, operator_id, plan.code)
+        if row is None:
+            row = MoPlan(operator_id=operator_id, code=plan.code, active=True)
+            repository.add(session, row)
+        row.name, row.kind, row.balance_type = plan.name, plan.kind.value, plan.balance_type.value
+        row.data_mb, row.validity_days, row.price_cents = (
+            plan.data_mb,
+            plan.validity_days,
+            plan.price_cents,
+        )
+        row.currency, row.countries, row.profile_type = (
+            plan.currency,
+            list(plan.countries),
+            plan.profile_type,
+        )
+        row.download_delay_minutes = plan.download_delay_minutes
+    await session.flush()
+    return await list_plans(session, operator_id)
+
+
+async def list_plans(session: AsyncSession, operator_id: str) -> list[PlanRead]:
+    return [_plan(row) for row in await repository.plans(session, operator_id)]
+
+
+async def get_plan(session: AsyncSession, operator_id: str, plan_id: int) -> PlanRead:
+    row = await repository.plan(session, plan_id)
+    if row is None or row.operator_id != operator_id or not row.active:
+        raise NotFound(f"plan {plan_id} does not exist", field="plan")
+    return _plan(row)
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _normal_email(email: str) -> str:
+    text = email.strip().lower()
+    if "@" not in text or text.startswith("@") or text.endswith("@") or len(text) > 254:
+        raise BadRequest("email must be an address like name@example.com", field="email")
+    return text
+
+
+async def sign_up(
+    session: AsyncSession,
+    operator_id: str,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    now: datetime,
+) -> AccountRead:
+    address = _normal_email(email)
+    if len(password) < 8:
+        raise BadRequest("password must have at least 8 characters", field="password")
+    if await repository.account_by_email(session, operator_id, address) is not None:
+        raise Conflict("an account with this email already exists", field="email")
+    row = MoAccount(
+        operator_id=operator_id,
+        email=address,
+        password_hash=await asyncio.to_thread(hash_password, password),  # scrypt off the loop
+        display_name=display_name.strip()[:120] or address,
+        created_at=now,
+    )
+    repository.add(session, row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same email
+        raise Conflict("an account with this email already exists", field="email") from exc
+    return _account(row)
+
+
+async def sign_in(
+    session: AsyncSession, operator_id: str, *, email: str, password: str
+) -> AccountRead:
+    row = await repository.account_by_email(session, operator_id, email.strip().lower())
+    # An unknown email costs one scrypt too: the answer time tells nothing about accounts.
+    stored = row.password_hash if row is not None else _decoy_hash()
+    if not await asyncio.to_thread(verify_password, password, stored) or row is None:
+        raise Unauthorized("email or password is not right")
+    return _account(row)
+
+
+async def get_account(session: AsyncSession, operator_id: str, account_id: int) -> AccountRead:
+    row = await repository.account(session, account_id)
+    if row is None or row.operator_id != operator_id:
+        raise NotFound("account does not exist")
+    return _account(row)
+
+
+async def save_payment_instrument(session: AsyncSession, account_id: int, last4: str) -> None:
+    row = await repository.account(session, account_id)
+    if row is None:
+        raise NotFound("account does not exist")
+    row.payment_last4 = last4
+    await session.flush()
+
+
+async def get_line(session: AsyncSession, operator_id: str, iccid: str) -> LineRead:
+    row = await repository.line(session, iccid)
+    if row is None or row.operator_id != operator_id:
+        raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
+    return line_read(row)
+
+
+async def find_line(session: AsyncSession, operator_id: str, iccid: str) -> LineRead | None:
+    row = await repository.line(session, iccid)
+    return line_read(row) if row is not None and row.operator_id == operator_id else None
+
+
+async def lines_of_account(session: AsyncSession, account_id: int) -> list[LineRead]:
+    return [line_read(row) for row in await repository.lines_of_account(session, account_id)]
+
+
+async def create_line(
+    session: AsyncSession,
+    operator_id: str,
+    *,
+    iccid: str,
+    sim_kind: SimKind,
+    status: LineStatus,
+    now: datetime,
+    eid: str | None = None,
+    account_id: int | None = None,
+    supported: bool = True,
+) -> LineRead:
+    if await repository.line(session, iccid) is not None:
+        raise Conflict(f"SIM {iccid} already exists", iccid=iccid)
+    row = MoLine(
+        iccid=iccid,
+        operator_id=operator_id,
+        account_id=account_id,
+        eid=eid,
+        sim_kind=sim_kind.value,
+        status=status.value,
+        supported=supported,
+        created_at=now,
+        updated_at=now,
+    )
+    repository.add(session, row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # created concurrently by another transaction
+        raise Conflict(f"SIM {iccid} already exists", iccid=iccid) from exc
+    return line_read(row)
+
+
+async def attach_line(
+    session: AsyncSession,
+    operator_id: str,
+    iccid: str,
+    *,
+    account_id: int,
+    status: LineStatus,
+    now: datetime,
+) -> LineRead:
+    """Put an existing line on an account (a warm SIM being activated, a profile bought)."""
+    row = await repository.line(session, iccid, for_update=True)
+    if row is None or row.operator_id != operator_id:
+        raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
+    if row.account_id is not None and row.account_id != account_id:
+        raise Conflict(f"SIM {iccid} belongs to another account", iccid=iccid)
+    row.account_id, row.status, row.updated_at = account_id, status.value, now
+    await session.flush()
+    return line_read(row)
+
+
+async def set_line_status(
+    session: AsyncSession, iccid: str, status: LineStatus, now: datetime
+) -> None:
+    await repository.touch_line(session, iccid, status.value, now)

@@ -1,0 +1,1 @@
+"""Purchase telemetry: the callback metadata the app reports, for business reporting (spec 5.8)."""
