@@ -1,0 +1,121 @@
+"""The broker ASGI app: admin API, device API, OpenAPI at /docs, metrics at /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mobileplans import __version__
+from mobileplans.apps.broker.fastpath import SimLookupFastPath
+from mobileplans.apps.broker.routes import admin, devices, flyout, sla
+from mobileplans.apps.broker.state import BrokerState
+from mobileplans.config import Settings
+from mobileplans.domains.balance.mo_client import MoApiClient, client_ssl_context
+from mobileplans.domains.balance.service import BalanceProxy
+from mobileplans.kit.clock import Clock, SystemClock
+from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
+from mobileplans.web.problems import install_problem_handlers
+
+DESCRIPTION = """The Mobile Plans service: operator registry per environment, ICCID ranges,
+provider catalog by location and portal launch URLs (spec 2.1, 2.10, 3.1, 7.3).
+Errors are RFC 9457 `application/problem+json`."""
+
+
+def create_app(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    admin_token: str,
+    clock: Clock | None = None,
+) -> BrokerApp:
+    clock = clock or SystemClock()
+    client = MoApiClient(
+        timeout_seconds=settings.balance_timeout_seconds,
+        ssl_context=client_ssl_context(
+            cert_file=str(settings.broker_client_cert) if settings.broker_client_cert else None,
+            key_file=str(settings.broker_client_key) if settings.broker_client_key else None,
+            ca_file=str(settings.broker_ca_file) if settings.broker_ca_file else None,
+        ),
+    )
+    balances = BalanceProxy(
+        client=client, clock=clock, cache_seconds=settings.balance_cache_seconds
+    )
+    state = BrokerState(
+        settings=settings,
+        sessions=sessions,
+        clock=clock,
+        admin_token=admin_token,
+        balances=balances,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await state.refresh()
+        tasks = [
+            asyncio.create_task(state.poll_forever()),
+            asyncio.create_task(state.flush_forever()),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await state.flush_lookups()
+            await client.close()
+
+    api = FastAPI(
+        title="mobileplans broker",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    api.state.broker = state
+    install_problem_handlers(api)
+    api.include_router(devices.router)
+    api.include_router(flyout.router)
+    api.include_router(admin.router)
+    api.include_router(sla.router)
+    api.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+
+    @api.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "configVersion": state.snapshot.version}
+
+    app: ASGIApp = MetricsMiddleware(api, app_name="broker")
+    if settings.broker_fast_path:
+        app = SimLookupFastPath(app, state)
+    return BrokerApp(app, api)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The broker's OpenAPI document, built without a database."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from mobileplans.db.session import make_sessionmaker
+
+    engine = create_async_engine("sqlite+aiosqlite://")
+    app = create_app(Settings(), make_sessionmaker(engine), admin_token="-")  # noqa: S106 (never served)
+    return app.api.openapi()
+
+
+class BrokerApp:
+    """The outer ASGI callable, keeping a handle on the FastAPI app for tests and tools."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+
+    @property
+    def state(self) -> BrokerState:
+        state: BrokerState = self.api.state.broker
+        return state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

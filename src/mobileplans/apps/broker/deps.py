@@ -1,0 +1,59 @@
+"""Request dependencies: state, a transaction per request, admin authentication."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.apps.broker.state import BrokerState
+from mobileplans.db.session import session_scope
+from mobileplans.errors import Unauthorized
+
+
+def get_state(request: Request) -> BrokerState:
+    state: BrokerState = request.app.state.broker
+    return state
+
+
+State = Annotated[BrokerState, Depends(get_state)]
+
+
+async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed when the route returns (before the response)."""
+    async with session_scope(state.sessions) as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_config_session(state: State) -> AsyncIterator[AsyncSession]:
+    """A transaction for a configuration change: commit, then reload this replica's snapshot."""
+    async with session_scope(state.sessions) as session:
+        yield session
+    await state.refresh()
+
+
+ConfigSession = Annotated[AsyncSession, Depends(get_config_session, scope="function")]
+
+
+def require_admin(
+    state: State,
+    authorization: Annotated[str | None, Header()] = None,
+    x_mp_actor: Annotated[str | None, Header()] = None,
+) -> str:
+    """Check ``Authorization: Bearer <MP_ADMIN_TOKEN>``; return the actor name for the audit log."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("admin API needs 'Authorization: Bearer <admin token>'")
+    if not hmac.compare_digest(token.strip().encode(), state.admin_token.encode()):
+        raise Unauthorized("admin token is not valid")
+    actor = (x_mp_actor or "").strip()[:100]
+    return f"admin:{actor}" if actor else "admin"
+
+
+Admin = Annotated[str, Depends(require_admin)]

@@ -1,0 +1,66 @@
+"""Flyout-facing broker API: balance proxy and purchase telemetry (spec 1.10, 2.3, 5.8; 7.3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from mobileplans.apps.broker.deps import Session, State
+from mobileplans.config import Environment
+from mobileplans.domains.balance.schemas import BalanceAnswer
+from mobileplans.domains.telemetry import service as telemetry_service
+from mobileplans.domains.telemetry.schemas import PurchaseRecorded, PurchaseReport
+from mobileplans.kit import identifiers as ids
+from mobileplans.web.problems import PROBLEM_RESPONSES, validation_problem
+
+router = APIRouter(prefix="/v1", tags=["devices"], responses=PROBLEM_RESPONSES)
+
+
+@router.get(
+    "/balances",
+    response_model=BalanceAnswer,
+    response_model_by_alias=True,
+    response_model_exclude_none=True,
+    responses={
+        502: {"description": "The operator's GetBalance failed"},
+        503: {"description": "Held back by the operator's Retry-After"},
+        504: {"description": "The operator did not answer in time"},
+    },
+)
+async def get_balance(
+    state: State,
+    iccid: Annotated[str, Query(description="The SIM whose balance the flyout shows")],
+    location: Annotated[
+        str | None, Query(description="ISO 3166-1 alpha-2 country of the device")
+    ] = None,
+    environment: Annotated[Environment | None, Query()] = None,
+) -> BalanceAnswer:
+    """Get Balance(s) (spec 1.10, 2.10): proxy the SIM's operator GetBalance (spec 2.3) with a
+    fresh X-MS-DM-TransactionId and answer the flyout's state."""
+    country = ids.parse_country(location, field="location") if location else None
+    env = (environment or state.settings.environment).value
+    return await state.balances.lookup(state.snapshot, iccid, location=country, environment=env)
+
+
+@router.post(
+    "/telemetry/purchase",
+    status_code=201,
+    response_model=PurchaseRecorded,
+    response_model_by_alias=True,
+    responses={409: {"description": "Already recorded"}},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": PurchaseReport.model_json_schema(by_alias=True)}
+            },
+            "required": True,
+        }
+    },
+)
+async def report_purchase(
+    body: Annotated[dict[str, Any], Body()], state: State, session: Session
+) -> PurchaseRecorded:
+    """Record the purchase metadata of a portal callback (spec 2.2, 5.8)."""
+    report = validation_problem(PurchaseReport, body)
+    return await telemetry_service.record_purchase(session, report, now=state.clock.now())

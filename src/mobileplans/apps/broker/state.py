@@ -1,0 +1,69 @@
+"""Process state of a broker replica: sessions, clock, and the registry snapshot it serves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mobileplans.config import Settings
+from mobileplans.db.session import session_scope
+from mobileplans.domains.balance import service as balance_service
+from mobileplans.domains.balance.service import BalanceProxy
+from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.domains.operator_registry.snapshot import (
+    RegistrySnapshot,
+    build_snapshot,
+    load_snapshot,
+)
+from mobileplans.kit.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BrokerState:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    admin_token: str
+    balances: BalanceProxy
+    snapshot: RegistrySnapshot = field(default_factory=lambda: build_snapshot(-1, []))
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def refresh(self) -> bool:
+        """Reload the snapshot if the configuration version moved; True if reloaded."""
+        async with self._lock:
+            async with session_scope(self.sessions) as session:
+                version = await registry_service.config_version(session)
+                if version == self.snapshot.version:
+                    return False
+                self.snapshot = await load_snapshot(session)
+            log.info("registry snapshot reloaded at version %s", self.snapshot.version)
+            return True
+
+    async def flush_lookups(self) -> int:
+        """Write the GetBalance calls recorded since the last flush, in one transaction."""
+        records = self.balances.drain_records()
+        if records:
+            async with session_scope(self.sessions) as session:
+                await balance_service.save_lookups(session, records)
+        return len(records)
+
+    async def flush_forever(self, interval: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.flush_lookups()
+            except Exception:
+                log.exception("could not write GetBalance lookups")
+
+    async def poll_forever(self) -> None:
+        """Every replica polls the configuration version (architecture decision 4)."""
+        while True:
+            await asyncio.sleep(self.settings.config_poll_seconds)
+            with contextlib.suppress(Exception):
+                await self.refresh()

@@ -1,0 +1,75 @@
+"""The operator ASGI app: one process hosts any number of operators under ``/{operatorId}/``.
+
+- ``/{op}/portal/...``  MO Direct portal (spec 2.1, 2.2, 5.11)
+- ``/{op}/api/v1/...``  MO API: GetBalance, GetOffers, GetNotifications (spec 2.3, 2.6, 2.7)
+- ``/{op}/network/...``  the core network stand-in: data use, walled-garden state
+- ``/{op}/gsma/rsp2/es2plus/handleDownloadProgressInfo``  ES2+ callback from the SM-DP+
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mobileplans import __version__
+from mobileplans.apps.operator import assets, jobs
+from mobileplans.apps.operator.routes import es2plus, moapi, network, portal
+from mobileplans.apps.operator.state import OperatorState
+from mobileplans.config import OperatorAppConfig
+from mobileplans.kit.clock import Clock, SystemClock
+from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
+from mobileplans.web.problems import install_problem_handlers
+
+
+def create_app(
+    config: OperatorAppConfig,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock | None = None,
+) -> OperatorApp:
+    state = OperatorState(config=config, sessions=sessions, clock=clock or SystemClock())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        releaser = asyncio.create_task(jobs.release_forever(state))  # delayed eSIM profiles
+        try:
+            yield
+        finally:
+            releaser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await releaser
+            await state.es2plus.close()
+
+    api = FastAPI(title="mobileplans reference operator", version=__version__, lifespan=lifespan)
+    api.state.operator = state
+    install_problem_handlers(api)
+    for module in (moapi, network, assets, es2plus, portal):
+        api.include_router(module.router)
+    api.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+
+    @api.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "operators": [s.operator_id for s in config.sites]}
+
+    return OperatorApp(MetricsMiddleware(api, app_name="operator"), api)
+
+
+class OperatorApp:
+    """The outer ASGI callable, with a handle on the FastAPI app and its state."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+
+    @property
+    def state(self) -> OperatorState:
+        state: OperatorState = self.api.state.operator
+        return state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

@@ -1,0 +1,36 @@
+"""Request dependencies of the operator app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.apps.operator.state import OperatorState
+from mobileplans.config import OperatorSite
+from mobileplans.db.session import session_scope
+
+
+def get_state(request: Request) -> OperatorState:
+    state: OperatorState = request.app.state.operator
+    return state
+
+
+State = Annotated[OperatorState, Depends(get_state)]
+
+
+def get_site(operator_id: str, state: State) -> OperatorSite:
+    return state.site(operator_id)
+
+
+Site = Annotated[OperatorSite, Depends(get_site)]
+
+
+async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+    async with session_scope(state.sessions) as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,171 @@
+"""The portal's step machine: which step may be shown, and how a session ends.
+
+Steps in order: ``signin``/``signup`` → (``account``) → ``plans`` → ``checkout`` →
+``terms`` → ``review`` → ``confirmation``. Each step is a GET-able URL; its form POSTs
+to the same URL and is answered with a 303 to the next step (POST-redirect-GET), so the
+browser's back and forward buttons move between steps and show the values chosen. A
+step whose predecessors are not done redirects to the first missing one.
+
+Ending: Cancel on any step → ``cancelled`` (``notifyCancelledPurchase``); a refusal after
+sign-in → ``error``; a placed order → ``confirmation``. The terminal page renders the
+call for the app and deletes the session cookie (secure logout).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from mobileplans.apps.operator.portal_session import (
+    DeviceState,
+    EndState,
+    PortalState,
+    ReentryState,
+)
+from mobileplans.apps.operator.routes.portal.web import Portal, callback_json
+from mobileplans.domains.purchase import fulfilment, service
+from mobileplans.domains.purchase.orders import new_checkout_key
+from mobileplans.domains.purchase.schemas import DeviceLaunch, LaunchProblem, MoDirectStatus
+from mobileplans.errors import NotFound
+
+REQUIRES = {"plans": 1, "checkout": 2, "review": 4}  # terms: readable any time (footer link)
+ORDER = ("signin", "plans", "checkout", "terms", "review")
+
+
+def first_missing(state: PortalState) -> str | None:
+    if not state.signed_in:
+        return "signin"
+    if state.plan_id is None or state.target is None:
+        return "plans"
+    if state.instrument is None:
+        return "checkout"
+    if not state.terms:
+        return "terms"
+    return None
+
+
+def next_step(portal: Portal, after: str | None = None) -> str:
+    """The step after ``after`` (a wizard: plans → checkout → terms → review), or the first
+    step still missing when an earlier one is not done."""
+    assert portal.state is not None
+    missing = first_missing(portal.state)
+    following = ORDER[ORDER.index(after) + 1] if after in ORDER[:-1] else "review"
+    if missing is not None and ORDER.index(missing) < ORDER.index(following):
+        return missing
+    return following
+
+
+def guard(portal: Portal, step: str) -> Response | None:
+    """``None`` when ``step`` may be shown; else the answer (session ended, earlier step)."""
+    state = portal.state
+    if state is None or state.device is None:
+        return portal.session_ended()
+    if state.end is not None:
+        return portal.redirect("error" if state.end.kind == "error" else "cancelled")
+    if state.receipt is not None:
+        return portal.redirect("confirmation")
+    missing = first_missing(state)
+    if missing is not None and step in REQUIRES and ORDER.index(missing) < REQUIRES[step]:
+        return portal.redirect(missing)
+    return None
+
+
+def device_of(state: PortalState) -> DeviceLaunch:
+    assert state.device is not None
+    d = state.device
+    return DeviceLaunch(
+        transaction_id=d.transaction_id, location=d.location, market=d.market, eid=d.eid,
+        iccid=d.iccid, iccids=tuple(d.iccids), imei=d.imei,
+    )  # fmt: skip
+
+
+def launch_state(portal: Portal, launched: service.Launched) -> PortalState:
+    """A fresh session for this launch; a still-valid sign-in of this site is kept."""
+    device, report, previous = launched.device, launched.reentry, portal.state
+    carry = previous if previous is not None and previous.signed_in and not previous.end else None
+    return PortalState(
+        operator_id=portal.site.operator_id,
+        issued=portal.now.timestamp(),
+        device=DeviceState(
+            transaction_id=device.transaction_id, location=device.location, market=device.market,
+            eid=device.eid, iccid=device.iccid, iccids=list(device.iccids), imei=device.imei,
+        ),
+        account_id=carry.account_id if carry else None,
+        user_account=carry.user_account if carry else None,
+        email=carry.email if carry else None,
+        reentry=ReentryState(
+            iccid=report.iccid, errors=[(e.name, e.raw_time) for e in report.errors],
+            key=new_checkout_key(),
+        ) if report else None,
+    )  # fmt: skip
+
+
+async def refuse_launch(
+    portal: Portal, session: AsyncSession, problem: LaunchProblem, tx: str | None
+) -> Response:
+    """Bad launch parameters (ClientError) or a SIM not ours (InvalidSIM): error page."""
+    callback = service.refused(session, portal.site, problem, tx, portal.now)
+    t = portal.t
+    return portal.terminal(
+        "error.html", "error", title="title.error", message=t(f"error.{problem.status.value}"),
+        detail=t("error.detail", field=problem.field, rule=problem.rule),
+        callback_json=callback_json(callback.wire()),
+    )  # fmt: skip
+
+
+async def cancel(portal: Portal, session: AsyncSession, step: str) -> Response:
+    """Cancel pressed on ``step``: hand control back with ``notifyCancelledPurchase``."""
+    state = portal.state
+    if state is None or state.device is None:
+        return portal.session_ended()
+    meta = service.abandoned_meta(portal.site, step=step, user_account=state.user_account,
+                                  instrument=state.instrument)  # fmt: skip
+    callback = fulfilment.ended(session, portal.site, state.transaction_id, meta, portal.now,
+                                event="cancelled")  # fmt: skip
+    end = EndState(kind="cancelled", reason="cancelled.text", callback=callback.wire())
+    portal.keep(_signed_out(state, end=end))
+    return portal.redirect("cancelled")
+
+
+async def refuse(
+    portal: Portal, session: AsyncSession, status: MoDirectStatus, reason: str
+) -> Response:
+    """End the session on an error found after launch (e.g. another account's SIM)."""
+    state = portal.state
+    assert state is not None
+    meta = service.refusal_meta(status, state.user_account)
+    callback = fulfilment.ended(session, portal.site, state.transaction_id, meta, portal.now,
+                                event="refused")  # fmt: skip
+    portal.keep(_signed_out(state, end=EndState(kind="error", reason=reason,
+                                                 callback=callback.wire())))  # fmt: skip
+    return portal.redirect("error")
+
+
+async def after_sign_in(portal: Portal, session: AsyncSession) -> Response:
+    """Re-entry first, then the account page for a device with the user's lines, else plans."""
+    state = portal.state
+    assert state is not None
+    assert state.account_id is not None
+    if state.reentry is not None:
+        return portal.redirect("reentry")
+    try:
+        step = await service.landing(session, portal.site, device_of(state), state.account_id)
+    except NotFound:
+        return await refuse(portal, session, MoDirectStatus.INVALID_SIM, "error.InvalidSIM")
+    return portal.redirect(step)
+
+
+def receipt_state(portal: Portal, order_id: str) -> PortalState:
+    """After an order: signed out, only the receipt left for the confirmation page."""
+    state = portal.state
+    if state is None:  # the order's checkout key came back after the session ended
+        return PortalState(operator_id=portal.site.operator_id, issued=portal.now.timestamp(),
+                           receipt=order_id)  # fmt: skip
+    return _signed_out(state, receipt=order_id)
+
+
+def _signed_out(
+    state: PortalState, *, end: EndState | None = None, receipt: str | None = None
+) -> PortalState:
+    return PortalState(operator_id=state.operator_id, issued=state.issued, device=state.device,
+                       end=end, receipt=receipt)  # fmt: skip

@@ -1,0 +1,94 @@
+"""The SM-DP+ ASGI app (SGP.22 ES2+ and the device download interface of docs/activation.md).
+
+- ``POST /gsma/rsp2/es2plus/{downloadOrder,confirmOrder,cancelOrder,releaseProfile}``  ES2+
+- ``POST /rsp/device/v1/{initiateDownload,getBoundProfilePackage,handleNotification,cancelSession}``
+- callbacks ``handleDownloadProgressInfo`` to each requester's URL, after commit
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mobileplans import __version__
+from mobileplans.apps.smdp.routes import device, es2plus
+from mobileplans.apps.smdp.state import SmdpState
+from mobileplans.domains.smdp.callbacks import CallbackSender
+from mobileplans.domains.smdp.config import SmdpConfig
+from mobileplans.kit.clock import Clock, SystemClock
+from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
+from mobileplans.web.problems import install_problem_handlers
+
+DESCRIPTION = """SM-DP+: SGP.22 v2.5 ES2+ (operator → SM-DP+) and the device download
+interface (docs/activation.md). Business failures are HTTP 200 with
+`header.functionExecutionStatus.status = "Failed"` and `statusCodeData`."""
+
+
+def create_app(
+    config: SmdpConfig,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock | None = None,
+) -> SmdpApp:
+    sender = CallbackSender(
+        attempts=config.callback_attempts,
+        backoff_seconds=config.callback_backoff_seconds,
+        timeout_seconds=config.callback_timeout_seconds,
+        requester_identifier=config.requester_identifier,
+    )
+    state = SmdpState(
+        config=config, sessions=sessions, clock=clock or SystemClock(), callbacks=sender
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await sender.aclose()
+
+    api = FastAPI(
+        title="mobileplans SM-DP+", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    api.state.smdp = state
+    install_problem_handlers(api)
+    api.include_router(es2plus.router)
+    api.include_router(device.router)
+    api.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+
+    @api.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "smdpAddress": config.address}
+
+    return SmdpApp(MetricsMiddleware(api, app_name="smdp"), api)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The SM-DP+ OpenAPI document, built without a database."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from mobileplans.db.session import make_sessionmaker
+
+    engine = create_async_engine("sqlite+aiosqlite://")
+    return create_app(SmdpConfig(), make_sessionmaker(engine)).api.openapi()
+
+
+class SmdpApp:
+    """The outer ASGI callable, with a handle on the FastAPI app and its state."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+
+    @property
+    def state(self) -> SmdpState:
+        state: SmdpState = self.api.state.smdp
+        return state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
