@@ -1,0 +1,1 @@
+"""The ``mobileplans`` command line (Typer + Rich)."""

@@ -1,0 +1,270 @@
+"""``mobileplans sla``: SLA statements, issuing, verification, burn rates, rollups;
+``mobileplans traffic``: failure percentages of real traffic (issue #4)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.cli.runtime import database, load_settings
+from mobileplans.config import Environment
+from mobileplans.db.session import session_scope
+from mobileplans.domains.sla import burnrate, issuance, render, service
+from mobileplans.domains.sla.policy import SlaPolicy
+from mobileplans.domains.traffic import service as traffic_service
+from mobileplans.errors import AppError
+from mobileplans.kit.clock import SystemClock
+
+T = TypeVar("T")
+app = typer.Typer(
+    help="SLA statements per operator, endpoint and period; burn rates; rollups.",
+    no_args_is_help=True,
+)
+traffic_app = typer.Typer(help="Failure percentages of real traffic.", no_args_is_help=True)
+errors = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", envvar="MP_DATA_DIR", help="Data directory")
+]
+OperatorOption = Annotated[str, typer.Option("--operator", help="Operator id (e.g. contoso)")]
+PeriodOption = Annotated[
+    str | None,
+    typer.Option("--period", help="YYYY-MM (calendar month) or YYYY-MM-DD, operator's zone"),
+]
+FromOption = Annotated[str | None, typer.Option("--from", help="Custom range start")]
+ToOption = Annotated[str | None, typer.Option("--to", help="Custom range end (exclusive)")]
+KindOption = Annotated[
+    str | None, typer.Option("--kind", help="portal, getbalance or microbalance (default all)")
+]
+EnvOption = Annotated[Environment, typer.Option("--environment", help="Probe environment")]
+
+
+def _run(data_dir: Path | None, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``action(session)`` in one transaction; AppErrors print and exit 1."""
+    settings = load_settings(data_dir)
+
+    async def go() -> T:
+        async with (
+            database(settings, process_name="cli") as sessions,
+            session_scope(sessions) as session,
+        ):
+            return await action(session)
+
+    try:
+        return asyncio.run(go())
+    except AppError as exc:
+        errors.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+
+
+@app.command()
+def report(
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="Operator id; every operator when absent")
+    ] = None,
+    period: PeriodOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    kind: KindOption = None,
+    environment: EnvOption = Environment.PRODUCTION,
+    fmt: Annotated[
+        render.Format, typer.Option("--format", help="table, json, csv or html")
+    ] = "table",
+    issue: Annotated[
+        bool, typer.Option("--issue", help="Also freeze the statements (closed periods only)")
+    ] = False,
+    output: Annotated[Path | None, typer.Option("--output", help="Write to a file")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """SLA statements: probes, availability, latency avg/p50/p95/p99, downtime, budget."""
+    if issue and operator is None:
+        raise typer.BadParameter("--issue needs --operator", param_hint="--issue")
+    query = {"period": period, "start": start, "end": end, "kind": kind}
+
+    async def action(session: AsyncSession) -> str:
+        env = environment.value
+        if operator is None:
+            return render.render(await service.report_all(session, environment=env, **query), fmt)
+        result = await service.report(session, operator_id=operator, environment=env, **query)
+        if issue:
+            await _issue(session, operator, env, query)
+        return render.render(result, fmt)
+
+    text = _run(data_dir, action)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        errors.print(f"wrote {output}")
+
+
+async def _issue(
+    session: AsyncSession, operator: str, environment: str, query: dict[str, str | None]
+) -> None:
+    issued = await issuance.issue(
+        session,
+        operator_id=operator,
+        environment=environment,
+        now=SystemClock().now(),
+        policy=SlaPolicy(),
+        **query,
+    )
+    for item in issued:
+        state = "already issued" if item.already_issued else "issued"
+        errors.print(f"{state}: statement {item.id} digest {item.evidence.digest}")
+
+
+@app.command("issue")
+def issue_cmd(
+    operator: OperatorOption,
+    period: PeriodOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    kind: KindOption = None,
+    environment: EnvOption = Environment.PRODUCTION,
+    data_dir: DataDir = None,
+) -> None:
+    """Freeze the statements of a closed period (idempotent); prints them as JSON."""
+
+    async def action(session: AsyncSession) -> str:
+        issued = await issuance.issue(
+            session,
+            operator_id=operator,
+            environment=environment.value,
+            kind=kind,
+            period=period,
+            start=start,
+            end=end,
+            now=SystemClock().now(),
+            policy=SlaPolicy(),
+        )
+        return _json([i.model_dump(mode="json", by_alias=True) for i in issued])
+
+    typer.echo(_run(data_dir, action))
+
+
+@app.command()
+def verify(
+    operator: OperatorOption,
+    statement_id: Annotated[int, typer.Argument(help="Issued statement id")],
+    data_dir: DataDir = None,
+) -> None:
+    """Recompute an issued statement from its raw evidence; exit 1 if it does not match."""
+
+    async def action(session: AsyncSession) -> str:
+        check = await issuance.verify(session, operator, statement_id)
+        if not check.reproducible:
+            errors.print("[red]the statement is not reproducible from its evidence[/red]")
+        return _json(check.model_dump(mode="json", by_alias=True))
+
+    text = _run(data_dir, action)
+    typer.echo(text)
+    if '"reproducible": false' in text:
+        raise typer.Exit(1)
+
+
+@app.command()
+def burn(
+    operator: Annotated[str | None, typer.Option("--operator", help="Operator id")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Burn rates per probe (1 h/5 min 14.4x, 6 h/30 min 6x, 3 d/6 h 1x) and firing alerts."""
+
+    async def action(session: AsyncSession) -> str:
+        result = await burnrate.burn_rates(
+            session, now=SystemClock().now(), policy=SlaPolicy(), operator_id=operator
+        )
+        return _json(result.model_dump(mode="json", by_alias=True))
+
+    typer.echo(_run(data_dir, action))
+
+
+@app.command()
+def rollup(
+    rebuild_from: Annotated[
+        datetime | None,
+        typer.Option("--rebuild-from", formats=["%Y-%m-%d"], help="Rebuild from this UTC day"),
+    ] = None,
+    rebuild_to: Annotated[
+        datetime | None,
+        typer.Option("--rebuild-to", formats=["%Y-%m-%d"], help="... to this UTC day (excl.)"),
+    ] = None,
+    operator: Annotated[str | None, typer.Option("--operator", help="Rebuild one operator")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Roll up new results now (the worker does it every 15 s), or rebuild whole UTC days
+    of hour and day rollups from raw results (repairs; see docs/monitoring.md)."""
+    if (rebuild_from is None) != (rebuild_to is None):
+        raise typer.BadParameter("give both --rebuild-from and --rebuild-to")
+    settings, policy = load_settings(data_dir), SlaPolicy()
+
+    async def go() -> str:
+        async with database(settings, process_name="cli") as sessions:
+            if rebuild_from is not None and rebuild_to is not None:
+                async with session_scope(sessions) as session:
+                    read = await service.rebuild_rollups(
+                        session,
+                        operator_id=operator,
+                        start=rebuild_from.replace(tzinfo=UTC),
+                        end=rebuild_to.replace(tzinfo=UTC),
+                        now=SystemClock().now(),
+                    )
+                return f"rebuilt hour and day rollups from {read} results"
+            total = 0
+            for _ in range(1_000_000):
+                async with session_scope(sessions) as session:
+                    done = await service.roll_up(session, now=SystemClock().now(), policy=policy)
+                total += done
+                if done < policy.rollup_batch_rows:
+                    break
+            return f"rolled up {total} results"
+
+    try:
+        errors.print(asyncio.run(go()))
+    except AppError as exc:
+        errors.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+
+
+@traffic_app.command()
+def failures(
+    window: Annotated[int, typer.Option("--window", help="Seconds (10 to 604800)")] = 300,
+    environment: Annotated[
+        Environment | None, typer.Option("--environment", help="Only this environment")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    data_dir: DataDir = None,
+) -> None:
+    """Partner and global failure % of real traffic over a rolling window, with counts."""
+
+    async def action(session: AsyncSession) -> str:
+        result = await traffic_service.failure_percentages(
+            session,
+            now=SystemClock().now(),
+            window=window,
+            environment=environment.value if environment else None,
+        )
+        if fmt == "json":
+            return _json(result.model_dump(mode="json", by_alias=True))
+        lines = [f"{'partner':<24}{'requests':>10}{'failures':>10}{'failure %':>11}"]
+        rows = [("(global)", result.global_traffic)] + [(p.operator_id, p) for p in result.partners]
+        for name, counts in rows:
+            share = "-" if counts.failure_percent is None else f"{counts.failure_percent:.3f}"
+            lines.append(f"{name:<24}{counts.requests:>10}{counts.failures:>10}{share:>11}")
+        return "\n".join(lines)
+
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("table or json", param_hint="--format")
+    typer.echo(_run(data_dir, action))

@@ -1,0 +1,193 @@
+"""``mobileplans smdp``: the SM-DP+'s profile inventory and ES2+ requesters."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from mobileplans.cli.runtime import database, load_settings
+from mobileplans.config import Environment, Settings
+from mobileplans.db.session import session_scope
+from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.domains.smdp import inventory
+from mobileplans.domains.smdp.schemas import ProfileCount, RequesterRead
+from mobileplans.errors import AppError
+from mobileplans.kit.clock import SystemClock
+
+app = typer.Typer(
+    help=(
+        "The SM-DP+ (SGP.22): generate eSIM profiles in an operator's ICCID range, "
+        "register ES2+ requesters, count profiles by type and state."
+    ),
+    no_args_is_help=True,
+)
+requester_app = typer.Typer(
+    help="ES2+ requesters: the functionRequesterIdentifier an operator's BSS sends, "
+    "and where the SM-DP+ posts handleDownloadProgressInfo.",
+    no_args_is_help=True,
+)
+app.add_typer(requester_app, name="requester")
+console = Console()
+errors = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", envvar="MP_DATA_DIR", help="Data directory")
+]
+OperatorOption = Annotated[
+    str, typer.Option("--operator", help="Operator id in the registry (e.g. contoso)")
+]
+
+
+def _fail(exc: AppError) -> typer.Exit:
+    errors.print(f"[red]{exc.detail}[/red]")
+    return typer.Exit(1)
+
+
+@app.command()
+def generate(
+    operator: OperatorOption,
+    profile_type: Annotated[
+        str, typer.Option("--profile-type", help="Profile type ES2+ downloadOrder asks for")
+    ],
+    count: Annotated[int, typer.Option("--count", min=1, help="How many profiles to create")],
+    environment: Annotated[
+        Environment, typer.Option(help="Whose ICCID ranges to fill")
+    ] = Environment.PRODUCTION,
+    spn: Annotated[
+        str | None, typer.Option(help="Service provider name (default: the brand name)")
+    ] = None,
+    profile_name: Annotated[
+        str | None,
+        typer.Option("--profile-name", help="Profile name (default: '<brand> <profile type>')"),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create COUNT Available profiles of PROFILE_TYPE with new Luhn-valid ICCIDs inside the
+    operator's ICCID ranges of ENVIRONMENT (ICCIDs the SM-DP+ already holds are skipped).
+
+    Fails, creating nothing, when the operator has no range there or the range is full.
+    """
+    settings = load_settings(data_dir)
+    try:
+        created = asyncio.run(
+            _generate(settings, operator, profile_type, count, environment, spn, profile_name)
+        )
+    except AppError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"[green]{len(created)} profiles[/green] {created[0]} … {created[-1]} "
+        f"({operator}, {profile_type}, {environment.value})"
+    )
+
+
+async def _generate(
+    settings: Settings,
+    operator: str,
+    profile_type: str,
+    count: int,
+    environment: Environment,
+    spn: str | None,
+    profile_name: str | None,
+) -> list[str]:
+    """Read the operator and its ranges, then generate under a Rich progress bar."""
+    async with database(settings, process_name="cli") as sessions:
+        async with session_scope(sessions) as session:
+            spec = await registry_service.get_operator(session, operator)
+            ranges = await inventory.ranges_for(session, operator, environment)
+            columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, console=console) as bar:
+                task = bar.add_task("profiles", total=count)
+                return await inventory.generate_profiles(
+                    session,
+                    operator_id=operator,
+                    ranges=ranges,
+                    profile_type=profile_type,
+                    count=count,
+                    now=SystemClock().now(),
+                    spn=spn or spec.brand_name[:32],
+                    profile_name=profile_name or f"{spec.brand_name} {profile_type}"[:64],
+                    on_progress=lambda n: bar.advance(task, n),
+                )
+
+
+@requester_app.command("add")
+def requester_add(
+    requester_id: Annotated[
+        str, typer.Option("--id", help="functionRequesterIdentifier of the ES2+ client")
+    ],
+    operator: OperatorOption,
+    callback_url: Annotated[
+        str | None,
+        typer.Option(
+            "--callback-url",
+            help="Its handleDownloadProgressInfo URL, e.g. "
+            "http://127.0.0.1:8701/contoso/gsma/rsp2/es2plus/handleDownloadProgressInfo",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Admit (or update) an ES2+ requester for an operator; its orders see only that
+    operator's profiles."""
+    settings = load_settings(data_dir)
+
+    async def go() -> None:
+        async with database(settings, process_name="cli") as sessions:
+            async with session_scope(sessions) as session:
+                await inventory.register_requester(
+                    session,
+                    requester_id=requester_id,
+                    operator_id=operator,
+                    callback_url=callback_url,
+                    now=SystemClock().now(),
+                )
+
+    try:
+        asyncio.run(go())
+    except AppError as exc:
+        raise _fail(exc) from exc
+    console.print(f"[green]requester[/green] {requester_id} → {operator} ({callback_url or '-'})")
+
+
+@requester_app.command("list")
+def requester_list(
+    operator: Annotated[str | None, typer.Option("--operator", help="Only this operator")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List ES2+ requesters and their callback URLs."""
+    settings = load_settings(data_dir)
+
+    async def go() -> list[RequesterRead]:
+        async with database(settings, process_name="cli") as sessions:
+            async with session_scope(sessions) as session:
+                return await inventory.list_requesters(session, operator)
+
+    table = Table("requester", "operator", "callback URL")
+    for row in asyncio.run(go()):
+        table.add_row(row.requester_id, row.operator_id, row.callback_url or "-")
+    console.print(table)
+
+
+@app.command()
+def profiles(
+    operator: Annotated[str | None, typer.Option("--operator", help="Only this operator")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Count profiles by operator, profile type and state."""
+    settings = load_settings(data_dir)
+
+    async def go() -> list[ProfileCount]:
+        async with database(settings, process_name="cli") as sessions:
+            async with session_scope(sessions) as session:
+                return await inventory.profile_counts(session, operator)
+
+    rows = asyncio.run(go())
+    table = Table("operator", "profile type", "state", "count", title="SM-DP+ profiles")
+    for row in rows:
+        table.add_row(row.operator_id, row.profile_type, row.state.value, str(row.count))
+    console.print(table if rows else "no profiles")

@@ -1,0 +1,153 @@
+"""``mobileplans up``: the whole stack on 127.0.0.1 with the embedded default.
+
+Broker on N, reference operator on N+1, SM-DP+ on N+2 (dashboard N+3 arrives with
+the live-site issues), and one worker (probes, rollups). Seeds the demo on first start,
+keeps data across restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp
+
+from mobileplans.apps.broker.app import create_app as create_broker
+from mobileplans.apps.operator.app import create_app as create_operator
+from mobileplans.apps.smdp.app import create_app as create_smdp
+from mobileplans.cli.demo import DEMO_OPERATOR_IDS
+from mobileplans.cli.demo_operator import ensure_operator_demo
+from mobileplans.cli.demo_registry import Ports, ensure_demo
+from mobileplans.cli.demo_smdp import ensure_smdp_demo, requester_id
+from mobileplans.cli.endpoints import DELAY_MINUTE_SECONDS, endpoints_summary
+from mobileplans.cli.runtime import database, ensure_admin_token, ensure_secret
+from mobileplans.cli.tls import StackTls, prepare_tls
+from mobileplans.config import OperatorAppConfig, OperatorSite, Settings, UrlPolicy
+from mobileplans.domains.smdp.config import SmdpConfig
+from mobileplans.kit.clock import SystemClock
+from mobileplans.web.server import Listener, make_server, serve_all
+from mobileplans.worker.loop import run_worker
+
+console = Console()
+
+SITES = {
+    "contoso": ("Contoso Cellular", ["US"], "current", "support@contoso.example", "+14255550100"),
+    "fabrikam": (
+        "Fabrikam Mobile",
+        ["GB", "FR"],
+        "legacy",
+        "support@fabrikam.example",
+        "+442079460000",
+    ),
+}
+
+
+def operator_config(ports: Ports, secret: str, tls: StackTls | None = None) -> OperatorAppConfig:
+    sites = [
+        OperatorSite(
+            operator_id=op,
+            brand_name=brand,
+            countries=countries,
+            es2plus_url=ports.smdp,
+            es2plus_requester_id=requester_id(op),
+            callback_api=api,
+            support_email=email,
+            support_phone=phone,
+            download_delay_minute_seconds=DELAY_MINUTE_SECONDS,
+            mtls=tls.mo_api_policy() if tls else None,
+        )
+        for op, (brand, countries, api, email, phone) in SITES.items()
+    ]
+    return OperatorAppConfig(sites=sites, public_base_url=ports.operator, session_secret=secret)
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession], ports: Ports) -> None:
+    now = SystemClock().now()
+    await ensure_demo(sessions, ports)
+    await ensure_operator_demo(sessions, list(DEMO_OPERATOR_IDS), now)
+    await ensure_smdp_demo(sessions, ports.operator, list(DEMO_OPERATOR_IDS), now)
+
+
+async def run_up(settings: Settings, ports: Ports, *, tls: bool = False) -> None:
+    settings = settings.model_copy(update={"url_policy": UrlPolicy.LOCAL})
+    token, generated = ensure_admin_token(settings)
+    secret = ensure_secret(settings, "session_secret")
+    stack_tls = prepare_tls(settings.data_dir) if tls else None
+    if stack_tls is not None:
+        ports = Ports(ports.host, ports.base, "https")
+        settings = stack_tls.broker_settings(settings)
+    async with database(settings, process_name="up") as sessions:
+        await seed(sessions, ports)
+        summary = endpoints_summary_path(settings.data_dir)
+        endpoints = await endpoints_summary(sessions, settings, ports, token)
+        endpoints["tls"] = stack_tls.summary() if stack_tls else None
+        summary.write_text(json.dumps(endpoints, indent=2) + "\n")
+        _announce(endpoints, summary, generated)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(
+            run_worker(sessions, SystemClock(), worker_id="up", stop_event=stop, settings=settings)
+        )
+        try:
+            await serve_all(_servers(settings, sessions, ports, token, secret, stack_tls), stop)
+        finally:
+            stop.set()
+            await worker
+    console.print("[bold]mobileplans stopped[/bold]")
+
+
+def _servers(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    ports: Ports,
+    token: str,
+    secret: str,
+    tls: StackTls | None,
+) -> list[uvicorn.Server]:
+    smdp_config = SmdpConfig(address=ports.smdp_address, public_base_url=ports.smdp)
+    apps: list[tuple[str, ASGIApp, int, ssl.SSLContext | None]] = [
+        (
+            "broker",
+            create_broker(settings, sessions, admin_token=token),
+            ports.base,
+            tls.server_context() if tls else None,
+        ),
+        (
+            "operator",
+            create_operator(operator_config(ports, secret, tls), sessions),
+            ports.base + 1,
+            tls.server_context(client_ca=True) if tls else None,
+        ),
+        (
+            "smdp",
+            create_smdp(smdp_config, sessions),
+            ports.base + 2,
+            tls.server_context() if tls else None,
+        ),
+    ]
+    return [
+        make_server(Listener(name, app, ports.host, port, ssl_context=context))
+        for name, app, port, context in apps
+    ]
+
+
+def endpoints_summary_path(data_dir: Path) -> Path:
+    return data_dir / "endpoints.json"
+
+
+def _announce(endpoints: dict[str, Any], path: Path, generated: bool) -> None:
+    console.print_json(json.dumps({k: v for k, v in endpoints.items() if k != "demo"}))
+    console.print(f"[green]endpoints and demo data written to[/green] {path}")
+    if generated:
+        console.print(
+            "[yellow]a new admin token was generated and stored in the data directory[/yellow]"
+        )
+    console.print(
+        f"broker {endpoints['broker']}/docs · portal {endpoints['operator']}/contoso/portal/"
+        f" · SM-DP+ {endpoints['smdp']}/docs — Ctrl-C stops everything"
+    )

@@ -1,0 +1,1 @@
+"""Device simulator: imports only kit and config; speaks HTTP to the parts."""

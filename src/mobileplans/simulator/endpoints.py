@@ -1,0 +1,164 @@
+"""What the simulator needs to know about the stack it tests: ``endpoints.json``.
+
+``mobileplans up`` writes the file into its data directory; to test a third-party
+operator, write one by hand with the same shape (docs/simulator.md). Only the broker
+URL and the ``demo`` section drive the scenarios; the SM-DP+ and operator URLs tell the
+LPA which scheme an SM-DP+ address uses and where the core-network stand-in listens.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_DELAY_MINUTE_SECONDS = 60.0
+
+
+class EndpointsError(ValueError):
+    """endpoints.json is missing, unreadable or lacks what a scenario needs."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class OperatorEntry(_Model):
+    id: str
+    name: str = ""
+    countries: list[str] = Field(default_factory=list)
+    portal_url: str | None = None
+    mo_base_url: str | None = None
+
+
+class ExistingAccount(_Model):
+    operator: str
+    email: str
+    password: str
+    iccid: str
+    eid: str
+
+
+class DemoSims(_Model):
+    active_prepaid: str | None = None
+    zero_balance: str | None = None
+    not_supported: str | None = None
+    warm_sim: str | None = None
+    warm_sims: list[str] = Field(default_factory=list)
+    monitoring_iccid: str | None = None
+
+    def warm_candidates(self) -> list[str]:
+        """Warm SIMs to try, in order (``warm_sims`` then ``warm_sim``), no duplicates."""
+        seen = [*self.warm_sims, *([self.warm_sim] if self.warm_sim else [])]
+        return list(dict.fromkeys(seen))
+
+
+class DemoPlans(_Model):
+    prepaid: str | None = None
+    postpaid: str | None = None
+    delayed: str | None = None
+
+
+class OperatorDemo(_Model):
+    """Per-operator demo data (``demo.by_operator.<id>``): overrides the top-level items."""
+
+    sims: DemoSims | None = None
+    accounts: dict[str, ExistingAccount] | None = None
+    plans: DemoPlans | None = None
+
+
+class DemoData(_Model):
+    operators: list[str] = Field(default_factory=list)
+    eids: list[str] = Field(default_factory=list)
+    sims: DemoSims = Field(default_factory=DemoSims)
+    accounts: dict[str, ExistingAccount] = Field(default_factory=dict)
+    plans: DemoPlans = Field(default_factory=DemoPlans)
+    delay_minute_seconds: float = Field(default=DEFAULT_DELAY_MINUTE_SECONDS, gt=0)
+    location: str = "US"
+    imei: str | None = None
+    language: str = "en-US"
+    by_operator: dict[str, OperatorDemo] = Field(default_factory=dict)
+
+
+class StackTls(_Model):
+    """``mobileplans up --tls``: the stack's local CA (and a bundle with the system roots)."""
+
+    ca_file: str | None = None
+    trust_bundle: str | None = None
+
+
+class Endpoints(_Model):
+    broker: str
+    operator: str | None = None
+    smdp: str | None = None
+    environment: str = "production"
+    operators: list[OperatorEntry] = Field(default_factory=list)
+    demo: DemoData = Field(default_factory=DemoData)
+    tls: StackTls | None = None
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What the device trusts: the system roots, plus the stack's local CA if any."""
+        bundle = self.tls and (self.tls.trust_bundle or self.tls.ca_file)
+        if not bundle:
+            return True
+        context = ssl.create_default_context()
+        try:
+            context.load_verify_locations(cafile=bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise EndpointsError(f"tls CA bundle {bundle}: {exc}") from exc
+        return context
+
+    def operator_entry(self, operator_id: str) -> OperatorEntry | None:
+        return next((o for o in self.operators if o.id == operator_id), None)
+
+    def network_base(self, operator_id: str) -> str | None:
+        """The core-network stand-in of an operator hosted by our reference operator app."""
+        if self.operator is None:
+            return None
+        return f"{self.operator.rstrip('/')}/{operator_id}/network"
+
+    def smdp_base(self, address: str) -> str:
+        """Base URL of an SM-DP+ address from an activation code (``host[:port]``).
+
+        The address names no scheme: a known SM-DP+ (``smdp`` here) keeps its scheme,
+        any other is reached over https (SGP.22 ES9+ is TLS-only).
+        """
+        if self.smdp and urlsplit(self.smdp).netloc.lower() == address.lower():
+            return self.smdp.rstrip("/")
+        return f"https://{address}"
+
+    def for_operator(self, operator_id: str) -> Endpoints:
+        """The demo data as seen when testing ``operator_id`` (``by_operator`` wins)."""
+        specific = self.demo.by_operator.get(operator_id)
+        if specific is None:
+            return self
+        update = {k: v for k, v in specific if v is not None}
+        return self.model_copy(update={"demo": self.demo.model_copy(update=update)})
+
+    def with_broker(self, broker: str | None) -> Endpoints:
+        return self if broker is None else self.model_copy(update={"broker": broker})
+
+
+def load_endpoints(path: Path) -> Endpoints:
+    try:
+        data: Any = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise EndpointsError(f"{path} not found: run 'mobileplans up' or pass --endpoints") from exc
+    except (OSError, ValueError) as exc:
+        raise EndpointsError(f"{path} is not readable JSON: {exc}") from exc
+    return parse_endpoints(data, source=str(path))
+
+
+def parse_endpoints(data: Any, *, source: str = "endpoints.json") -> Endpoints:
+    if not isinstance(data, dict) or not data.get("broker"):
+        raise EndpointsError(f"{source}: needs an object with a 'broker' URL")
+    try:
+        return Endpoints.model_validate(data)
+    except ValidationError as exc:
+        raise EndpointsError(
+            f"{source}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+        ) from exc

@@ -1,0 +1,1 @@
+"""Background workers (probes, notifications); see issue #4."""
