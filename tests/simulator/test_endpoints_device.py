@@ -1,0 +1,184 @@
+"""endpoints.json reading and the simulated PC."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mobileplans.kit.certs import ensure_local_pki
+from mobileplans.kit.identifiers import IdentifierError, parse_eid
+from mobileplans.simulator.clients import NetworkClient
+from mobileplans.simulator.device import (
+    DEFAULT_IMEI,
+    Device,
+    PhysicalSim,
+    RegistrationState,
+    fresh_eid,
+)
+from mobileplans.simulator.endpoints import EndpointsError, load_endpoints, parse_endpoints
+from mobileplans.simulator.euicc import Euicc, EuiccProfile
+from tests.support import free_port
+
+EID = "89049032000000000000000000000163"
+ENDPOINTS = {
+    "broker": "http://127.0.0.1:8700",
+    "operator": "http://127.0.0.1:8701",
+    "smdp": "http://127.0.0.1:8702",
+    "admin_token": "t",
+    "environment": "production",
+    "operators": [
+        {
+            "id": "contoso",
+            "name": "Contoso Cellular",
+            "countries": ["US"],
+            "portal_url": "http://127.0.0.1:8701/contoso/portal/",
+            "iccid_ranges": [],
+        },
+        {"id": "fabrikam", "name": "Fabrikam Mobile", "countries": ["FR", "GB"]},
+    ],
+    "demo": {
+        "operators": ["contoso", "fabrikam"],
+        "eids": [EID],
+        "sims": {"warm_sim": "8901999000000000012", "active_prepaid": "8901999000000000020"},
+        "accounts": {
+            "existing": {
+                "operator": "contoso",
+                "email": "a@b.example",
+                "password": "p",
+                "iccid": "8901999000000000020",
+                "eid": EID,
+            }
+        },
+        "plans": {"prepaid": "c-5gb", "delayed": "c-later"},
+        "delay_minute_seconds": 1,
+        "location": "US",
+        "imei": DEFAULT_IMEI,
+    },
+}
+
+
+def test_the_documented_shape_loads(tmp_path: Path) -> None:
+    path = tmp_path / "endpoints.json"
+    path.write_text(json.dumps(ENDPOINTS))
+    endpoints = load_endpoints(path)
+    assert endpoints.demo.plans.prepaid == "c-5gb"
+    assert endpoints.demo.delay_minute_seconds == 1
+    assert endpoints.demo.accounts["existing"].eid == EID
+    assert endpoints.demo.sims.warm_candidates() == ["8901999000000000012"]
+    assert endpoints.network_base("contoso") == "http://127.0.0.1:8701/contoso/network"
+    assert endpoints.smdp_base("127.0.0.1:8702") == "http://127.0.0.1:8702"
+    assert endpoints.smdp_base("smdp.operator.example") == "https://smdp.operator.example"
+    assert endpoints.with_broker("http://x.example").broker == "http://x.example"
+
+
+def test_defaults_when_the_demo_section_is_missing() -> None:
+    endpoints = parse_endpoints({"broker": "http://127.0.0.1:8700", "operator": None})
+    assert endpoints.demo.delay_minute_seconds == 60
+    assert endpoints.network_base("contoso") is None
+
+
+def test_bad_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(EndpointsError, match="not found"):
+        load_endpoints(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(EndpointsError, match="not readable JSON"):
+        load_endpoints(tmp_path / "bad.json")
+    with pytest.raises(EndpointsError, match="broker"):
+        parse_endpoints({"operator": "x"})
+    with pytest.raises(EndpointsError, match="delay_minute_seconds"):
+        parse_endpoints({"broker": "http://b", "demo": {"delay_minute_seconds": 0}})
+
+
+def test_fresh_eids_are_valid_distinct_and_keep_the_prefix() -> None:
+    eids = {fresh_eid(EID) for _ in range(20)}
+    assert len(eids) == 20
+    for eid in eids:
+        assert parse_eid(eid) == eid
+        assert eid.startswith(EID[:16])
+
+
+def esim_pc(**extra: object) -> Device:
+    return Device(imei=DEFAULT_IMEI, location="us", market="US", euicc=Euicc(EID), **extra)  # type: ignore[arg-type]
+
+
+def test_provider_query_for_esim_and_physical_sim() -> None:
+    pc = esim_pc()
+    assert pc.provider_query() == {
+        "location": "US",
+        "market": "US",
+        "imei": DEFAULT_IMEI,
+        "eid": EID,
+    }
+    assert pc.euicc is not None
+    pc.euicc.install(EuiccProfile("8901999000000000020", "contoso", "Contoso", "p"))
+    assert pc.provider_query()["iccids"] == "8901999000000000020"
+    sim = Device(
+        imei=DEFAULT_IMEI, location="US", market="US", sim=PhysicalSim("8901999000000000012")
+    )
+    assert sim.provider_query() == {
+        "location": "US",
+        "market": "US",
+        "imei": DEFAULT_IMEI,
+        "iccid": "8901999000000000012",
+    }
+
+
+def test_a_device_is_validated() -> None:
+    with pytest.raises(IdentifierError):
+        Device(imei="001102000315469", location="US", market="US", euicc=Euicc(EID))
+    with pytest.raises(ValueError, match="either an eUICC or a physical SIM"):
+        Device(imei=DEFAULT_IMEI, location="US", market="US")
+    with pytest.raises(IdentifierError):
+        Device(imei=DEFAULT_IMEI, location="XX", market="US", euicc=Euicc(EID))
+
+
+async def test_registration_without_a_line_or_network() -> None:
+    pc = esim_pc()
+    assert (await pc.register(None)).state is RegistrationState.NONE
+    assert pc.euicc is not None
+    pc.euicc.install(EuiccProfile("8901999000000000020", "contoso", "Contoso", "p"))
+    pc.euicc.enable("8901999000000000020")
+    assert (await pc.register(None)).state is RegistrationState.SEARCHING
+    async with httpx.AsyncClient(timeout=5) as http:
+        down = NetworkClient(http, f"http://127.0.0.1:{free_port()}/contoso/network")
+        registration = await pc.register(down)
+    assert registration.state is RegistrationState.SEARCHING
+    assert registration.iccid == "8901999000000000020"
+    assert not registration.state.registered
+    assert RegistrationState.HOME.registered
+    assert RegistrationState.ROAMING.registered
+
+
+def test_the_device_trusts_the_stack_local_ca(tmp_path: Path) -> None:
+    assert parse_endpoints({"broker": "https://b.example"}).verify() is True
+    pki = ensure_local_pki(tmp_path, now=datetime.now(UTC))
+    endpoints = parse_endpoints(
+        {"broker": "https://127.0.0.1:1", "tls": {"ca_file": str(pki.ca.cert_file)}}
+    )
+    context = endpoints.verify()
+    assert isinstance(context, ssl.SSLContext)
+    assert context.cert_store_stats()["x509_ca"] >= 1
+    missing = parse_endpoints({"broker": "https://b", "tls": {"ca_file": str(tmp_path / "no")}})
+    with pytest.raises(EndpointsError, match="tls CA bundle"):
+        missing.verify()
+
+
+def test_per_operator_demo_data_wins_for_that_operator() -> None:
+    data = json.loads(json.dumps(ENDPOINTS))
+    data["demo"]["by_operator"] = {
+        "fabrikam": {
+            "plans": {"prepaid": "fabrikam-10gb-month"},
+            "sims": {"warm_sim": "8944999099999900059"},
+        }
+    }
+    endpoints = parse_endpoints(data)
+    fabrikam = endpoints.for_operator("fabrikam")
+    assert fabrikam.demo.plans.prepaid == "fabrikam-10gb-month"
+    assert fabrikam.demo.sims.warm_candidates() == ["8944999099999900059"]
+    assert fabrikam.demo.accounts == endpoints.demo.accounts  # not given: top level kept
+    assert endpoints.for_operator("contoso") is endpoints
