@@ -31,6 +31,31 @@ class UrlPolicy(StrEnum):
     LOCAL = "local"
 
 
+class PlatformContact(BaseModel):
+    """A platform-side escalation contact (spec 5.4): implementation support during staging
+    and onboarding, operations support in production. Placeholders by default."""
+
+    name: str
+    email: str
+    environment: Environment | None = None
+    severity: str = "any"
+
+
+def _default_platform_contacts() -> list[PlatformContact]:
+    return [
+        PlatformContact(
+            name="Mobile Plans Implementation Support",
+            email="mp-implementation@platform.example",
+            environment=Environment.STAGING,
+        ),
+        PlatformContact(
+            name="Mobile Plans Operations Support",
+            email="mp-operations@platform.example",
+            environment=Environment.PRODUCTION,
+        ),
+    ]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MP_", extra="ignore")
 
@@ -47,6 +72,14 @@ class Settings(BaseSettings):
     broker_client_cert: Path | None = None
     broker_client_key: Path | None = None
     broker_ca_file: Path | None = None
+    smtp_host: str | None = None
+    """Outbound mail for notifications; unset: email notifications go to the log channel."""
+    smtp_port: int = 25
+    smtp_from: str = "mobileplans@platform.example"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    platform_contacts: list[PlatformContact] = Field(default_factory=_default_platform_contacts)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

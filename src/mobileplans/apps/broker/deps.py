@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.apps.broker.state import BrokerState
 from mobileplans.db.session import session_scope
+from mobileplans.domains.access import service as access_service
+from mobileplans.domains.access.service import Party
 from mobileplans.errors import Unauthorized
 
 
@@ -57,3 +59,27 @@ def require_admin(
 
 
 Admin = Annotated[str, Depends(require_admin)]
+
+
+async def require_party(
+    state: State,
+    authorization: Annotated[str | None, Header()] = None,
+    x_mp_actor: Annotated[str | None, Header()] = None,
+) -> Party:
+    """The operations API's caller: the admin token (platform) or an API credential
+    (platform or one operator; ``mobileplans credentials create``)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("the operations API needs 'Authorization: Bearer <token>'")
+    if hmac.compare_digest(token.encode(), state.admin_token.encode()):
+        actor = (x_mp_actor or "").strip()[:100]
+        return Party("platform", None, f"admin:{actor}" if actor else "admin")
+    async with session_scope(state.sessions) as session:
+        party = await access_service.authenticate(session, token)
+    if party is None:
+        raise Unauthorized("token is not valid (unknown or revoked)")
+    return party
+
+
+Caller = Annotated[Party, Depends(require_party)]

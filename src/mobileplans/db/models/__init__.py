@@ -18,6 +18,16 @@ from mobileplans.db.models.operator import (
     OperatorContact,
     OperatorEnvironment,
 )
+from mobileplans.db.models.ops import (
+    ApiCredential,
+    Bug,
+    BugEvent,
+    Incident,
+    IncidentClock,
+    IncidentEvent,
+    Notification,
+    OperatorOpsSettings,
+)
 from mobileplans.db.models.smdp import (
     SmdpDownloadSession,
     SmdpFunctionCall,
@@ -38,10 +48,16 @@ from mobileplans.db.models.subscriber import (
 from mobileplans.db.models.telemetry import BalanceLookup, PurchaseTelemetry
 
 __all__ = [
+    "ApiCredential",
     "AuditEntry",
     "BalanceLookup",
+    "Bug",
+    "BugEvent",
     "ConfigState",
     "IccidRange",
+    "Incident",
+    "IncidentClock",
+    "IncidentEvent",
     "JobWatermark",
     "MaintenanceWindow",
     "MoAccount",
@@ -52,9 +68,11 @@ __all__ = [
     "MoPlan",
     "MoTransactionLog",
     "MoUsage",
+    "Notification",
     "Operator",
     "OperatorContact",
     "OperatorEnvironment",
+    "OperatorOpsSettings",
     "PortalLaunch",
     "Probe",
     "ProbeResult",

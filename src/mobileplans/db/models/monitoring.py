@@ -141,6 +141,8 @@ class MaintenanceWindow(Base):
     late_notice: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(120))
     cancelled_at: Mapped[datetime | None]
+    reminder_sent_at: Mapped[datetime | None]
+    completion_sent_at: Mapped[datetime | None]
 
 
 class JobWatermark(Base):

@@ -1,0 +1,1 @@
+"""Notifications outbox: written with the event, delivered by the worker (issue #5)."""

@@ -1,0 +1,129 @@
+"""Enqueue notifications in the caller's transaction; pick recipients per side.
+
+``enqueue`` adds one outbox row per recipient, keyed ``<dedupe>|<channel>|<address>``: if
+the same event is enqueued twice (a retried job, two workers racing on one transition),
+the second insert is skipped, so a recipient gets one message per event. Delivery is the
+worker's job (:mod:`mobileplans.domains.notification.delivery`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.config import PlatformContact
+from mobileplans.db.models import Notification, OperatorContact, OperatorOpsSettings
+from mobileplans.domains.notification.schemas import Channel, DeliveryStatus, Message, Recipient
+
+SEVERITY_ALIASES: dict[str, set[str]] = {
+    "sev1": {"sev1", "high"},
+    "sev2": {"sev2", "high"},
+    "sev3": {"sev3", "low"},
+    "high": {"high", "sev1", "sev2"},
+    "low": {"low", "sev3"},
+}
+"""A contact listed for ``high`` is also paged for Sev 1 and 2 and vice versa: operators
+configured under one generation's table keep getting pages under another's."""
+
+
+def contact_matches(
+    contact_severity: str,
+    contact_environment: str | None,
+    severity: str | None,
+    environment: str | None,
+) -> bool:
+    if contact_environment not in (None, environment) and environment is not None:
+        return False
+    if contact_severity == "any" or severity is None:
+        return True
+    return contact_severity in SEVERITY_ALIASES.get(severity, {severity})
+
+
+async def operator_recipients(
+    session: AsyncSession,
+    operator_id: str,
+    *,
+    environment: str | None,
+    severity: str | None,
+) -> list[Recipient]:
+    """The operator's matching contacts with an email, plus its webhook when configured."""
+    contacts = (
+        await session.scalars(
+            select(OperatorContact).where(OperatorContact.operator_id == operator_id)
+        )
+    ).all()
+    out = [
+        Recipient(Channel.EMAIL, c.email, c.name)
+        for c in contacts
+        if c.email and contact_matches(c.severity, c.environment, severity, environment)
+    ]
+    settings = await session.get(OperatorOpsSettings, operator_id)
+    if settings is not None and settings.webhook_url:
+        out.append(
+            Recipient(Channel.WEBHOOK, settings.webhook_url, operator_id, settings.webhook_secret)
+        )
+    return out or [Recipient(Channel.LOG, f"operator:{operator_id}", operator_id)]
+
+
+def platform_recipients(
+    contacts: Sequence[PlatformContact], *, environment: str | None, severity: str | None
+) -> list[Recipient]:
+    """Platform contacts for the environment (implementation support in staging,
+    operations support in production) and severity."""
+    env = environment
+    out = [
+        Recipient(Channel.EMAIL, c.email, c.name)
+        for c in contacts
+        if contact_matches(
+            c.severity, c.environment.value if c.environment else None, severity, env
+        )
+    ]
+    return out or [Recipient(Channel.LOG, "platform", "platform")]
+
+
+async def enqueue(
+    session: AsyncSession,
+    message: Message,
+    recipients: Sequence[Recipient],
+    *,
+    dedupe: str,
+    now: datetime,
+) -> int:
+    """Add one pending row per recipient (skipping ones already enqueued); returns how
+    many were added. Runs in the caller's transaction: the event and its notifications
+    commit or roll back together."""
+    if not recipients:
+        return 0
+    rows = [
+        {
+            "dedupe_key": f"{dedupe}|{r.channel.value}|{r.address}"[:200],
+            "event": message.event,
+            "channel": r.channel.value,
+            "recipient": r.address,
+            "subject": message.subject[:300],
+            "body": message.body,
+            "payload": message.payload,
+            "operator_id": message.operator_id,
+            "incident_id": message.incident_id,
+            "maintenance_id": message.maintenance_id,
+            "bug_id": message.bug_id,
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for r in recipients
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Notification)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.id)
+    )
+    result = await session.execute(statement, rows)
+    return len(result.all())
