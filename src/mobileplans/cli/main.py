@@ -11,7 +11,19 @@ from typing import Annotated
 
 import typer
 
-from mobileplans.cli import config_cmd, db_cmd, e2e_cmd, serve_cmd, sla_cmd, smdp_cmd, worker_cmd
+from mobileplans.cli import (
+    bugs_cmd,
+    config_cmd,
+    credentials_cmd,
+    db_cmd,
+    e2e_cmd,
+    incidents_cmd,
+    maintenance_cmd,
+    serve_cmd,
+    sla_cmd,
+    smdp_cmd,
+    worker_cmd,
+)
 from mobileplans.cli.demo_registry import Ports
 from mobileplans.cli.runtime import load_settings
 from mobileplans.cli.up import run_up
@@ -31,6 +43,10 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(sla_cmd.app, name="sla")
 app.add_typer(sla_cmd.traffic_app, name="traffic")
 app.add_typer(smdp_cmd.app, name="smdp")
+app.add_typer(incidents_cmd.app, name="incidents")
+app.add_typer(maintenance_cmd.app, name="maintenance")
+app.add_typer(bugs_cmd.app, name="bugs")
+app.add_typer(credentials_cmd.app, name="credentials")
 app.command(name="e2e")(e2e_cmd.e2e)
 app.add_typer(worker_cmd.app, name="probes")
 app.command(name="worker")(worker_cmd.worker)

@@ -115,7 +115,12 @@ async def _serve(settings: Settings, worker_id: str, options: WorkerOptions) -> 
             f"worker {worker_id} running (concurrency {options.concurrency}, batch {options.batch})"
         )
         report = await run_worker(
-            sessions, SystemClock(), worker_id=worker_id, stop_event=stop, options=options
+            sessions,
+            SystemClock(),
+            worker_id=worker_id,
+            stop_event=stop,
+            settings=settings,
+            options=options,
         )
     errors.print(f"worker {worker_id} stopped: {report}")
 

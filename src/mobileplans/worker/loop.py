@@ -36,7 +36,12 @@ from mobileplans.domains.probe import service as probe_service
 from mobileplans.domains.probe.runner import ProbeRunner, TlsFiles
 from mobileplans.domains.probe.schemas import MAX_TIMEOUT_SECONDS, ClaimedRun, RunResult
 from mobileplans.kit.clock import Clock
-from mobileplans.worker import sla_jobs
+from mobileplans.worker import (
+    incident_jobs,
+    maintenance_jobs,
+    notification_jobs,
+    sla_jobs,
+)
 from mobileplans.worker.jobs import PERIODIC_JOBS, PeriodicJob
 
 log = logging.getLogger(__name__)
@@ -328,6 +333,15 @@ class Worker:
             await _pause(stop, job.interval_seconds)
 
 
+def register_all_jobs(settings: Settings, worker_id: str) -> None:
+    """The periodic jobs of every feature: SLA rollups and retention, incident detection
+    and clocks, maintenance notices, notification delivery (each registration is idempotent)."""
+    sla_jobs.register_jobs()
+    incident_jobs.register_jobs(settings)
+    maintenance_jobs.register_jobs(settings.platform_contacts)
+    notification_jobs.register_jobs(settings, worker_id=f"{worker_id}:notifications")
+
+
 async def run_worker(
     sessions: Sessions,
     clock: Clock,
@@ -339,13 +353,13 @@ async def run_worker(
 ) -> WorkerReport:
     """Run a worker until ``stop_event`` is set (``mobileplans worker``, ``mobileplans up``).
 
-    Installs no signal handlers: the caller sets ``stop_event``. With ``options.jobs`` the
-    SLA rollup and retention jobs are registered first (``worker.sla_jobs``).
+    Installs no signal handlers: the caller sets ``stop_event``. With ``options.jobs`` every
+    feature's periodic jobs are registered first (:func:`register_all_jobs`).
     """
     if options is None:
         options = options_from(settings) if settings is not None else WorkerOptions()
     if options.jobs:
-        sla_jobs.register_jobs()
+        register_all_jobs(settings or Settings(), worker_id)
     worker = Worker(sessions, clock, worker_id=worker_id, options=options)
     return await worker.run(stop_event)
 

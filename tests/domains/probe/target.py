@@ -140,7 +140,7 @@ class ControllableTarget:
         app.router.add_delete("/{op}/v1/sims/{sim}/microbalance", self._microbalance)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        self.port = free_port()
+        self.port = self.port or free_port()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.ssl_context)
         await site.start()
         return self

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mobileplans.db.models import OperatorOpsSettings
 from mobileplans.db.session import session_scope
+from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.sla import maintenance
 from mobileplans.domains.sla.schemas import MaintenanceWindowIn
 from mobileplans.errors import BadRequest, Conflict, NotFound
 from mobileplans.kit.clock import FrozenClock
 from tests.domains.sla.support import add_operator, utc
+from tests.support import operator_spec
 
 
 def spec(days_ahead: float, hours: float = 2, **extra: object) -> MaintenanceWindowIn:
@@ -127,3 +130,48 @@ def test_only_announced_uncancelled_windows_of_the_environment_are_excluded() ->
         (utc(2026, 11, 5, 1), utc(2026, 11, 5, 2)),
         (utc(2026, 11, 5, 9), utc(2026, 11, 5, 11, 30)),
     ]
+
+
+async def _window_from_thanksgiving_week(
+    sessions: async_sessionmaker[AsyncSession], operator_id: str, now: datetime
+) -> tuple[float, bool]:
+    """Announced Monday 2026-11-23 09:00 UTC for Monday 2026-11-30 09:00 UTC."""
+    start = utc(2026, 11, 30, 9)
+    window = MaintenanceWindowIn(starts_at=start, ends_at=start + timedelta(hours=2), impact="x")
+    async with session_scope(sessions) as session:
+        read = await maintenance.create_window(session, operator_id, window, actor="a", now=now)
+    return read.notice_business_days, read.late_notice
+
+
+async def test_a_public_holiday_of_the_operator_shortens_the_notice(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Five business days without a holiday; US Thanksgiving (Thursday 2026-11-26) makes
+    it four, so late notice. The holiday country is the operator's first registry country
+    unless its operations settings name another."""
+    now = utc(2026, 11, 23, 9)
+    await add_operator(sessions, "contoso", "UTC", now=now)  # countries: US
+    async with session_scope(sessions) as session:
+        spec = operator_spec("paris", brand="Paris", prefix="8933999", countries=["FR"])
+        await registry_service.put_operator(
+            session, spec.model_copy(update={"timezone": "Europe/Paris"}), actor="t", now=now
+        )
+    assert await _window_from_thanksgiving_week(sessions, "contoso", now) == (4.0, True)
+    assert await _window_from_thanksgiving_week(sessions, "paris", now) == (5.0, False)
+    async with session_scope(sessions) as session:
+        session.add(
+            OperatorOpsSettings(operator_id="contoso", holiday_country="GB", updated_at=now)
+        )
+    assert await _window_from_thanksgiving_week(sessions, "contoso", now) == (5.0, False)
+    async with session_scope(sessions) as session:
+        settings = await session.get(OperatorOpsSettings, "contoso")
+        assert settings is not None
+        settings.holiday_country, settings.holiday_subdivision = "US", "ZZ"  # no such state
+    assert await _window_from_thanksgiving_week(sessions, "contoso", now) == (5.0, False)
+
+
+def test_business_days_without_holidays_still_count_weekdays_only() -> None:
+    thanksgiving_week = maintenance.business_days_between(
+        utc(2026, 11, 23, 9), utc(2026, 11, 30, 9), "America/New_York"
+    )
+    assert thanksgiving_week == 5.0

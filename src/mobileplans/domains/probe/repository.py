@@ -210,3 +210,43 @@ async def results_of(
     if since is not None:
         query = query.where(ProbeResult.started_at >= since)
     return list((await session.scalars(query.order_by(ProbeResult.scheduled_at))).all())
+
+
+_FAILED_OUTCOMES = ("http_error", "timeout", "connect_error", "tls_error", "bad_body")
+
+
+async def failing_in_window(session: AsyncSession, since: datetime) -> dict[int, int]:
+    """Failed results per probe that started at or after ``since`` (probes with none absent)."""
+    query = (
+        select(RESULTS.c.probe_id, func.count())
+        .where(RESULTS.c.started_at >= since, RESULTS.c.outcome.in_(_FAILED_OUTCOMES))
+        .group_by(RESULTS.c.probe_id)
+    )
+    return {int(pid): int(n) for pid, n in (await session.execute(query)).all()}
+
+
+async def totals_in_window(
+    session: AsyncSession, since: datetime, probe_ids: Sequence[int]
+) -> dict[int, int]:
+    """All results per probe (of ``probe_ids``) that started at or after ``since``."""
+    if not probe_ids:
+        return {}
+    query = (
+        select(RESULTS.c.probe_id, func.count())
+        .where(RESULTS.c.started_at >= since, RESULTS.c.probe_id.in_(list(probe_ids)))
+        .group_by(RESULTS.c.probe_id)
+    )
+    return {int(pid): int(n) for pid, n in (await session.execute(query)).all()}
+
+
+async def latest_outcomes(
+    session: AsyncSession, probe_id: int, count: int
+) -> list[tuple[datetime, str]]:
+    """The probe's last ``count`` results, newest first: (started_at, outcome)."""
+    query = (
+        select(RESULTS.c.started_at, RESULTS.c.outcome)
+        .where(RESULTS.c.probe_id == probe_id)
+        .order_by(RESULTS.c.scheduled_at.desc())
+        .limit(count)
+    )
+    return [(r.started_at, r.outcome) for r in (await session.execute(query)).all()]

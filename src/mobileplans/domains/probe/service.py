@@ -301,3 +301,24 @@ async def add_definitions(
     repository.add_all(session, fresh)
     await session.flush()
     return len(fresh)
+
+
+async def enabled_probes(session: AsyncSession) -> list[ProbeRead]:
+    """Every enabled probe with its live state (consecutive failures, last outcome)."""
+    return [
+        ProbeRead.model_validate(p, from_attributes=True)
+        for p in await repository.list_probes(session, enabled_only=True)
+    ]
+
+
+async def window_failures(session: AsyncSession, since: datetime) -> dict[int, tuple[int, int]]:
+    """``{probe_id: (results, failures)}`` since ``since``, for probes with a failure."""
+    failing = await repository.failing_in_window(session, since)
+    totals = await repository.totals_in_window(session, since, list(failing))
+    return {pid: (totals.get(pid, n), n) for pid, n in failing.items()}
+
+
+async def healthy_run(session: AsyncSession, probe_id: int, count: int) -> bool:
+    """Whether the probe's last ``count`` results all succeeded (ok or degraded)."""
+    latest = await repository.latest_outcomes(session, probe_id, count)
+    return len(latest) >= count and all(outcome in ("ok", "degraded") for _, outcome in latest)

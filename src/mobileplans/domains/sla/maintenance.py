@@ -4,46 +4,58 @@ A window is *excluded* from SLA statements and burn rates when it was announced 
 required notice (``late_notice`` false: at least five business days, spec 5.5) and was not
 cancelled. Probes that start inside an excluded window count neither as up nor as down:
 they leave the denominator. A late-notice or cancelled window is ordinary time, so an
-outage during it counts like any unannounced downtime. Scheduling notices and the holiday
-calendar belong to the incidents work (issue #5); the business-day count here is Monday to
-Friday in the operator's time zone.
+outage during it counts like any unannounced downtime.
+
+Business days are Monday to Friday in the operator's time zone, less the public holidays of
+its holiday country (issue #5): ``OperatorOpsSettings.holiday_country`` (and subdivision)
+when set, else the operator's first registry country. The notices themselves (announcement,
+reminder, completion, cancellation) are :mod:`mobileplans.domains.maintenance_notice`.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import MaintenanceWindow
+from mobileplans.db.models import MaintenanceWindow, OperatorOpsSettings
 from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.domains.operator_registry.schemas import OperatorSpec
 from mobileplans.domains.sla import repository
 from mobileplans.domains.sla.periods import Interval
 from mobileplans.domains.sla.schemas import MaintenanceWindowIn, MaintenanceWindowRead
 from mobileplans.errors import BadRequest, Conflict, NotFound
+from mobileplans.kit.business_time import BusinessCalendar, CalendarError
 
 REQUIRED_NOTICE_BUSINESS_DAYS = 5.0
 
 
 def business_days_between(start: datetime, end: datetime, timezone: str) -> float:
-    """Monday-to-Friday days (fractions included) from ``start`` to ``end``, local time."""
-    if end <= start:
-        return 0.0
-    zone = ZoneInfo(timezone)
-    local, finish = start.astimezone(zone), end.astimezone(zone)
-    total = 0.0
-    for _ in range(4000):  # bounded: notices are at most ~10 years ahead
-        if local >= finish:
-            break
-        next_midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0)
-        step_end = min(next_midnight, finish)
-        if local.weekday() < 5:
-            total += (step_end - local).total_seconds() / 86400
-        local = step_end
-    return round(total, 3)
+    """Monday-to-Friday days (fractions included) from ``start`` to ``end``, local time,
+    with no holidays (see :func:`notice_calendar` for the operator's holidays)."""
+    return BusinessCalendar(timezone=timezone).business_days_between(start, end)
+
+
+async def notice_calendar(session: AsyncSession, operator: OperatorSpec) -> BusinessCalendar:
+    """The operator's business calendar for notices (spec 5.5): its time zone and the public
+    holidays of ``OperatorOpsSettings.holiday_country`` (with its subdivision) when set, else
+    of its first registry country. A country the ``holidays`` package does not know (or a
+    bad subdivision) falls back to weekends only."""
+    settings = await session.get(OperatorOpsSettings, operator.id)
+    country: str | None = operator.countries[0] if operator.countries else None
+    subdivision: str | None = None
+    if settings is not None and settings.holiday_country:
+        country, subdivision = settings.holiday_country, settings.holiday_subdivision
+    try:
+        calendar = BusinessCalendar(
+            timezone=operator.timezone, country=country, subdivision=subdivision
+        )
+        calendar.holiday_name(date(2000, 1, 3))  # a bad subdivision raises here
+    except (CalendarError, NotImplementedError):
+        return BusinessCalendar(timezone=operator.timezone)
+    return calendar
 
 
 def is_excluded(window: MaintenanceWindow) -> bool:
@@ -130,12 +142,14 @@ def to_read(row: MaintenanceWindow) -> MaintenanceWindowRead:
 async def create_window(
     session: AsyncSession, operator_id: str, spec: MaintenanceWindowIn, *, actor: str, now: datetime
 ) -> MaintenanceWindowRead:
-    """Record a window; its notice is counted from ``announcedAt`` (default: now)."""
+    """Record a window; its notice is counted from ``announcedAt`` (default: now) in the
+    operator's business days, holidays excluded (spec 5.5)."""
     operator = await registry_service.get_operator(session, operator_id)
     announced = (spec.announced_at or now).astimezone(UTC)
     if announced > now:
         raise BadRequest("announcedAt cannot be in the future", field="announcedAt")
-    notice = business_days_between(announced, spec.starts_at, operator.timezone)
+    calendar = await notice_calendar(session, operator)
+    notice = calendar.business_days_between(announced, spec.starts_at)
     row = MaintenanceWindow(
         operator_id=operator_id,
         environment=spec.environment.value if spec.environment else None,

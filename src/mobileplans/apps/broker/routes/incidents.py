@@ -1,0 +1,221 @@
+"""Incidents API shared by the platform and operators (spec 5.3-5.4; issue #5).
+
+``Authorization: Bearer <token>``: the admin token or a platform credential acts for the
+platform; an operator's credential for that operator only. An operator sees its own
+incidents and the platform's global ones; another operator's incidents answer 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from mobileplans.apps.broker.deps import Caller, Session, State
+from mobileplans.domains.access.service import Party
+from mobileplans.domains.incident import lifecycle, profiles
+from mobileplans.domains.incident import service as incidents
+from mobileplans.domains.incident.notify import NotifyContext
+from mobileplans.domains.incident.schemas import (
+    BreachCount,
+    DeclareIncident,
+    IncidentDetail,
+    IncidentRead,
+    MessageIn,
+    OpsSettingsPatch,
+    OpsSettingsRead,
+    OptionalMessageIn,
+    SeverityIn,
+)
+from mobileplans.errors import Forbidden
+from mobileplans.web.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["incidents"], responses=PROBLEM_RESPONSES)
+OptionalBody = Annotated[OptionalMessageIn | None, Body()]
+
+
+def context(state: State) -> NotifyContext:
+    return NotifyContext(platform_contacts=list(state.settings.platform_contacts))
+
+
+def platform_only(party: Party, what: str) -> None:
+    if not party.is_platform:
+        raise Forbidden(f"only the platform side can {what}")
+
+
+@router.get("/incidents", response_model=list[IncidentRead])
+async def list_incidents(
+    party: Caller,
+    session: Session,
+    operator_id: Annotated[str | None, Query(alias="operatorId")] = None,
+    status: Annotated[str | None, Query(description="open, contacted, ... closed")] = None,
+    open_only: Annotated[bool, Query(alias="open", description="only unresolved")] = False,
+) -> list[IncidentRead]:
+    """Incidents, newest first (spec 5.3)."""
+    return await incidents.list_for(
+        session, party, operator_id=operator_id, status=status, open_only=open_only
+    )
+
+
+@router.post("/incidents", response_model=IncidentDetail, status_code=201)
+async def declare_incident(
+    spec: Annotated[DeclareIncident, Body()], party: Caller, session: Session, state: State
+) -> IncidentDetail:
+    """Open an incident toward the other side (spec 5.4: an operator's core network outage,
+    abnormally high call volume from the platform, a scenario down > 30 min). With
+    ``outage: true`` the declaring side owes its first communication within 30 minutes."""
+    return await incidents.declare(session, context(state), party, spec, now=state.clock.now())
+
+
+@router.get("/incidents/breaches", response_model=list[BreachCount])
+async def breaches(
+    party: Caller,
+    session: Session,
+    start: Annotated[datetime, Query(alias="from")],
+    end: Annotated[datetime, Query(alias="to")],
+    operator_id: Annotated[str | None, Query(alias="operatorId")] = None,
+) -> list[BreachCount]:
+    """Clock breaches in ``[from, to)`` per operator, clock and owing side (reports)."""
+    return await incidents.breach_report(session, party, start, end, operator_id)
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentDetail)
+async def get_incident(incident_id: int, party: Caller, session: Session) -> IncidentDetail:
+    """One incident with its timeline and clocks."""
+    return await incidents.detail(session, await incidents.visible(session, party, incident_id))
+
+
+@router.post("/incidents/{incident_id}/acknowledge", response_model=IncidentDetail)
+async def acknowledge(
+    incident_id: int, party: Caller, session: Session, state: State, body: OptionalBody = None
+) -> IncidentDetail:
+    """Acknowledge; from the responding side it meets the initial-response clock (5.3)."""
+    row = await incidents.acting_on(session, party, incident_id)
+    message = body.message if body else ""
+    await lifecycle.acknowledge(
+        session,
+        context(state),
+        row,
+        state.clock.now(),
+        side=party.side,
+        actor=party.actor,
+        message=message,
+    )
+    return await incidents.detail(session, row)
+
+
+@router.post("/incidents/{incident_id}/updates", response_model=IncidentDetail)
+async def post_update(
+    incident_id: int,
+    body: Annotated[MessageIn, Body()],
+    party: Caller,
+    session: Session,
+    state: State,
+) -> IncidentDetail:
+    """Post an update; from the responding side it meets the update-cadence clock and
+    starts the next one (Sev 1 every 2 h, Sev 2 every 6 h, High every business day)."""
+    row = await incidents.acting_on(session, party, incident_id)
+    await lifecycle.post_update(
+        session,
+        context(state),
+        row,
+        state.clock.now(),
+        side=party.side,
+        actor=party.actor,
+        message=body.message,
+    )
+    return await incidents.detail(session, row)
+
+
+@router.post("/incidents/{incident_id}/communications", response_model=IncidentDetail)
+async def communicate(
+    incident_id: int,
+    body: Annotated[MessageIn, Body()],
+    party: Caller,
+    session: Session,
+    state: State,
+) -> IncidentDetail:
+    """Send an outage communication to the other side; the declaring side's first one meets
+    its 30-minute clock (spec 5.4)."""
+    row = await incidents.acting_on(session, party, incident_id)
+    await lifecycle.communicate(
+        session,
+        context(state),
+        row,
+        state.clock.now(),
+        side=party.side,
+        actor=party.actor,
+        message=body.message,
+    )
+    return await incidents.detail(session, row)
+
+
+@router.post("/incidents/{incident_id}/severity", response_model=IncidentDetail)
+async def set_severity(
+    incident_id: int,
+    body: Annotated[SeverityIn, Body()],
+    party: Caller,
+    session: Session,
+    state: State,
+) -> IncidentDetail:
+    """Raise or lower the severity (platform); the clocks follow the new severity."""
+    platform_only(party, "change an incident's severity")
+    row = await incidents.acting_on(session, party, incident_id)
+    await lifecycle.change_severity(
+        session,
+        context(state),
+        row,
+        body.severity,
+        state.clock.now(),
+        side=party.side,
+        actor=party.actor,
+        reason=body.message or "set by hand",
+    )
+    return await incidents.detail(session, row)
+
+
+@router.post("/incidents/{incident_id}/{transition}", response_model=IncidentDetail)
+async def transition(
+    incident_id: int,
+    transition: lifecycle.Transition,
+    party: Caller,
+    session: Session,
+    state: State,
+    body: OptionalBody = None,
+) -> IncidentDetail:
+    """``mitigate``, ``resolve`` or ``close`` (closing needs the platform)."""
+    if transition == "close":
+        platform_only(party, "close an incident")
+    row = await incidents.acting_on(session, party, incident_id)
+    step = lifecycle.TRANSITIONS[transition]
+    await step(
+        session,
+        context(state),
+        row,
+        state.clock.now(),
+        side=party.side,
+        actor=party.actor,
+        message=body.message if body else "",
+    )
+    return await incidents.detail(session, row)
+
+
+@router.get("/operators/{operator_id}/ops-settings", response_model=OpsSettingsRead)
+async def get_ops_settings(operator_id: str, party: Caller, session: Session) -> OpsSettingsRead:
+    """The operator's severity policy, holiday calendar, business hours, webhook."""
+    party.check_visible(operator_id, f"operator {operator_id!r}")
+    return await profiles.read_settings(session, operator_id)
+
+
+@router.patch("/operators/{operator_id}/ops-settings", response_model=OpsSettingsRead)
+async def patch_ops_settings(
+    operator_id: str,
+    patch: Annotated[OpsSettingsPatch, Body()],
+    party: Caller,
+    session: Session,
+    state: State,
+) -> OpsSettingsRead:
+    """Choose the policy (mobile_plans, dynamo, data_marketplace) and calendar (platform)."""
+    platform_only(party, "change operations settings")
+    return await profiles.update_settings(session, operator_id, patch, now=state.clock.now())

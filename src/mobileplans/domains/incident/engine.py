@@ -1,0 +1,295 @@
+"""The detection loop: evidence -> assessment -> open, re-grade or auto-resolve incidents.
+
+Run by the worker's ``incidents.evaluate`` job (every 5 s). Per operator and environment
+with enabled probes it gathers the evidence of :mod:`assess` and compares it with the open
+detected incident of that scope (at most one, by ``open_key``):
+
+- failing and none open: open one at the assessed severity and contact the operator,
+  unless a global incident of that environment is open: then the incident is its child
+  and the partner is not paged (the global incident explains it);
+- failing and one open: re-grade it when the severity changed (raised or lowered);
+- healthy and one open: resolve it once every probe of the scope has had
+  ``healthyProbesToResolve`` (4) successful runs in a row;
+- under announced maintenance (excluded window, spec 5.5): nothing is opened.
+
+Global incidents (per environment) open from :func:`assess.assess_global` and resolve
+after two minutes healthy; resolving one pages the partners it had inhibited and which are
+still failing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.models import Incident
+from mobileplans.domains.incident import clocks, lifecycle, notify, repository
+from mobileplans.domains.incident.assess import (
+    Assessment,
+    EndpointHealth,
+    ScopeEvidence,
+    Thresholds,
+    TrafficShare,
+    assess,
+    assess_global,
+)
+from mobileplans.domains.incident.profiles import OpsProfile, all_profiles
+from mobileplans.domains.incident.schemas import EvaluationSummary, Status
+from mobileplans.domains.probe import service as probe_service
+from mobileplans.domains.probe.schemas import ProbeRead
+from mobileplans.domains.sla import active_windows
+from mobileplans.domains.traffic import service as traffic_service
+
+GLOBAL_HEALTHY_FOR = timedelta(minutes=2)
+Scope = tuple[str, str]
+
+
+def _endpoints(
+    probes: list[ProbeRead], window: dict[int, tuple[int, int]]
+) -> dict[Scope, list[EndpointHealth]]:
+    scopes: dict[Scope, list[EndpointHealth]] = defaultdict(list)
+    for p in probes:
+        results, failures = window.get(p.id, (0, 0))
+        scopes[(p.operator_id, p.environment)].append(
+            EndpointHealth(
+                p.id, p.kind, p.interval_seconds, p.consecutive_failures, results, failures
+            )
+        )
+    return scopes
+
+
+async def _traffic(
+    session: AsyncSession, environments: set[str], now: datetime, t: Thresholds
+) -> tuple[dict[Scope, TrafficShare], dict[str, TrafficShare]]:
+    partners: dict[Scope, TrafficShare] = {}
+    overall: dict[str, TrafficShare] = {}
+    for env in environments:
+        counts = await traffic_service.failure_percentages(
+            session, now=now, window=t.window_seconds, environment=env
+        )
+        overall[env] = TrafficShare(counts.global_traffic.requests, counts.global_traffic.failures)
+        for p in counts.partners:
+            partners[(p.operator_id, env)] = TrafficShare(p.requests, p.failures)
+    return partners, overall
+
+
+def _title(evidence: ScopeEvidence, t: Thresholds) -> str:
+    parts = [
+        f"{e.kind} {e.failure_percent(t.confirm_failures):g} %"
+        for e in evidence.endpoints
+        if e.failure_percent(t.confirm_failures) > 0
+    ]
+    if evidence.traffic is not None and (evidence.traffic.percent or 0) > 0:
+        parts.append(f"traffic {evidence.traffic.percent:g} %")
+    return f"{evidence.operator_id} {evidence.environment}: " + (", ".join(parts) or "failing")
+
+
+def _evidence_json(
+    evidence: ScopeEvidence, assessment: Assessment, t: Thresholds
+) -> dict[str, object]:
+    return {
+        "reasons": assessment.reasons,
+        "partnerFailurePercent": assessment.partner_failure_percent,
+        **evidence.as_json(t),
+    }
+
+
+class Engine:
+    def __init__(self, ctx: notify.NotifyContext, thresholds: Thresholds | None = None) -> None:
+        self.ctx = ctx
+        self.t = thresholds or Thresholds()
+
+    async def evaluate(self, session: AsyncSession, now: datetime) -> EvaluationSummary:
+        summary = EvaluationSummary()
+        profiles = await all_profiles(session)
+        probes = [
+            p for p in await probe_service.enabled_probes(session) if p.operator_id in profiles
+        ]
+        window = await probe_service.window_failures(
+            session, now - timedelta(seconds=self.t.window_seconds)
+        )
+        scopes = _endpoints(probes, window)
+        environments = {env for _, env in scopes}
+        traffic, overall = await _traffic(session, environments, now, self.t)
+        excluded = await active_windows.in_excluded_window(session, now)
+        assessed: dict[Scope, tuple[ScopeEvidence, Assessment]] = {}
+        for (op, env), endpoints in sorted(scopes.items()):
+            evidence = ScopeEvidence(op, env, tuple(endpoints), traffic.get((op, env)))
+            if active_windows.covers(excluded, op, env):
+                summary.suppressed_by_maintenance += 1
+                evidence = ScopeEvidence(op, env, (), None)
+            assessed[(op, env)] = (evidence, assess(profiles[op].policy, evidence, self.t))
+        summary.scopes = len(assessed)
+        for env in sorted(environments):
+            in_env = [a for (o, e), (_, a) in assessed.items() if e == env]
+            failing = sum(1 for a in in_env if a.severity in ("sev1", "sev2", "high"))
+            verdict = assess_global(failing, len(in_env), overall.get(env), self.t)
+            await self._reconcile_global(session, env, verdict, now, summary)
+        for (op, _env), (evidence, assessment) in assessed.items():
+            await self._reconcile_partner(session, profiles[op], evidence, assessment, now, summary)
+        await session.flush()
+        return summary
+
+    async def _reconcile_partner(
+        self,
+        session: AsyncSession,
+        profile: OpsProfile,
+        evidence: ScopeEvidence,
+        assessment: Assessment,
+        now: datetime,
+        summary: EvaluationSummary,
+    ) -> None:
+        key = lifecycle.open_key("partner", evidence.operator_id, evidence.environment, "detected")
+        existing = await repository.get_open(session, key)
+        if assessment.severity is not None:
+            data = _evidence_json(evidence, assessment, self.t)
+            if existing is None:
+                parent = await repository.get_open(
+                    session, lifecycle.open_key("global", None, evidence.environment, "detected")
+                )
+                incident = Incident(
+                    open_key=key,
+                    scope="partner",
+                    operator_id=evidence.operator_id,
+                    environment=evidence.environment,
+                    opened_by="platform",
+                    responder="operator",
+                    source="detected",
+                    category="endpoint_failure",
+                    title=_title(evidence, self.t),
+                    policy=profile.policy.name.value,
+                    severity=assessment.severity,
+                    status=Status.OPEN,
+                    outage=False,
+                    parent_id=parent.id if parent else None,
+                    evidence=data,
+                    detected_at=now,
+                    updated_at=now,
+                )
+                if await lifecycle.create(session, incident, now) is not None:
+                    await lifecycle.contact(session, self.ctx, incident, now)
+                    summary.opened.append(incident.id)
+                return
+            existing.evidence, existing.healthy_since = data, None
+            if await lifecycle.change_severity(
+                session,
+                self.ctx,
+                existing,
+                assessment.severity,
+                now,
+                side="platform",
+                actor="engine",
+                reason="; ".join(assessment.reasons),
+            ):
+                summary.changed.append(existing.id)
+            return
+        if existing is not None and await self._recovered(session, profile, evidence):
+            await lifecycle.resolve(
+                session,
+                self.ctx,
+                existing,
+                now,
+                side="platform",
+                actor="engine",
+                message=(
+                    f"auto-resolved: every probe succeeded "
+                    f"{profile.healthy_probes_to_resolve} times in a row"
+                ),
+            )
+            summary.resolved.append(existing.id)
+
+    async def _recovered(
+        self, session: AsyncSession, profile: OpsProfile, evidence: ScopeEvidence
+    ) -> bool:
+        if not evidence.endpoints:
+            return False
+        for endpoint in evidence.endpoints:
+            if not await probe_service.healthy_run(
+                session, endpoint.probe_id, profile.healthy_probes_to_resolve
+            ):
+                return False
+        return True
+
+    async def _reconcile_global(
+        self,
+        session: AsyncSession,
+        env: str,
+        verdict: Assessment,
+        now: datetime,
+        summary: EvaluationSummary,
+    ) -> None:
+        key = lifecycle.open_key("global", None, env, "detected")
+        existing = await repository.get_open(session, key)
+        if verdict.severity is not None:
+            if existing is None:
+                await self._open_global(session, key, env, verdict, now, summary)
+            else:
+                existing.healthy_since = None
+                if await lifecycle.change_severity(
+                    session,
+                    self.ctx,
+                    existing,
+                    verdict.severity,
+                    now,
+                    side="platform",
+                    actor="engine",
+                    reason="; ".join(verdict.reasons),
+                ):
+                    summary.changed.append(existing.id)
+            return
+        if existing is None:
+            return
+        if existing.healthy_since is None:
+            existing.healthy_since = now
+            return
+        if now - existing.healthy_since >= GLOBAL_HEALTHY_FOR:
+            await lifecycle.resolve(
+                session,
+                self.ctx,
+                existing,
+                now,
+                side="platform",
+                actor="engine",
+                message="auto-resolved: global failure below thresholds for 2 minutes",
+            )
+            summary.resolved.append(existing.id)
+            for child in await repository.children(session, existing.id):
+                if child.open_key is not None:
+                    child.parent_id = None
+                    await lifecycle.contact(session, self.ctx, child, now)
+
+    async def _open_global(
+        self,
+        session: AsyncSession,
+        key: str,
+        env: str,
+        verdict: Assessment,
+        now: datetime,
+        summary: EvaluationSummary,
+    ) -> None:
+        incident = Incident(
+            open_key=key,
+            scope="global",
+            operator_id=None,
+            environment=env,
+            opened_by="platform",
+            responder="platform",
+            source="detected",
+            category="global_failure",
+            title=f"global {env}: " + "; ".join(verdict.reasons),
+            policy="mobile_plans",
+            severity=verdict.severity or "sev1",
+            status=Status.OPEN,
+            outage=True,
+            parent_id=None,
+            evidence={"reasons": verdict.reasons},
+            detected_at=now,
+            updated_at=now,
+        )
+        if await lifecycle.create(session, incident, now) is None:
+            return
+        clocks.start_communication(session, incident, "platform", now)
+        await lifecycle.contact(session, self.ctx, incident, now)
+        summary.opened.append(incident.id)

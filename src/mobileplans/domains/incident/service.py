@@ -1,0 +1,146 @@
+"""Incident operations for the API and CLI, with the caller's side checked (spec 5.3-5.4).
+
+An operator party sees its own incidents and the global ones of the platform (they
+concern it), and acts only on its own; the platform sees and acts on all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.db.models import Incident
+from mobileplans.domains.access.service import Party
+from mobileplans.domains.incident import clocks, lifecycle, notify, repository
+from mobileplans.domains.incident.profiles import profile_for
+from mobileplans.domains.incident.schemas import (
+    BreachCount,
+    ClockRead,
+    DeclareIncident,
+    EventRead,
+    IncidentDetail,
+    IncidentRead,
+    Status,
+)
+from mobileplans.errors import BadRequest, NotFound
+
+
+def to_read(row: Incident) -> IncidentRead:
+    return IncidentRead.model_validate(row, from_attributes=True)
+
+
+async def detail(session: AsyncSession, row: Incident) -> IncidentDetail:
+    events = [
+        EventRead.model_validate(e, from_attributes=True)
+        for e in await repository.events(session, row.id)
+    ]
+    clock_rows = [
+        ClockRead.model_validate(c, from_attributes=True)
+        for c in await repository.clocks(session, row.id)
+    ]
+    return IncidentDetail.model_validate(
+        {**to_read(row).model_dump(), "events": events, "clocks": clock_rows}
+    )
+
+
+async def visible(session: AsyncSession, party: Party, incident_id: int) -> Incident:
+    row = await repository.get(session, incident_id)
+    if row is None or not (party.is_platform or row.operator_id in (None, party.operator_id)):
+        raise NotFound(f"incident {incident_id} does not exist")
+    return row
+
+
+async def acting_on(session: AsyncSession, party: Party, incident_id: int) -> Incident:
+    """The incident, if ``party`` may change it: global ones only by the platform."""
+    row = await visible(session, party, incident_id)
+    if not party.is_platform and row.operator_id is None:
+        raise NotFound(f"incident {incident_id} does not exist")
+    return row
+
+
+async def list_for(
+    session: AsyncSession,
+    party: Party,
+    *,
+    operator_id: str | None,
+    status: str | None,
+    open_only: bool,
+    limit: int = 200,
+) -> list[IncidentRead]:
+    if not party.is_platform:
+        operator_id = party.acting_for(operator_id)
+    rows = await repository.list_incidents(
+        session,
+        operator_id=operator_id,
+        include_global=not party.is_platform,
+        status=status,
+        open_only=open_only,
+        limit=limit,
+    )
+    return [to_read(r) for r in rows]
+
+
+async def declare(
+    session: AsyncSession,
+    ctx: notify.NotifyContext,
+    party: Party,
+    spec: DeclareIncident,
+    *,
+    now: datetime,
+) -> IncidentDetail:
+    """Open an incident toward the other side; an outage declaration starts the declaring
+    side's 30-minute first-communication clock (spec 5.4)."""
+    operator_id = party.acting_for(spec.operator_id)
+    profile = await profile_for(session, operator_id)
+    lifecycle.check_severity(profile.policy.name.value, spec.severity)
+    env = spec.environment.value
+    other = "platform" if party.side == "operator" else "operator"
+    incident = Incident(
+        open_key=lifecycle.open_key(
+            "partner", operator_id, env, f"declared-{party.side}-{spec.category}"
+        ),
+        scope="partner",
+        operator_id=operator_id,
+        environment=env,
+        opened_by=party.side,
+        responder=other,
+        source="declared",
+        category=spec.category,
+        title=spec.title,
+        policy=profile.policy.name.value,
+        severity=spec.severity,
+        status=Status.OPEN,
+        outage=spec.outage,
+        parent_id=None,
+        evidence={
+            "reasons": [spec.description] if spec.description else [],
+            "declaredBy": party.actor,
+        },
+        detected_at=now,
+        updated_at=now,
+    )
+    if await lifecycle.create(session, incident, now) is None:
+        raise BadRequest(
+            f"an incident of category {spec.category!r} declared by the {party.side} side "
+            f"is already open for {operator_id} {env}",
+            field="category",
+        )
+    if spec.outage:
+        clocks.start_communication(session, incident, party.side, now)
+    await lifecycle.contact(session, ctx, incident, now)
+    if spec.outage and spec.message:
+        await lifecycle.communicate(
+            session, ctx, incident, now, side=party.side, actor=party.actor, message=spec.message
+        )
+    await session.flush()
+    return await detail(session, incident)
+
+
+async def breach_report(
+    session: AsyncSession, party: Party, start: datetime, end: datetime, operator_id: str | None
+) -> list[BreachCount]:
+    if not party.is_platform:
+        operator_id = party.acting_for(operator_id)
+    rows = await repository.breach_counts(session, start, end, operator_id)
+    return [BreachCount(operator_id=o, clock=c, owner=w, breaches=n) for o, c, w, n in rows]
