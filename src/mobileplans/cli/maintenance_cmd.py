@@ -105,7 +105,10 @@ def schedule(
             now=SystemClock().now(),
         )
 
-    row = run(data_dir, action)
+    _print_scheduled(run(data_dir, action))
+
+
+def _print_scheduled(row: NoticeRead) -> None:
     console().print(_table([row]))
     if row.late_notice:
         errors.print(

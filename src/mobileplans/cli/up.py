@@ -8,6 +8,7 @@ keeps data across restarts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 from pathlib import Path
@@ -26,6 +27,7 @@ from mobileplans.cli.demo_operator import ensure_operator_demo
 from mobileplans.cli.demo_registry import Ports, ensure_demo
 from mobileplans.cli.demo_smdp import ensure_smdp_demo, requester_id
 from mobileplans.cli.endpoints import DELAY_MINUTE_SECONDS, endpoints_summary
+from mobileplans.cli.mail_sink import MailSink
 from mobileplans.cli.runtime import database, ensure_admin_token, ensure_secret
 from mobileplans.cli.tls import StackTls, prepare_tls
 from mobileplans.config import OperatorAppConfig, OperatorSite, Settings, UrlPolicy
@@ -82,23 +84,44 @@ async def run_up(settings: Settings, ports: Ports, *, tls: bool = False) -> None
     if stack_tls is not None:
         ports = Ports(ports.host, ports.base, "https")
         settings = stack_tls.broker_settings(settings)
-    async with database(settings, process_name="up") as sessions:
-        await seed(sessions, ports)
-        summary = endpoints_summary_path(settings.data_dir)
-        endpoints = await endpoints_summary(sessions, settings, ports, token)
-        endpoints["tls"] = stack_tls.summary() if stack_tls else None
-        summary.write_text(json.dumps(endpoints, indent=2) + "\n")
-        _announce(endpoints, summary, generated)
-        stop = asyncio.Event()
-        worker = asyncio.create_task(
-            run_worker(sessions, SystemClock(), worker_id="up", stop_event=stop, settings=settings)
-        )
-        try:
-            await serve_all(_servers(settings, sessions, ports, token, secret, stack_tls), stop)
-        finally:
-            stop.set()
-            await worker
+    sink = None
+    if settings.smtp_host is None:  # no mail server configured: a local one, into an mbox
+        sink = MailSink(settings.data_dir, "127.0.0.1", ports.base + 3)
+        settings = settings.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
+    with sink or contextlib.nullcontext():
+        async with database(settings, process_name="up") as sessions:
+            await seed(sessions, ports)
+            summary = endpoints_summary_path(settings.data_dir)
+            endpoints = await endpoints_summary(sessions, settings, ports, token)
+            endpoints["tls"] = stack_tls.summary() if stack_tls else None
+            endpoints["mail"] = {
+                "smtp": f"{settings.smtp_host}:{settings.smtp_port}",
+                "mbox": str(sink.path.resolve()) if sink else None,
+            }
+            summary.write_text(json.dumps(endpoints, indent=2) + "\n")
+            _announce(endpoints, summary, generated)
+            await _serve(settings, sessions, ports, token, secret, stack_tls)
     console.print("[bold]mobileplans stopped[/bold]")
+
+
+async def _serve(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    ports: Ports,
+    token: str,
+    secret: str,
+    stack_tls: StackTls | None,
+) -> None:
+    """The three apps and the worker (probes, incidents, notifications) until stopped."""
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_worker(sessions, SystemClock(), worker_id="up", stop_event=stop, settings=settings)
+    )
+    try:
+        await serve_all(_servers(settings, sessions, ports, token, secret, stack_tls), stop)
+    finally:
+        stop.set()
+        await worker
 
 
 def _servers(

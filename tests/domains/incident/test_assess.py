@@ -90,3 +90,12 @@ def test_global_thresholds(
     failing: int, probed: int, traffic: TrafficShare | None, severity: str | None
 ) -> None:
     assert assess_global(failing, probed, traffic, T).severity == severity
+
+
+def test_one_failure_right_after_a_start_is_not_a_quarter_of_the_window() -> None:
+    # Two results so far, one failed: 1 of the 10 a 5-minute window holds at 30 s, not 50 %.
+    fresh = EndpointHealth(1, "portal", 30, 1, 2, 1)
+    assert fresh.failure_percent(2, 300) == 10.0
+    assert assess(MOBILE_PLANS, scope(fresh), T).severity is None
+    three = EndpointHealth(1, "portal", 30, 1, 4, 3)  # three failures in the first two minutes
+    assert assess(MOBILE_PLANS, scope(three), T).severity == "sev3"

@@ -4,6 +4,7 @@ see and change which window, late-notice counts, the worker job."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -30,6 +31,7 @@ from tests.domains.maintenance_notice.support import (
     sent,
 )
 from tests.domains.sla.support import utc
+from tests.support import pg_url
 
 OPS = "ops@platform.example"
 
@@ -265,6 +267,25 @@ async def test_worker_job_registers_once_and_commits_its_notices(
     clock.set(utc(2026, 11, 9, 10))
     assert await job.run(sessions, clock) == NoticeCounts(reminders=1)
     assert await job.run(sessions, clock) == NoticeCounts()
+    assert await sent(sessions, maintenance_id=window.id, event="maintenance.reminder") == [
+        ("maintenance.reminder", OPS)
+    ]
+
+
+@pytest.mark.skipif(pg_url() is None, reason="PostgreSQL only (MP_TEST_DATABASE_URL)")
+async def test_two_workers_racing_send_one_reminder(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, world: None
+) -> None:
+    """Worker A claims the reminder and has not committed; worker B's pass waits on the row
+    and, once A commits, finds it claimed: one reminder in the outbox."""
+    window = await schedule(sessions, CONTOSO, clock.now(), utc(2026, 11, 10, 9))
+    now = utc(2026, 11, 9, 10)
+    async with sessions() as first, sessions() as second:
+        assert await service.run_notices(first, now, CONTACTS) == NoticeCounts(reminders=1)
+        racing = asyncio.create_task(service.run_notices(second, now, CONTACTS))
+        await first.commit()
+        assert await racing == NoticeCounts()
+        await second.commit()
     assert await sent(sessions, maintenance_id=window.id, event="maintenance.reminder") == [
         ("maintenance.reminder", OPS)
     ]

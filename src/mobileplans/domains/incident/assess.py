@@ -7,7 +7,8 @@ Evidence per operator and environment (a *scope*):
 - the partner's traffic failure % through the broker over the same window, when it has at
   least ``min_traffic_requests`` requests (a tiny denominator decides nothing).
 
-An endpoint's failure % is its window's failed share, or **100 %** once it has failed
+An endpoint's failure % is its window's failed share (of at least the results the window
+should hold, ``window / interval``), or **100 %** once it has failed
 ``confirm_failures`` (2) times in a row: a hard-down endpoint fails all of its traffic now,
 and waiting for the window to fill would page five minutes late. The partner failure % is
 the worst endpoint's or the traffic's, whichever is higher.
@@ -56,12 +57,15 @@ class EndpointHealth:
     window_results: int
     window_failures: int
 
-    def failure_percent(self, confirm_failures: int) -> float:
+    def failure_percent(self, confirm_failures: int, window_seconds: int = 300) -> float:
+        """100 after ``confirm_failures`` in a row; else failures over the results the
+        window should hold (at least ``window / interval``: right after a start, one
+        failure among two results is not 50 % of a 5-minute window)."""
         if self.consecutive_failures >= confirm_failures:
             return 100.0
-        if self.window_results == 0:
-            return 0.0
-        return round(100.0 * self.window_failures / self.window_results, 2)
+        expected = window_seconds // max(self.interval_seconds, 1)
+        denominator = max(self.window_results, expected, 1)
+        return round(100.0 * self.window_failures / denominator, 2)
 
     @property
     def failing_minutes(self) -> float:
@@ -95,7 +99,9 @@ class ScopeEvidence:
                     "consecutiveFailures": e.consecutive_failures,
                     "windowResults": e.window_results,
                     "windowFailures": e.window_failures,
-                    "failurePercent": e.failure_percent(thresholds.confirm_failures),
+                    "failurePercent": e.failure_percent(
+                        thresholds.confirm_failures, thresholds.window_seconds
+                    ),
                 }
                 for e in self.endpoints
             ],
@@ -123,7 +129,7 @@ class Assessment:
 def partner_percent(evidence: ScopeEvidence, thresholds: Thresholds) -> tuple[float, list[str]]:
     worst, reasons = 0.0, []
     for endpoint in evidence.endpoints:
-        pct = endpoint.failure_percent(thresholds.confirm_failures)
+        pct = endpoint.failure_percent(thresholds.confirm_failures, thresholds.window_seconds)
         if pct > 0:
             reasons.append(
                 f"{endpoint.kind} probe {endpoint.probe_id}: {pct:g} % failing "

@@ -77,9 +77,9 @@ async def _traffic(
 
 def _title(evidence: ScopeEvidence, t: Thresholds) -> str:
     parts = [
-        f"{e.kind} {e.failure_percent(t.confirm_failures):g} %"
+        f"{e.kind} {e.failure_percent(t.confirm_failures, t.window_seconds):g} %"
         for e in evidence.endpoints
-        if e.failure_percent(t.confirm_failures) > 0
+        if e.failure_percent(t.confirm_failures, t.window_seconds) > 0
     ]
     if evidence.traffic is not None and (evidence.traffic.percent or 0) > 0:
         parts.append(f"traffic {evidence.traffic.percent:g} %")
@@ -173,6 +173,7 @@ class Engine:
                     summary.opened.append(incident.id)
                 return
             existing.evidence, existing.healthy_since = data, None
+            existing.title = _title(evidence, self.t)
             if await lifecycle.change_severity(
                 session,
                 self.ctx,
