@@ -143,63 +143,59 @@ class Engine:
     ) -> None:
         key = lifecycle.open_key("partner", evidence.operator_id, evidence.environment, "detected")
         existing = await repository.get_open(session, key)
-        if assessment.severity is not None:
-            data = _evidence_json(evidence, assessment, self.t)
-            if existing is None:
-                parent = await repository.get_open(
-                    session, lifecycle.open_key("global", None, evidence.environment, "detected")
-                )
-                incident = Incident(
-                    open_key=key,
-                    scope="partner",
-                    operator_id=evidence.operator_id,
-                    environment=evidence.environment,
-                    opened_by="platform",
-                    responder="operator",
-                    source="detected",
-                    category="endpoint_failure",
-                    title=_title(evidence, self.t),
-                    policy=profile.policy.name.value,
-                    severity=assessment.severity,
-                    status=Status.OPEN,
-                    outage=False,
-                    parent_id=parent.id if parent else None,
-                    evidence=data,
-                    detected_at=now,
-                    updated_at=now,
-                )
-                if await lifecycle.create(session, incident, now) is not None:
-                    await lifecycle.contact(session, self.ctx, incident, now)
-                    summary.opened.append(incident.id)
-                return
-            existing.evidence, existing.healthy_since = data, None
-            existing.title = _title(evidence, self.t)
-            if await lifecycle.change_severity(
-                session,
-                self.ctx,
-                existing,
-                assessment.severity,
-                now,
-                side="platform",
-                actor="engine",
-                reason="; ".join(assessment.reasons),
-            ):
-                summary.changed.append(existing.id)
-            return
-        if existing is not None and await self._recovered(session, profile, evidence):
-            await lifecycle.resolve(
-                session,
-                self.ctx,
-                existing,
-                now,
-                side="platform",
-                actor="engine",
-                message=(
-                    f"auto-resolved: every probe succeeded "
+        if assessment.severity is None:
+            if existing is not None and await self._recovered(session, profile, evidence):
+                message = (
+                    "auto-resolved: every probe succeeded "
                     f"{profile.healthy_probes_to_resolve} times in a row"
-                ),
-            )
-            summary.resolved.append(existing.id)
+                )
+                await lifecycle.resolve(
+                    session, self.ctx, existing, now, side="platform", actor="engine",
+                    message=message,
+                )  # fmt: skip
+                summary.resolved.append(existing.id)
+            return
+        if existing is None:
+            await self._open_partner(session, key, profile, evidence, assessment, now, summary)
+            return
+        existing.evidence, existing.healthy_since = (
+            _evidence_json(evidence, assessment, self.t),
+            None,
+        )
+        existing.title = _title(evidence, self.t)
+        reason = "; ".join(assessment.reasons)
+        if await lifecycle.change_severity(
+            session, self.ctx, existing, assessment.severity, now, side="platform",
+            actor="engine", reason=reason,
+        ):  # fmt: skip
+            summary.changed.append(existing.id)
+
+    async def _open_partner(
+        self,
+        session: AsyncSession,
+        key: str,
+        profile: OpsProfile,
+        evidence: ScopeEvidence,
+        assessment: Assessment,
+        now: datetime,
+        summary: EvaluationSummary,
+    ) -> None:
+        """Open and page (or hold the page under an open global incident)."""
+        parent = await repository.get_open(
+            session, lifecycle.open_key("global", None, evidence.environment, "detected")
+        )
+        incident = Incident(
+            open_key=key, scope="partner", operator_id=evidence.operator_id,
+            environment=evidence.environment, opened_by="platform", responder="operator",
+            source="detected", category="endpoint_failure", title=_title(evidence, self.t),
+            policy=profile.policy.name.value, severity=assessment.severity, status=Status.OPEN,
+            outage=False, parent_id=parent.id if parent else None,
+            evidence=_evidence_json(evidence, assessment, self.t), detected_at=now,
+            updated_at=now,
+        )  # fmt: skip
+        if await lifecycle.create(session, incident, now) is not None:
+            await lifecycle.contact(session, self.ctx, incident, now)
+            summary.opened.append(incident.id)
 
     async def _recovered(
         self, session: AsyncSession, profile: OpsProfile, evidence: ScopeEvidence
@@ -228,38 +224,33 @@ class Engine:
                 await self._open_global(session, key, env, verdict, now, summary)
             else:
                 existing.healthy_since = None
+                reason = "; ".join(verdict.reasons)
                 if await lifecycle.change_severity(
-                    session,
-                    self.ctx,
-                    existing,
-                    verdict.severity,
-                    now,
-                    side="platform",
-                    actor="engine",
-                    reason="; ".join(verdict.reasons),
-                ):
+                    session, self.ctx, existing, verdict.severity, now, side="platform",
+                    actor="engine", reason=reason,
+                ):  # fmt: skip
                     summary.changed.append(existing.id)
             return
         if existing is None:
             return
         if existing.healthy_since is None:
             existing.healthy_since = now
-            return
-        if now - existing.healthy_since >= GLOBAL_HEALTHY_FOR:
-            await lifecycle.resolve(
-                session,
-                self.ctx,
-                existing,
-                now,
-                side="platform",
-                actor="engine",
-                message="auto-resolved: global failure below thresholds for 2 minutes",
-            )
-            summary.resolved.append(existing.id)
-            for child in await repository.children(session, existing.id):
-                if child.open_key is not None:
-                    child.parent_id = None
-                    await lifecycle.contact(session, self.ctx, child, now)
+        elif now - existing.healthy_since >= GLOBAL_HEALTHY_FOR:
+            await self._resolve_global(session, existing, now, summary)
+
+    async def _resolve_global(
+        self, session: AsyncSession, incident: Incident, now: datetime, summary: EvaluationSummary
+    ) -> None:
+        """Resolve, then page the partners it held back that are still failing."""
+        message = "auto-resolved: global failure below thresholds for 2 minutes"
+        await lifecycle.resolve(
+            session, self.ctx, incident, now, side="platform", actor="engine", message=message
+        )
+        summary.resolved.append(incident.id)
+        for child in await repository.children(session, incident.id):
+            if child.open_key is not None:
+                child.parent_id = None
+                await lifecycle.contact(session, self.ctx, child, now)
 
     async def _open_global(
         self,

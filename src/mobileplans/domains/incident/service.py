@@ -81,6 +81,23 @@ async def list_for(
     return [to_read(r) for r in rows]
 
 
+def _declared(
+    party: Party, spec: DeclareIncident, operator_id: str, policy: str, now: datetime
+) -> Incident:
+    env = spec.environment.value
+    source = f"declared-{party.side}-{spec.category}"
+    reasons = [spec.description] if spec.description else []
+    return Incident(
+        open_key=lifecycle.open_key("partner", operator_id, env, source), scope="partner",
+        operator_id=operator_id, environment=env, opened_by=party.side,
+        responder="platform" if party.side == "operator" else "operator", source="declared",
+        category=spec.category, title=spec.title, policy=policy, severity=spec.severity,
+        status=Status.OPEN, outage=spec.outage, parent_id=None,
+        evidence={"reasons": reasons, "declaredBy": party.actor}, detected_at=now,
+        updated_at=now,
+    )  # fmt: skip
+
+
 async def declare(
     session: AsyncSession,
     ctx: notify.NotifyContext,
@@ -92,38 +109,13 @@ async def declare(
     """Open an incident toward the other side; an outage declaration starts the declaring
     side's 30-minute first-communication clock (spec 5.4)."""
     operator_id = party.acting_for(spec.operator_id)
-    profile = await profile_for(session, operator_id)
-    lifecycle.check_severity(profile.policy.name.value, spec.severity)
-    env = spec.environment.value
-    other = "platform" if party.side == "operator" else "operator"
-    incident = Incident(
-        open_key=lifecycle.open_key(
-            "partner", operator_id, env, f"declared-{party.side}-{spec.category}"
-        ),
-        scope="partner",
-        operator_id=operator_id,
-        environment=env,
-        opened_by=party.side,
-        responder=other,
-        source="declared",
-        category=spec.category,
-        title=spec.title,
-        policy=profile.policy.name.value,
-        severity=spec.severity,
-        status=Status.OPEN,
-        outage=spec.outage,
-        parent_id=None,
-        evidence={
-            "reasons": [spec.description] if spec.description else [],
-            "declaredBy": party.actor,
-        },
-        detected_at=now,
-        updated_at=now,
-    )
+    policy = (await profile_for(session, operator_id)).policy.name.value
+    lifecycle.check_severity(policy, spec.severity)
+    incident = _declared(party, spec, operator_id, policy, now)
     if await lifecycle.create(session, incident, now) is None:
         raise BadRequest(
             f"an incident of category {spec.category!r} declared by the {party.side} side "
-            f"is already open for {operator_id} {env}",
+            f"is already open for {operator_id} {incident.environment}",
             field="category",
         )
     if spec.outage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -85,6 +86,26 @@ def platform_recipients(
     return out or [Recipient(Channel.LOG, "platform", "platform")]
 
 
+def _row(message: Message, recipient: Recipient, dedupe: str, now: datetime) -> dict[str, Any]:
+    return {
+        "dedupe_key": f"{dedupe}|{recipient.channel.value}|{recipient.address}"[:200],
+        "event": message.event,
+        "channel": recipient.channel.value,
+        "recipient": recipient.address,
+        "subject": message.subject[:300],
+        "body": message.body,
+        "payload": message.payload,
+        "operator_id": message.operator_id,
+        "incident_id": message.incident_id,
+        "maintenance_id": message.maintenance_id,
+        "bug_id": message.bug_id,
+        "status": DeliveryStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     message: Message,
@@ -98,26 +119,7 @@ async def enqueue(
     commit or roll back together."""
     if not recipients:
         return 0
-    rows = [
-        {
-            "dedupe_key": f"{dedupe}|{r.channel.value}|{r.address}"[:200],
-            "event": message.event,
-            "channel": r.channel.value,
-            "recipient": r.address,
-            "subject": message.subject[:300],
-            "body": message.body,
-            "payload": message.payload,
-            "operator_id": message.operator_id,
-            "incident_id": message.incident_id,
-            "maintenance_id": message.maintenance_id,
-            "bug_id": message.bug_id,
-            "status": DeliveryStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for r in recipients
-    ]
+    rows = [_row(message, r, dedupe, now) for r in recipients]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
