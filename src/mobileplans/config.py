@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
+    notification_lease_seconds: float = 60.0
+    """How long a worker holds an outbox row it is sending; a killed worker's rows are
+    retaken by another worker after this."""
     platform_contacts: list[PlatformContact] = Field(default_factory=_default_platform_contacts)
 
     def resolved_database_url(self) -> str:

@@ -2,9 +2,9 @@
 sends nothing twice (PostgreSQL only, ``MP_TEST_DATABASE_URL``; about 20 s).
 
 200 email notifications go to a real SMTP server (aiosmtpd) that delays every answer to
-DATA and, once 25 messages were accepted, holds further answers. Worker A (a subprocess
-looping ``deliver_due``, see ``_notification_worker``) is killed outright while it has
-sends waiting for that answer, claimed rows not yet tried, and unclaimed rows pending.
+DATA and, once 25 messages were accepted, holds further answers. Worker A (a
+``mobileplans worker`` process, whose notifications job delivers the outbox) is killed
+outright while it has sends waiting for that answer, claimed rows not yet tried, and unclaimed rows pending.
 The server then answers again and worker B starts: it sends the unclaimed rows at once and
 A's rows when their leases expire. Every Message-ID is accepted exactly once and every row
 is ``delivered`` after exactly one recorded attempt (A's interrupted sends never counted).
@@ -44,21 +44,35 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class NotificationWorker:
+    """``mobileplans worker`` as a process: its notifications job delivers the outbox."""
+
     def __init__(self, worker_id: str, database_url: str, smtp_port: int) -> None:
         self.worker_id = worker_id
-        self.args = (database_url, str(smtp_port), worker_id, str(LEASE_SECONDS))
+        self.lease_owner = f"{worker_id}:notifications"
+        self.env = {
+            **os.environ,
+            "MP_DATABASE_URL": database_url,
+            "MP_SMTP_HOST": "127.0.0.1",
+            "MP_SMTP_PORT": str(smtp_port),
+            "MP_NOTIFICATION_LEASE_SECONDS": str(LEASE_SECONDS),
+        }
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
+        exe = str(Path(sys.executable).with_name("mobileplans"))
         self.process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "tests.worker._notification_worker", *self.args),
+            *(exe, "worker", "--no-sync", "--worker-id", self.worker_id),
             cwd=REPO,
-            env=os.environ.copy(),
+            env=self.env,
             stderr=subprocess.PIPE,
         )
         assert self.process.stderr is not None
-        line = await asyncio.wait_for(self.process.stderr.readline(), timeout=60)
-        assert b"running" in line, f"worker {self.worker_id} did not start: {line!r}"
+        seen = b""
+        async with asyncio.timeout(60):
+            while b"running" not in seen:
+                line = await self.process.stderr.readline()
+                assert line, f"worker {self.worker_id} exited: {seen!r}"
+                seen += line
         self._drain = asyncio.create_task(self.process.stderr.read())
 
     async def kill(self) -> None:
@@ -113,7 +127,7 @@ async def test_killed_worker_every_notification_accepted_exactly_once(
             await until(held_with_accepted_committed, "worker A never got held", 60)
             in_flight = handler.waiting
             await first.kill()
-            orphans = await count(sessions, Notification.lease_owner == "notify-a")
+            orphans = await count(sessions, Notification.lease_owner == first.lease_owner)
             unclaimed = await count(sessions, Notification.lease_owner.is_(None))
 
             async def server_saw_the_disconnects() -> bool:

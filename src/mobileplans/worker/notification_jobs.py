@@ -41,7 +41,12 @@ async def deliver_job(
     delivered = 0
     for _ in range(MAX_BATCHES_PER_RUN):
         summary = await deliver_due(
-            sessions, clock, worker_id=worker_id, settings=settings, batch=BATCH
+            sessions,
+            clock,
+            worker_id=worker_id,
+            settings=settings,
+            batch=BATCH,
+            lease_seconds=settings.notification_lease_seconds,
         )
         delivered += summary.delivered
         if summary.claimed < BATCH:
