@@ -4,7 +4,8 @@ sends nothing twice (PostgreSQL only, ``MP_TEST_DATABASE_URL``; about 20 s).
 200 email notifications go to a real SMTP server (aiosmtpd) that delays every answer to
 DATA and, once 25 messages were accepted, holds further answers. Worker A (a
 ``mobileplans worker`` process, whose notifications job delivers the outbox) is killed
-outright while it has sends waiting for that answer, claimed rows not yet tried, and unclaimed rows pending.
+outright while it has sends waiting for that answer, claimed rows not yet tried, and
+unclaimed rows pending.
 The server then answers again and worker B starts: it sends the unclaimed rows at once and
 A's rows when their leases expire. Every Message-ID is accepted exactly once and every row
 is ``delivered`` after exactly one recorded attempt (A's interrupted sends never counted).
