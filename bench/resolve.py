@@ -186,6 +186,7 @@ def in_process(
     snapshot: RegistrySnapshot, n_ranges: int, profile: Profile
 ) -> dict[str, dict[str, Any]]:
     index: IccidIndex = snapshot.index
+    python_index = IccidIndex(index.ranges(), native=False)
     mixed = _data.mixed_iccids(n_ranges, 100_000, hit_share=0.9)
     hits = _data.hit_iccids(n_ranges, 100_000)
     misses = _data.miss_iccids(n_ranges, 20_000)
@@ -196,9 +197,9 @@ def in_process(
     assert all(index.resolve(i, ENV) is None for i in misses[:1000])
     expected_hits = sum(index.resolve(i, ENV) is not None for i in mixed)
 
-    def resolve_all(items: list[str]) -> Callable[[], int]:
+    def resolve_all(items: list[str], on: IccidIndex | None = None) -> Callable[[], int]:
         def run() -> int:
-            resolve = index.resolve
+            resolve = (on or index).resolve
             for iccid in items:
                 resolve(iccid, ENV)
             return len(items)
@@ -234,8 +235,14 @@ def in_process(
     cases: list[tuple[str, str, Callable[[], int]]] = [
         (
             "resolve_mixed",
-            f"IccidIndex.resolve, random ICCIDs ({expected_hits / len(mixed):.0%} hits)",
+            f"IccidIndex.resolve ({'C table' if index.native else 'pure Python'}), random "
+            f"ICCIDs ({expected_hits / len(mixed):.0%} hits)",
             resolve_all(mixed),
+        ),
+        (
+            "resolve_mixed_python",
+            "the same on the pure-Python index (baseline, same process)",
+            resolve_all(mixed, python_index),
         ),
         (
             "resolve_hot",
@@ -583,6 +590,9 @@ def report(results: dict[str, Any]) -> None:
         if key == "resolve_mixed":
             ok = row["median"] >= TARGET_RESOLVE_RPS
             target = f">= {TARGET_RESOLVE_RPS:,}/s: {verdict(ok)}"
+        if key == "resolve_mixed_python" and "resolve_mixed" in results["in_process"]:
+            ratio = results["in_process"]["resolve_mixed"]["median"] / row["median"]
+            target = f"C table / Python: {ratio:.2f}x"
         table.add_row(
             row["label"],
             fmt_rate(row["median"]),

@@ -1,5 +1,6 @@
 # Sourced by scripts/up and scripts/test: make .venv hold this checkout's dependencies.
-# Reinstalls only when pyproject.toml changed since the last install.
+# Reinstalls only when pyproject.toml or the C extension's source changed since the last
+# install (the install compiles src/mobileplans/_iccid.c).
 set -euo pipefail
 
 PYTHON_BIN="${PYTHON:-python3}"
@@ -12,7 +13,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON_BIN" -m venv .venv
 fi
 stamp=".venv/.mobileplans-installed"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(cat pyproject.toml src/mobileplans/_iccid.c | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "==> installing mobileplans and its dependencies into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip

@@ -4,6 +4,11 @@ ICCIDs of different lengths are different numbers, so each ICCID is mapped to th
 integer key ``len * 10**20 + int(iccid)``: ranges of one length stay contiguous and
 never interleave with another length. Per environment the index keeps three
 parallel sorted lists (starts, ends, owners) and resolves with one ``bisect``.
+
+When the C extension ``mobileplans._iccid`` is built (``pip install`` compiles it; it is
+optional), each environment also gets a ``RangeTable`` holding the same keys as 128-bit
+integers and ``resolve`` is one C call: parse, binary search, owner. Both paths give the
+same answers (tests compare them); ``IccidIndex(..., native=False)`` forces Python.
 """
 
 from __future__ import annotations
@@ -11,8 +16,17 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+try:
+    from mobileplans import _iccid
+
+    NATIVE_AVAILABLE = True
+except ImportError:  # built without a C compiler: the pure-Python path serves
+    NATIVE_AVAILABLE = False
 
 _LENGTH_BASE = 10**20
+_LOW_64 = (1 << 64) - 1
 
 
 def iccid_key(iccid: str) -> int:
@@ -70,12 +84,27 @@ class _EnvironmentIndex:
     owners: list[RangeRef] = field(default_factory=list)
 
 
+def _native_table(index: _EnvironmentIndex) -> Any:
+    """The C table of one environment (keys split into high and low 64 bits)."""
+    return _iccid.RangeTable(
+        [k >> 64 for k in index.starts],
+        [k & _LOW_64 for k in index.starts],
+        [k >> 64 for k in index.ends],
+        [k & _LOW_64 for k in index.ends],
+        index.owners,
+    )
+
+
 class IccidIndex:
     """Sorted arrays per environment; ranges must already be free of conflicts."""
 
-    __slots__ = ("_by_environment", "size")
+    __slots__ = ("_by_environment", "_native", "size")
 
-    def __init__(self, ranges: Iterable[RangeRef]) -> None:
+    def __new__(cls, ranges: Iterable[RangeRef], *, native: bool = True) -> IccidIndex:
+        chosen = NativeIccidIndex if cls is IccidIndex and native and NATIVE_AVAILABLE else cls
+        return object.__new__(chosen)
+
+    def __init__(self, ranges: Iterable[RangeRef], *, native: bool = True) -> None:
         grouped: dict[str, list[RangeRef]] = {}
         for rng in ranges:
             grouped.setdefault(rng.environment, []).append(rng)
@@ -90,6 +119,11 @@ class IccidIndex:
             )
             self._by_environment[environment] = index
             self.size += len(items)
+        self._native: dict[str, Any] = {}
+
+    @property
+    def native(self) -> bool:
+        return False
 
     def resolve(self, iccid: str, environment: str) -> RangeRef | None:
         """The range holding ``iccid`` (digits only, no ``F``) in ``environment``."""
@@ -104,3 +138,25 @@ class IccidIndex:
 
     def environments(self) -> list[str]:
         return sorted(self._by_environment)
+
+    def ranges(self) -> list[RangeRef]:
+        """Every range, by environment then start."""
+        return [r for env in self.environments() for r in self._by_environment[env].owners]
+
+
+class NativeIccidIndex(IccidIndex):
+    """The same index answered by the C ``RangeTable`` of each environment."""
+
+    __slots__ = ()
+
+    def __init__(self, ranges: Iterable[RangeRef], *, native: bool = True) -> None:
+        super().__init__(ranges, native=native)
+        self._native = {env: _native_table(ix) for env, ix in self._by_environment.items()}
+
+    @property
+    def native(self) -> bool:
+        return True
+
+    def resolve(self, iccid: str, environment: str) -> RangeRef | None:
+        table = self._native.get(environment)
+        return None if table is None else table.resolve(iccid)
