@@ -158,6 +158,22 @@ def _advance(incident: Incident, target: Status) -> None:
         raise Conflict(f"incident {incident.id} is already {incident.status}", field="status")
 
 
+async def _tell(
+    session: AsyncSession,
+    ctx: notify.NotifyContext,
+    incident: Incident,
+    kind: str,
+    now: datetime,
+    *,
+    side: str,
+    actor: str,
+    message: str,
+) -> None:
+    """Record ``kind`` on the timeline and send it to both sides."""
+    record(session, incident, kind, now, side=side, actor=actor, message=message)
+    await notify.send(session, ctx, incident, kind, now=now, note=message)
+
+
 async def acknowledge(
     session: AsyncSession,
     ctx: notify.NotifyContext,
@@ -176,8 +192,9 @@ async def acknowledge(
     incident.status, incident.updated_at = Status.ACKNOWLEDGED, now
     if side == incident.responder:
         await clocks.close_clocks(session, incident, ["response"], now, met=True)
-    record(session, incident, "acknowledged", now, side=side, actor=actor, message=message)
-    await notify.send(session, ctx, incident, "acknowledged", now=now, note=message)
+    await _tell(
+        session, ctx, incident, "acknowledged", now, side=side, actor=actor, message=message
+    )
 
 
 async def post_update(
@@ -219,8 +236,7 @@ async def mitigate(
 ) -> None:
     _advance(incident, Status.MITIGATED)
     incident.status, incident.mitigated_at, incident.updated_at = Status.MITIGATED, now, now
-    record(session, incident, "mitigated", now, side=side, actor=actor, message=message)
-    await notify.send(session, ctx, incident, "mitigated", now=now, note=message)
+    await _tell(session, ctx, incident, "mitigated", now, side=side, actor=actor, message=message)
 
 
 async def resolve(
@@ -238,8 +254,7 @@ async def resolve(
     incident.open_key = None
     await clocks.close_clocks(session, incident, ["resolution", "response"], now, met=True)
     await clocks.close_clocks(session, incident, ["update"], now, met=False)
-    record(session, incident, "resolved", now, side=side, actor=actor, message=message)
-    await notify.send(session, ctx, incident, "resolved", now=now, note=message)
+    await _tell(session, ctx, incident, "resolved", now, side=side, actor=actor, message=message)
 
 
 async def close(
@@ -259,8 +274,7 @@ async def close(
             field="status",
         )
     incident.status, incident.closed_at, incident.updated_at = Status.CLOSED, now, now
-    record(session, incident, "closed", now, side=side, actor=actor, message=message)
-    await notify.send(session, ctx, incident, "closed", now=now, note=message)
+    await _tell(session, ctx, incident, "closed", now, side=side, actor=actor, message=message)
 
 
 async def communicate(
