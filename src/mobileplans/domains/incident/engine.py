@@ -38,7 +38,7 @@ from mobileplans.domains.incident.assess import (
 from mobileplans.domains.incident.profiles import OpsProfile, all_profiles
 from mobileplans.domains.incident.schemas import EvaluationSummary, Status
 from mobileplans.domains.probe import service as probe_service
-from mobileplans.domains.probe.schemas import ProbeRead
+from mobileplans.domains.probe.schemas import ProbeState
 from mobileplans.domains.sla import active_windows
 from mobileplans.domains.traffic import service as traffic_service
 
@@ -47,7 +47,7 @@ Scope = tuple[str, str]
 
 
 def _endpoints(
-    probes: list[ProbeRead], window: dict[int, tuple[int, int]]
+    probes: list[ProbeState], window: dict[int, tuple[int, int]]
 ) -> dict[Scope, list[EndpointHealth]]:
     scopes: dict[Scope, list[EndpointHealth]] = defaultdict(list)
     for p in probes:
@@ -105,7 +105,7 @@ class Engine:
         summary = EvaluationSummary()
         profiles = await all_profiles(session)
         probes = [
-            p for p in await probe_service.enabled_probes(session) if p.operator_id in profiles
+            p for p in await probe_service.enabled_states(session) if p.operator_id in profiles
         ]
         window = await probe_service.window_failures(
             session, now - timedelta(seconds=self.t.window_seconds)

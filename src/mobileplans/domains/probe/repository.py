@@ -212,6 +212,20 @@ async def results_of(
     return list((await session.scalars(query.order_by(ProbeResult.scheduled_at))).all())
 
 
+async def enabled_states(session: AsyncSession) -> Sequence[Any]:
+    """Id, owner, kind, interval and consecutive failures of every enabled probe (Core:
+    no ORM objects, the engine reads this every few seconds)."""
+    query = select(
+        PROBES.c.id,
+        PROBES.c.operator_id,
+        PROBES.c.environment,
+        PROBES.c.kind,
+        PROBES.c.interval_seconds,
+        PROBES.c.consecutive_failures,
+    ).where(PROBES.c.enabled.is_(True))
+    return (await session.execute(query)).all()
+
+
 _FAILED_OUTCOMES = ("http_error", "timeout", "connect_error", "tls_error", "bad_body")
 
 

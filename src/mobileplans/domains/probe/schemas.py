@@ -83,6 +83,18 @@ class ProbeSettingsPatch(ApiModel):
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeState:
+    """An enabled probe's live health, as the incident engine reads it every few seconds."""
+
+    id: int
+    operator_id: str
+    environment: str
+    kind: str
+    interval_seconds: int
+    consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProbeDefinition:
     """A probe the operator registry implies (or an operator asked for): what and where."""
 

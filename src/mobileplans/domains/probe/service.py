@@ -37,6 +37,7 @@ from mobileplans.domains.probe.schemas import (
     ProbeRead,
     ProbeSettings,
     ProbeSettingsPatch,
+    ProbeState,
     SyncSummary,
 )
 from mobileplans.errors import BadRequest, NotFound
@@ -303,11 +304,18 @@ async def add_definitions(
     return len(fresh)
 
 
-async def enabled_probes(session: AsyncSession) -> list[ProbeRead]:
-    """Every enabled probe with its live state (consecutive failures, last outcome)."""
+async def enabled_states(session: AsyncSession) -> list[ProbeState]:
+    """Every enabled probe's live health (consecutive failures)."""
     return [
-        ProbeRead.model_validate(p, from_attributes=True)
-        for p in await repository.list_probes(session, enabled_only=True)
+        ProbeState(
+            int(r.id),
+            r.operator_id,
+            r.environment,
+            r.kind,
+            int(r.interval_seconds),
+            int(r.consecutive_failures),
+        )
+        for r in await repository.enabled_states(session)
     ]
 
 
