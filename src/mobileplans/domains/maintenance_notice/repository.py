@@ -16,27 +16,6 @@ M = MaintenanceWindow
 SentColumn = Literal["reminder_sent_at", "completion_sent_at"]
 
 
-async def get(session: AsyncSession, window_id: int) -> MaintenanceWindow | None:
-    return await session.get(M, window_id)
-
-
-async def list_windows(
-    session: AsyncSession,
-    operator_id: str | None,
-    start: datetime | None,
-    end: datetime | None,
-) -> Sequence[MaintenanceWindow]:
-    """Windows (of one operator or all) overlapping ``[start, end)``, by start."""
-    query = select(M).order_by(M.starts_at, M.id)
-    if operator_id is not None:
-        query = query.where(M.operator_id == operator_id)
-    if end is not None:
-        query = query.where(M.starts_at < end)
-    if start is not None:
-        query = query.where(M.ends_at > start)
-    return (await session.scalars(query)).all()
-
-
 async def due_reminders(
     session: AsyncSession, now: datetime, before: timedelta
 ) -> Sequence[MaintenanceWindow]:

@@ -61,7 +61,7 @@ def _aware(value: datetime | None, field: str) -> None:
 
 
 async def _visible(session: AsyncSession, party: Party, window_id: int) -> MaintenanceWindow:
-    row = await repository.get(session, window_id)
+    row = await maintenance.window(session, window_id)
     if row is None:
         raise NotFound(f"maintenance window {window_id} does not exist")
     party.check_visible(row.operator_id, f"maintenance window {window_id}")
@@ -86,7 +86,7 @@ async def list_notices(
     _aware(start, "from")
     _aware(end, "to")
     scope = operator_id if party.is_platform else party.acting_for(operator_id)
-    return [to_read(r) for r in await repository.list_windows(session, scope, start, end)]
+    return [to_read(r) for r in await maintenance.windows(session, scope, start, end)]
 
 
 async def schedule(

@@ -139,6 +139,19 @@ def to_read(row: MaintenanceWindow) -> MaintenanceWindowRead:
     )
 
 
+async def window(session: AsyncSession, window_id: int) -> MaintenanceWindow | None:
+    """One window by id (None when absent); callers check who may see it."""
+    return await repository.get_window(session, window_id)
+
+
+async def windows(
+    session: AsyncSession, operator_id: str | None, start: datetime | None, end: datetime | None
+) -> Sequence[MaintenanceWindow]:
+    """Windows of one operator (or all) overlapping ``[start, end)``, by start."""
+    ids = None if operator_id is None else [operator_id]
+    return await repository.windows_overlapping(session, ids, start, end)
+
+
 async def create_window(
     session: AsyncSession, operator_id: str, spec: MaintenanceWindowIn, *, actor: str, now: datetime
 ) -> MaintenanceWindowRead:
@@ -175,7 +188,7 @@ async def list_windows(
         if value is not None and value.tzinfo is None:
             raise BadRequest(f"{name} needs an offset (e.g. Z or +05:30)", field=name)
     await registry_service.get_operator(session, operator_id)
-    rows = await repository.windows_overlapping(session, [operator_id], start, end)
+    rows = await windows(session, operator_id, start, end)
     return [to_read(r) for r in rows]
 
 
