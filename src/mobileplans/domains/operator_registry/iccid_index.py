@@ -98,7 +98,7 @@ def _native_table(index: _EnvironmentIndex) -> Any:
 class IccidIndex:
     """Sorted arrays per environment; ranges must already be free of conflicts."""
 
-    __slots__ = ("_by_environment", "_native", "size")
+    __slots__ = ("_by_environment", "size")
 
     def __new__(cls, ranges: Iterable[RangeRef], *, native: bool = True) -> IccidIndex:
         chosen = NativeIccidIndex if cls is IccidIndex and native and NATIVE_AVAILABLE else cls
@@ -119,7 +119,6 @@ class IccidIndex:
             )
             self._by_environment[environment] = index
             self.size += len(items)
-        self._native: dict[str, Any] = {}
 
     @property
     def native(self) -> bool:
@@ -147,11 +146,13 @@ class IccidIndex:
 class NativeIccidIndex(IccidIndex):
     """The same index answered by the C ``RangeTable`` of each environment."""
 
-    __slots__ = ()
+    __slots__ = ("_native",)
 
     def __init__(self, ranges: Iterable[RangeRef], *, native: bool = True) -> None:
         super().__init__(ranges, native=native)
-        self._native = {env: _native_table(ix) for env, ix in self._by_environment.items()}
+        self._native: dict[str, Any] = {
+            env: _native_table(ix) for env, ix in self._by_environment.items()
+        }
 
     @property
     def native(self) -> bool:
