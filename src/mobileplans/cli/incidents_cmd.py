@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
@@ -97,18 +96,17 @@ def _act(
     as_operator: str | None,
     incident_id: int,
     as_json: bool,
-    step: Callable[..., Awaitable[None]],
+    step: lifecycle.Step,
     message: str,
 ) -> None:
-    """Apply one lifecycle step (same keyword signature for all) and show the result."""
+    """Apply one lifecycle step and show the incident afterwards."""
     caller = party(as_operator)
 
     async def action(session: AsyncSession, settings: Settings) -> IncidentDetail:
-        row = await incidents.acting_on(session, caller, incident_id)
         ctx = NotifyContext(list(settings.platform_contacts))
-        now = SystemClock().now()
-        await step(session, ctx, row, now, side=caller.side, actor=caller.actor, message=message)
-        return await incidents.detail(session, row)
+        return await incidents.apply_step(
+            session, ctx, caller, incident_id, step, message, now=SystemClock().now()
+        )
 
     _show(run(data_dir, action), as_json)
 

@@ -304,8 +304,10 @@ async def communicate(
     )
 
 
+Step = Callable[..., Awaitable[None]]
+"""``step(session, ctx, incident, now, *, side, actor, message)``: every transition above."""
 Transition = Literal["mitigate", "resolve", "close"]
-TRANSITIONS: dict[str, Callable[..., Awaitable[None]]] = {
+TRANSITIONS: dict[str, Step] = {
     "mitigate": mitigate,
     "resolve": resolve,
     "close": close,

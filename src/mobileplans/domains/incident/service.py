@@ -59,6 +59,23 @@ async def acting_on(session: AsyncSession, party: Party, incident_id: int) -> In
     return row
 
 
+async def apply_step(
+    session: AsyncSession,
+    ctx: notify.NotifyContext,
+    party: Party,
+    incident_id: int,
+    step: lifecycle.Step,
+    message: str,
+    *,
+    now: datetime,
+) -> IncidentDetail:
+    """One lifecycle step (acknowledge, update, communicate, mitigate, resolve, close) by
+    ``party`` on an incident it may change; the incident as it is afterwards."""
+    row = await acting_on(session, party, incident_id)
+    await step(session, ctx, row, now, side=party.side, actor=party.actor, message=message)
+    return await detail(session, row)
+
+
 async def list_for(
     session: AsyncSession,
     party: Party,

@@ -91,18 +91,15 @@ async def acknowledge(
     incident_id: int, party: Caller, session: Session, state: State, body: OptionalBody = None
 ) -> IncidentDetail:
     """Acknowledge; from the responding side it meets the initial-response clock (5.3)."""
-    row = await incidents.acting_on(session, party, incident_id)
-    message = body.message if body else ""
-    await lifecycle.acknowledge(
+    return await incidents.apply_step(
         session,
         context(state),
-        row,
-        state.clock.now(),
-        side=party.side,
-        actor=party.actor,
-        message=message,
+        party,
+        incident_id,
+        lifecycle.acknowledge,
+        body.message if body else "",
+        now=state.clock.now(),
     )
-    return await incidents.detail(session, row)
 
 
 @router.post("/incidents/{incident_id}/updates", response_model=IncidentDetail)
@@ -115,17 +112,15 @@ async def post_update(
 ) -> IncidentDetail:
     """Post an update; from the responding side it meets the update-cadence clock and
     starts the next one (Sev 1 every 2 h, Sev 2 every 6 h, High every business day)."""
-    row = await incidents.acting_on(session, party, incident_id)
-    await lifecycle.post_update(
+    return await incidents.apply_step(
         session,
         context(state),
-        row,
-        state.clock.now(),
-        side=party.side,
-        actor=party.actor,
-        message=body.message,
+        party,
+        incident_id,
+        lifecycle.post_update,
+        body.message,
+        now=state.clock.now(),
     )
-    return await incidents.detail(session, row)
 
 
 @router.post("/incidents/{incident_id}/communications", response_model=IncidentDetail)
@@ -138,17 +133,15 @@ async def communicate(
 ) -> IncidentDetail:
     """Send an outage communication to the other side; the declaring side's first one meets
     its 30-minute clock (spec 5.4)."""
-    row = await incidents.acting_on(session, party, incident_id)
-    await lifecycle.communicate(
+    return await incidents.apply_step(
         session,
         context(state),
-        row,
-        state.clock.now(),
-        side=party.side,
-        actor=party.actor,
-        message=body.message,
+        party,
+        incident_id,
+        lifecycle.communicate,
+        body.message,
+        now=state.clock.now(),
     )
-    return await incidents.detail(session, row)
 
 
 @router.post("/incidents/{incident_id}/severity", response_model=IncidentDetail)
@@ -187,18 +180,15 @@ async def transition(
     """``mitigate``, ``resolve`` or ``close`` (closing needs the platform)."""
     if transition == "close":
         platform_only(party, "close an incident")
-    row = await incidents.acting_on(session, party, incident_id)
-    step = lifecycle.TRANSITIONS[transition]
-    await step(
+    return await incidents.apply_step(
         session,
         context(state),
-        row,
-        state.clock.now(),
-        side=party.side,
-        actor=party.actor,
-        message=body.message if body else "",
+        party,
+        incident_id,
+        lifecycle.TRANSITIONS[transition],
+        body.message if body else "",
+        now=state.clock.now(),
     )
-    return await incidents.detail(session, row)
 
 
 @router.get("/operators/{operator_id}/ops-settings", response_model=OpsSettingsRead)
