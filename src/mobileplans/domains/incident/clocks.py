@@ -143,36 +143,38 @@ def _event(clock: IncidentClock, kind: str, now: datetime, message: str) -> Inci
     )
 
 
+def _note(clock: IncidentClock, kind: str) -> str:
+    owed = f"The {clock.clock} owed by the {clock.owner} side"
+    due = clock.due_at.isoformat()
+    if kind == "reminder":
+        return f"{owed} is due at {due} ({clock.rule})."
+    return f"{owed} was due at {due} and has not happened ({clock.rule}). Escalating."
+
+
+async def _fire(
+    session: AsyncSession, ctx: notify.NotifyContext, clock: IncidentClock, kind: str, now: datetime
+) -> bool:
+    """Mark the clock (compare-and-set), record and send ``kind``; False if another
+    worker already did."""
+    column = "reminded_at" if kind == "reminder" else "breached_at"
+    if not await repository.mark_clock(session, clock.id, column, now):
+        return False
+    incident = await repository.get(session, clock.incident_id)
+    assert incident is not None
+    note = _note(clock, kind)
+    repository.add_event(session, _event(clock, kind, now, note))
+    await notify.send(session, ctx, incident, kind, now=now, note=note, key=str(clock.id))
+    return True
+
+
 async def process_due(
     session: AsyncSession, ctx: notify.NotifyContext, now: datetime, *, limit: int = 200
 ) -> ClockSummary:
     """Send due reminders and record due breaches (each exactly once)."""
     summary = ClockSummary()
     for clock in await repository.reminders_due(session, now, limit):
-        if await repository.mark_clock(session, clock.id, "reminded_at", now):
-            incident = await repository.get(session, clock.incident_id)
-            assert incident is not None
-            note = (
-                f"The {clock.clock} owed by the {clock.owner} side is due at "
-                f"{clock.due_at.isoformat()} ({clock.rule})."
-            )
-            repository.add_event(session, _event(clock, "reminder", now, note))
-            await notify.send(
-                session, ctx, incident, "reminder", now=now, note=note, key=str(clock.id)
-            )
-            summary.reminders += 1
+        summary.reminders += await _fire(session, ctx, clock, "reminder", now)
     for clock in await repository.breaches_due(session, now, limit):
-        if await repository.mark_clock(session, clock.id, "breached_at", now):
-            incident = await repository.get(session, clock.incident_id)
-            assert incident is not None
-            note = (
-                f"The {clock.clock} owed by the {clock.owner} side was due at "
-                f"{clock.due_at.isoformat()} and has not happened ({clock.rule}). Escalating."
-            )
-            repository.add_event(session, _event(clock, "breach", now, note))
-            await notify.send(
-                session, ctx, incident, "breach", now=now, note=note, key=str(clock.id)
-            )
-            summary.breaches += 1
+        summary.breaches += await _fire(session, ctx, clock, "breach", now)
     await session.flush()
     return summary
