@@ -30,6 +30,8 @@ def problem_response(error: AppError, instance: str | None = None) -> Response:
 
 
 def _validation_field(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":  # loc is ("body", <character offset>)
+        return "body"
     loc = [
         str(part)
         for part in error.get("loc", ())

@@ -86,6 +86,22 @@ def _read(
     )
 
 
+def _check(row: OperatorOpsSettings) -> None:
+    """400 naming the setting that is wrong (the schema checked types and ranges)."""
+    if row.holiday_country:
+        row.holiday_country = row.holiday_country.upper()
+        try:
+            BusinessCalendar("UTC", row.holiday_country, row.holiday_subdivision)
+        except CalendarError as exc:
+            raise BadRequest(str(exc), field="holidayCountry") from exc
+    start, end = row.business_day_start_hour or 9, row.business_day_end_hour or 17
+    if start >= end:
+        raise BadRequest(
+            f"business hours {start}-{end}: the start must be before the end",
+            field="businessDayStartHour",
+        )
+
+
 async def read_settings(session: AsyncSession, operator_id: str) -> OpsSettingsRead:
     profile = await profile_for(session, operator_id)
     return _read(operator_id, await repository.ops_settings(session, operator_id), profile)
@@ -103,15 +119,6 @@ async def update_settings(
     for name, value in patch.model_dump(exclude_unset=True).items():
         setattr(row, name, value)
     row.updated_at = now
-    try:
-        policy_named(row.policy or MOBILE_PLANS.name.value)
-        if row.holiday_country:
-            row.holiday_country = row.holiday_country.upper()
-            BusinessCalendar("UTC", row.holiday_country, row.holiday_subdivision)
-        BusinessCalendar(
-            "UTC", None, None, row.business_day_start_hour or 9, row.business_day_end_hour or 17
-        )
-    except (KeyError, CalendarError) as exc:
-        raise BadRequest(str(exc).strip("'\""), field="policy") from exc
+    _check(row)
     await session.flush()
     return await read_settings(session, operator_id)
