@@ -86,7 +86,10 @@ def test_policy_and_breaches(world: str) -> None:
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output)["policy"] == "dynamo"
     bad = runner.invoke(incidents_cmd.app, ["policy", "contoso", "--set", "nope"], env=WIDE)
-    assert bad.exit_code != 0
+    assert bad.exit_code == 1
+    assert "mobile_plans" in bad.output  # the message lists the policies there are
+    again = runner.invoke(incidents_cmd.app, ["policy", "contoso"], env=WIDE)
+    assert json.loads(again.output)["policy"] == "dynamo"  # the refused change wrote nothing
     now = datetime.now(UTC)
     report = runner.invoke(
         incidents_cmd.app,
@@ -95,3 +98,22 @@ def test_policy_and_breaches(world: str) -> None:
     )
     assert report.exit_code == 0, report.output
     assert "breaches" in report.output
+
+
+def test_bad_input_is_refused_and_writes_nothing(world: str) -> None:
+    bad_severity = runner.invoke(
+        incidents_cmd.app,
+        ["declare", "--title", "x", "--severity", "sev9", "--operator", "contoso"],
+    )
+    assert bad_severity.exit_code == 1
+    assert "no severity 'sev9'" in bad_severity.output
+    long_title = runner.invoke(
+        incidents_cmd.app, ["declare", "--title", "x" * 201, "--severity", "sev1"]
+    )
+    assert long_title.exit_code == 1
+    assert "at most 200 characters" in long_title.output
+    bad_date = runner.invoke(incidents_cmd.app, ["breaches", "--from", "soon", "--to", "later"])
+    assert bad_date.exit_code == 2
+    assert "ISO 8601" in bad_date.output
+    listing = runner.invoke(incidents_cmd.app, ["list", "--json"], env=WIDE)
+    assert json.loads(listing.output) == []

@@ -169,19 +169,18 @@ def declare(
 ) -> None:
     """Open an incident toward the other side (spec 5.4)."""
     caller = party(as_operator)
-    spec = DeclareIncident.model_validate(
-        {
-            "operatorId": operator,
-            "environment": environment,
-            "category": category,
-            "title": title,
-            "severity": severity,
-            "outage": outage,
-            "message": message,
-        }
-    )
+    values = {
+        "operatorId": operator,
+        "environment": environment,
+        "category": category,
+        "title": title,
+        "severity": severity,
+        "outage": outage,
+        "message": message,
+    }
 
     async def action(session: AsyncSession, settings: Settings) -> IncidentDetail:
+        spec = DeclareIncident.model_validate(values)  # invalid: message and exit 1 (run)
         ctx = NotifyContext(list(settings.platform_contacts))
         return await incidents.declare(session, ctx, caller, spec, now=SystemClock().now())
 
@@ -277,9 +276,10 @@ def policy(
         "holidayCountry": holiday_country,
         "healthyProbesToResolve": healthy_probes,
     }
-    patch = OpsSettingsPatch.model_validate({k: v for k, v in values.items() if v is not None})
+    given = {k: v for k, v in values.items() if v is not None}
 
     async def action(session: AsyncSession, _settings: Settings) -> OpsSettingsRead:
+        patch = OpsSettingsPatch.model_validate(given)  # invalid: message and exit 1 (run)
         if patch.model_fields_set:
             return await profiles.update_settings(session, operator, patch, now=SystemClock().now())
         return await profiles.read_settings(session, operator)
