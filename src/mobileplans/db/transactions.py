@@ -1,0 +1,67 @@
+"""Short transactions with network calls between them, handed to a domain by the edge.
+
+The transaction model (docs/architecture.md, "Transactions"):
+
+- The edge (a request, a worker job, a CLI command) owns every transaction. A service
+  takes an ``AsyncSession`` and never commits, rolls back or opens a session.
+- Work that must call out over the network *between* database steps (placing an order
+  with the SM-DP+, a delayed release, a re-issue, delivering a notification, sending an
+  ES2+ callback) must not hold a session across the call: one transaction would keep a
+  connection (and on SQLite the write lock) for as long as the remote side takes. Such
+  work receives a :class:`Transactions` from the edge and runs each database step as one
+  short transaction, ``async with tx.step() as session`` or ``await tx.run(step)``, with
+  the network call between two steps.
+
+A domain module never imports ``session_scope`` or builds a session maker; the layer
+contracts (``pyproject.toml``) and ``scripts/check_sql.py`` enforce it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mobileplans.db.session import session_scope
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Transactions:
+    """A source of short transactions, created by the edge from its session maker."""
+
+    __slots__ = ("_factory",)
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self._factory = factory
+
+    @asynccontextmanager
+    async def step(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        async with session_scope(self._factory) as session:
+            yield session
+
+    async def run(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        retry_on: tuple[type[BaseException], ...] = (),
+        attempts: int = 1,
+    ) -> T:
+        """``work(session)`` in one transaction; run again from the start (at most
+        ``attempts`` times in all) when it raises one of ``retry_on``, e.g. a
+        compare-and-set that lost a race. The last such error propagates."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.step() as session:
+                    return await work(session)
+            except retry_on as exc:
+                if attempt >= attempts:
+                    raise
+                log.info("transaction lost a race (attempt %s): %r", attempt, exc)
+        raise AssertionError("unreachable: attempts must be at least 1")
