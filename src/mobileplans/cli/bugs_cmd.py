@@ -165,10 +165,8 @@ def show(
 @app.command()
 def triage(
     bug_id: BugId,
-    justification: Annotated[
-        str, typer.Option("--justification", help="Business justification (required)")
-    ],
-    impact: Annotated[str, typer.Option("--impact", help="Impact (required)")],
+    justification: Annotated[str, typer.Option("--justification", help="Business justification")],
+    impact: Annotated[str, typer.Option("--impact", help="Impact")],
     data_dir: DataDir = None,
 ) -> None:
     """Step 2 (platform): give the business justification and the impact."""
@@ -196,7 +194,7 @@ def approve(
 @app.command()
 def reject(
     bug_id: BugId,
-    reason: Annotated[str, typer.Option("--reason", help="Why (required)")],
+    reason: Annotated[str, typer.Option("--reason", help="Why")],
     data_dir: DataDir = None,
 ) -> None:
     """Reject a triaged bug (platform)."""

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.cli.runtime import cli_actor, database, load_settings
-from mobileplans.db.session import session_scope
+from mobileplans.cli.runtime import cli_actor, load_settings, run, run_in_transaction
+from mobileplans.config import UrlPolicy
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.yaml_io import (
     ConfigFileError,
     dump_document,
     load_document,
 )
-from mobileplans.errors import Conflict
 from mobileplans.kit.clock import SystemClock
 
 app = typer.Typer(help="Import or export the operator configuration as YAML.", no_args_is_help=True)
@@ -52,31 +51,35 @@ def import_(
         document = load_document(file.read_text(encoding="utf-8"), url_policy=settings.url_policy)
     except ConfigFileError as exc:
         for problem in exc.problems:
-            console.print(
-                f"[red]{file}:{problem.line or '?'}[/red] {problem.path} {problem.message}".replace(
-                    "  ", " "
-                )
-            )
+            typer.echo(f"{file}:{problem.line or '?'} {problem.path} {problem.message}", err=True)
+        _explain_url_policy(exc, settings.url_policy)
         raise typer.Exit(1) from exc
 
-    async def go() -> None:
-        async with database(settings, process_name="cli") as sessions:
-            try:
-                async with session_scope(sessions) as session:
-                    summary = await registry_service.import_document(
-                        session, document, actor=cli_actor(), now=SystemClock().now()
-                    )
-                    console.print_json(summary.model_dump_json(by_alias=True))
-                    if dry_run:
-                        raise _DryRun
-            except _DryRun:
-                console.print("[yellow]dry run: nothing written[/yellow]")
+    async def action(session: AsyncSession) -> None:
+        summary = await registry_service.import_document(
+            session, document, actor=cli_actor(), now=SystemClock().now()
+        )
+        console.print_json(summary.model_dump_json(by_alias=True))
+        if dry_run:
+            raise _DryRun
 
     try:
-        asyncio.run(go())
-    except Conflict as exc:
-        console.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(1) from exc
+        run_in_transaction(settings, action)
+    except _DryRun:
+        console.print("[yellow]dry run: nothing written[/yellow]")
+
+
+def _explain_url_policy(exc: ConfigFileError, policy: UrlPolicy) -> None:
+    """URL errors under the strict policy: name the setting that relaxes it."""
+    if policy != UrlPolicy.STRICT:
+        return
+    if any("https" in p.message or "port" in p.message for p in exc.problems):
+        typer.echo(
+            "the URL policy is strict (https, no port; spec 3.1); a local stack accepts http "
+            "and ports on loopback hosts with MP_URL_POLICY=local (a data directory made by "
+            "`mobileplans up` keeps that policy)",
+            err=True,
+        )
 
 
 @app.command()
@@ -87,16 +90,11 @@ def export(
     data_dir: DataDir = None,
 ) -> None:
     """Write the whole stored configuration as YAML."""
-    settings = load_settings(data_dir)
 
-    async def go() -> str:
-        async with (
-            database(settings, process_name="cli") as sessions,
-            session_scope(sessions) as session,
-        ):
-            return dump_document(await registry_service.export_document(session))
+    async def action(session: AsyncSession) -> str:
+        return dump_document(await registry_service.export_document(session))
 
-    text = asyncio.run(go())
+    text = run(data_dir, action)
     if file is None:
         typer.echo(text, nl=False)
     else:

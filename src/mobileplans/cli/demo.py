@@ -15,6 +15,9 @@ from mobileplans.kit.identifiers import iccid_check_digit
 DEMO_OPERATOR_IDS = ("contoso", "fabrikam")
 
 
+CALLBACK_API = {"contoso": "current", "fabrikam": "legacy"}
+"""The JS callback generation each demo portal speaks (spec 2.2): the registry and the
+reference operator's sites must agree (Fabrikam's portal calls ``DataMart``)."""
 DEMO_SIM_ROLES = ("monitoring_iccid", "active_prepaid", "zero_balance", "not_supported", "warm_sim")
 """Demo SIMs sit at the top of each production range (``…0999999nnnn``), far from the
 SM-DP+ inventory, which is generated upward from the start of the range."""
@@ -150,4 +153,6 @@ def demo_document(operator_base: str) -> dict[str, Any]:
         ],
         "Europe/London",
     )
+    for operator in (contoso, fabrikam):
+        operator["callbackApi"] = CALLBACK_API[operator["id"]]
     return {"version": 1, "operators": [contoso, fabrikam]}

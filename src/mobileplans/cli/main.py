@@ -17,6 +17,7 @@ from mobileplans.cli import (
     credentials_cmd,
     db_cmd,
     e2e_cmd,
+    help_format,
     incidents_cmd,
     maintenance_cmd,
     serve_cmd,
@@ -29,6 +30,7 @@ from mobileplans.cli.runtime import load_settings
 from mobileplans.cli.up import run_up
 from mobileplans.web.server import run_servers_forever
 
+help_format.apply()
 app = typer.Typer(
     name="mobileplans",
     help=(
@@ -65,7 +67,11 @@ DataDir = Annotated[
 def up(
     data_dir: DataDir = None,
     port_base: Annotated[
-        int, typer.Option(help="Broker on N, operator N+1, SM-DP+ N+2, dashboard N+3")
+        int,
+        typer.Option(
+            help="Broker on N, operator N+1, SM-DP+ N+2, console N+3 (to come), local mail "
+            "server N+9",
+        ),
     ] = 8700,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     tls: Annotated[
@@ -79,9 +85,12 @@ def up(
 ) -> None:
     """Run the whole stack locally with the demo configuration; Ctrl-C stops it.
 
-    Migrates the database, seeds Contoso Cellular (US) and Fabrikam Mobile (GB, FR) on
-    first start, writes endpoints.json into the data directory and prints it.
-    A second run on the same data directory keeps the data.
+    Creates and migrates the database, seeds Contoso Cellular (US) and Fabrikam Mobile (GB,
+    FR) on first start, writes endpoints.json (mode 0600) into the data directory and prints
+    it without the admin token, and prints the `export MP_DATA_DIR=...` line that points
+    the other commands at this data directory. A second run on the same data directory
+    keeps the data. The data directory keeps the local URL policy (http and ports on
+    loopback hosts) for the commands run on it.
     """
     settings = load_settings(data_dir)
     run_servers_forever(run_up(settings, Ports(host=host, base=port_base), tls=tls))

@@ -3,7 +3,6 @@ database session, the party the CLI acts as, errors, time parsing (issue #5)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -11,15 +10,12 @@ from typing import Annotated, TypeVar
 
 import orjson
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.cli.runtime import cli_actor, database, load_settings
+from mobileplans.cli.runtime import cli_actor, load_settings, run_in_transaction
 from mobileplans.config import Settings
-from mobileplans.db.session import session_scope
 from mobileplans.domains.access.service import Party
-from mobileplans.errors import AppError
 
 T = TypeVar("T")
 errors = Console(stderr=True)
@@ -53,25 +49,10 @@ def party(as_operator: str | None) -> Party:
 
 
 def run(data_dir: Path | None, action: Callable[[AsyncSession, Settings], Awaitable[T]]) -> T:
-    """Run ``action(session, settings)`` in one transaction on the configured database.
-    An AppError (or invalid input) prints its message and exits with status 1."""
+    """Run ``action(session, settings)`` in one transaction on the existing database
+    (:func:`mobileplans.cli.runtime.run_in_transaction`: errors are one line, exit 1)."""
     settings = load_settings(data_dir)
-
-    async def go() -> T:
-        async with (
-            database(settings, process_name="cli") as sessions,
-            session_scope(sessions) as session,
-        ):
-            return await action(session, settings)
-
-    try:
-        return asyncio.run(go())
-    except AppError as exc:
-        errors.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(1) from exc
-    except ValidationError as exc:
-        errors.print(f"[red]{exc.errors()[0]['msg']}[/red]")
-        raise typer.Exit(1) from exc
+    return run_in_transaction(settings, lambda session: action(session, settings))
 
 
 def instant(value: str | None, option: str) -> datetime | None:

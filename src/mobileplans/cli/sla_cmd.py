@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -12,15 +10,14 @@ from typing import Annotated, TypeVar
 import orjson
 import typer
 from rich.console import Console
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mobileplans.cli.runtime import database, load_settings
+from mobileplans.cli.runtime import load_settings, run, run_with_database
 from mobileplans.config import Environment
 from mobileplans.db.session import session_scope
 from mobileplans.domains.sla import burnrate, issuance, render, service
 from mobileplans.domains.sla.policy import SlaPolicy
 from mobileplans.domains.traffic import service as traffic_service
-from mobileplans.errors import AppError
 from mobileplans.kit.clock import SystemClock
 
 T = TypeVar("T")
@@ -45,24 +42,6 @@ KindOption = Annotated[
     str | None, typer.Option("--kind", help="portal, getbalance or microbalance (default all)")
 ]
 EnvOption = Annotated[Environment, typer.Option("--environment", help="Probe environment")]
-
-
-def _run(data_dir: Path | None, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``action(session)`` in one transaction; AppErrors print and exit 1."""
-    settings = load_settings(data_dir)
-
-    async def go() -> T:
-        async with (
-            database(settings, process_name="cli") as sessions,
-            session_scope(sessions) as session,
-        ):
-            return await action(session)
-
-    try:
-        return asyncio.run(go())
-    except AppError as exc:
-        errors.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(1) from exc
 
 
 def _json(value: object) -> str:
@@ -102,7 +81,7 @@ def report(
             await _issue(session, operator, env, query)
         return render.render(result, fmt)
 
-    text = _run(data_dir, action)
+    text = run(data_dir, action)
     if output is None:
         typer.echo(text, nl=False)
     else:
@@ -152,7 +131,7 @@ def issue_cmd(
         )
         return _json([i.model_dump(mode="json", by_alias=True) for i in issued])
 
-    typer.echo(_run(data_dir, action))
+    typer.echo(run(data_dir, action))
 
 
 @app.command()
@@ -169,7 +148,7 @@ def verify(
             errors.print("[red]the statement is not reproducible from its evidence[/red]")
         return _json(check.model_dump(mode="json", by_alias=True))
 
-    text = _run(data_dir, action)
+    text = run(data_dir, action)
     typer.echo(text)
     if '"reproducible": false' in text:
         raise typer.Exit(1)
@@ -188,7 +167,7 @@ def burn(
         )
         return _json(result.model_dump(mode="json", by_alias=True))
 
-    typer.echo(_run(data_dir, action))
+    typer.echo(run(data_dir, action))
 
 
 @app.command()
@@ -208,34 +187,29 @@ def rollup(
     of hour and day rollups from raw results (repairs; see docs/monitoring.md)."""
     if (rebuild_from is None) != (rebuild_to is None):
         raise typer.BadParameter("give both --rebuild-from and --rebuild-to")
-    settings, policy = load_settings(data_dir), SlaPolicy()
+    policy = SlaPolicy()
 
-    async def go() -> str:
-        async with database(settings, process_name="cli") as sessions:
-            if rebuild_from is not None and rebuild_to is not None:
-                async with session_scope(sessions) as session:
-                    read = await service.rebuild_rollups(
-                        session,
-                        operator_id=operator,
-                        start=rebuild_from.replace(tzinfo=UTC),
-                        end=rebuild_to.replace(tzinfo=UTC),
-                        now=SystemClock().now(),
-                    )
-                return f"rebuilt hour and day rollups from {read} results"
-            total = 0
-            for _ in range(1_000_000):
-                async with session_scope(sessions) as session:
-                    done = await service.roll_up(session, now=SystemClock().now(), policy=policy)
-                total += done
-                if done < policy.rollup_batch_rows:
-                    break
-            return f"rolled up {total} results"
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
+        if rebuild_from is not None and rebuild_to is not None:
+            async with session_scope(sessions) as session:
+                read = await service.rebuild_rollups(
+                    session,
+                    operator_id=operator,
+                    start=rebuild_from.replace(tzinfo=UTC),
+                    end=rebuild_to.replace(tzinfo=UTC),
+                    now=SystemClock().now(),
+                )
+            return f"rebuilt hour and day rollups from {read} results"
+        total = 0
+        for _ in range(1_000_000):
+            async with session_scope(sessions) as session:
+                done = await service.roll_up(session, now=SystemClock().now(), policy=policy)
+            total += done
+            if done < policy.rollup_batch_rows:
+                break
+        return f"rolled up {total} results"
 
-    try:
-        errors.print(asyncio.run(go()))
-    except AppError as exc:
-        errors.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(1) from exc
+    errors.print(run_with_database(load_settings(data_dir), work))
 
 
 @traffic_app.command()
@@ -267,4 +241,4 @@ def failures(
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("table or json", param_hint="--format")
-    typer.echo(_run(data_dir, action))
+    typer.echo(run(data_dir, action))

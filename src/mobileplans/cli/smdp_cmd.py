@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -10,14 +9,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.cli.runtime import database, load_settings
-from mobileplans.config import Environment, Settings
-from mobileplans.db.session import session_scope
+from mobileplans.cli.runtime import run
+from mobileplans.config import Environment
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.smdp import inventory
 from mobileplans.domains.smdp.schemas import ProfileCount, RequesterRead
-from mobileplans.errors import AppError
 from mobileplans.kit.clock import SystemClock
 
 app = typer.Typer(
@@ -44,11 +42,6 @@ OperatorOption = Annotated[
 ]
 
 
-def _fail(exc: AppError) -> typer.Exit:
-    errors.print(f"[red]{exc.detail}[/red]")
-    return typer.Exit(1)
-
-
 @app.command()
 def generate(
     operator: OperatorOption,
@@ -73,13 +66,12 @@ def generate(
 
     Fails, creating nothing, when the operator has no range there or the range is full.
     """
-    settings = load_settings(data_dir)
-    try:
-        created = asyncio.run(
-            _generate(settings, operator, profile_type, count, environment, spn, profile_name)
-        )
-    except AppError as exc:
-        raise _fail(exc) from exc
+    created = run(
+        data_dir,
+        lambda session: _generate(
+            session, operator, profile_type, count, environment, spn, profile_name
+        ),
+    )
     console.print(
         f"[green]{len(created)} profiles[/green] {created[0]} … {created[-1]} "
         f"({operator}, {profile_type}, {environment.value})"
@@ -87,7 +79,7 @@ def generate(
 
 
 async def _generate(
-    settings: Settings,
+    session: AsyncSession,
     operator: str,
     profile_type: str,
     count: int,
@@ -96,24 +88,22 @@ async def _generate(
     profile_name: str | None,
 ) -> list[str]:
     """Read the operator and its ranges, then generate under a Rich progress bar."""
-    async with database(settings, process_name="cli") as sessions:
-        async with session_scope(sessions) as session:
-            spec = await registry_service.get_operator(session, operator)
-            ranges = await inventory.ranges_for(session, operator, environment)
-            columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn())
-            with Progress(*columns, console=console) as bar:
-                task = bar.add_task("profiles", total=count)
-                return await inventory.generate_profiles(
-                    session,
-                    operator_id=operator,
-                    ranges=ranges,
-                    profile_type=profile_type,
-                    count=count,
-                    now=SystemClock().now(),
-                    spn=spn or spec.brand_name[:32],
-                    profile_name=profile_name or f"{spec.brand_name} {profile_type}"[:64],
-                    on_progress=lambda n: bar.advance(task, n),
-                )
+    spec = await registry_service.get_operator(session, operator)
+    ranges = await inventory.ranges_for(session, operator, environment)
+    columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("profiles", total=count)
+        return await inventory.generate_profiles(
+            session,
+            operator_id=operator,
+            ranges=ranges,
+            profile_type=profile_type,
+            count=count,
+            now=SystemClock().now(),
+            spn=spn or spec.brand_name[:32],
+            profile_name=profile_name or f"{spec.brand_name} {profile_type}"[:64],
+            on_progress=lambda n: bar.advance(task, n),
+        )
 
 
 @requester_app.command("add")
@@ -134,23 +124,17 @@ def requester_add(
 ) -> None:
     """Admit (or update) an ES2+ requester for an operator; its orders see only that
     operator's profiles."""
-    settings = load_settings(data_dir)
 
-    async def go() -> None:
-        async with database(settings, process_name="cli") as sessions:
-            async with session_scope(sessions) as session:
-                await inventory.register_requester(
-                    session,
-                    requester_id=requester_id,
-                    operator_id=operator,
-                    callback_url=callback_url,
-                    now=SystemClock().now(),
-                )
+    async def action(session: AsyncSession) -> None:
+        await inventory.register_requester(
+            session,
+            requester_id=requester_id,
+            operator_id=operator,
+            callback_url=callback_url,
+            now=SystemClock().now(),
+        )
 
-    try:
-        asyncio.run(go())
-    except AppError as exc:
-        raise _fail(exc) from exc
+    run(data_dir, action)
     console.print(f"[green]requester[/green] {requester_id} → {operator} ({callback_url or '-'})")
 
 
@@ -160,15 +144,11 @@ def requester_list(
     data_dir: DataDir = None,
 ) -> None:
     """List ES2+ requesters and their callback URLs."""
-    settings = load_settings(data_dir)
-
-    async def go() -> list[RequesterRead]:
-        async with database(settings, process_name="cli") as sessions:
-            async with session_scope(sessions) as session:
-                return await inventory.list_requesters(session, operator)
-
+    rows: list[RequesterRead] = run(
+        data_dir, lambda session: inventory.list_requesters(session, operator)
+    )
     table = Table("requester", "operator", "callback URL")
-    for row in asyncio.run(go()):
+    for row in rows:
         table.add_row(row.requester_id, row.operator_id, row.callback_url or "-")
     console.print(table)
 
@@ -179,14 +159,9 @@ def profiles(
     data_dir: DataDir = None,
 ) -> None:
     """Count profiles by operator, profile type and state."""
-    settings = load_settings(data_dir)
-
-    async def go() -> list[ProfileCount]:
-        async with database(settings, process_name="cli") as sessions:
-            async with session_scope(sessions) as session:
-                return await inventory.profile_counts(session, operator)
-
-    rows = asyncio.run(go())
+    rows: list[ProfileCount] = run(
+        data_dir, lambda session: inventory.profile_counts(session, operator)
+    )
     table = Table("operator", "profile type", "state", "count", title="SM-DP+ profiles")
     for row in rows:
         table.add_row(row.operator_id, row.profile_type, row.state.value, str(row.count))

@@ -1,8 +1,9 @@
 """``mobileplans up``: the whole stack on 127.0.0.1 with the embedded default.
 
-Broker on N, reference operator on N+1, SM-DP+ on N+2 (dashboard N+3 arrives with
-the live-site issues), and one worker (probes, rollups). Seeds the demo on first start,
-keeps data across restarts.
+Ports (decision D100): broker N, reference operator N+1, SM-DP+ N+2, console N+3 (to come,
+issue #10); N+4 to N+8 stay free for later parts; the local mail server takes N+9. One
+worker (probes, rollups, incidents, notifications). Seeds the demo on first start, keeps
+data across restarts.
 """
 
 from __future__ import annotations
@@ -22,13 +23,19 @@ from starlette.types import ASGIApp
 from mobileplans.apps.broker.app import create_app as create_broker
 from mobileplans.apps.operator.app import create_app as create_operator
 from mobileplans.apps.smdp.app import create_app as create_smdp
-from mobileplans.cli.demo import DEMO_OPERATOR_IDS
+from mobileplans.cli.demo import CALLBACK_API, DEMO_OPERATOR_IDS
 from mobileplans.cli.demo_operator import ensure_operator_demo
 from mobileplans.cli.demo_registry import Ports, ensure_demo
 from mobileplans.cli.demo_smdp import ensure_smdp_demo, requester_id
 from mobileplans.cli.endpoints import DELAY_MINUTE_SECONDS, endpoints_summary
 from mobileplans.cli.mail_sink import MailSink
-from mobileplans.cli.runtime import database, ensure_admin_token, ensure_secret
+from mobileplans.cli.runtime import (
+    database,
+    ensure_admin_token,
+    ensure_secret,
+    keep_url_policy,
+    write_private,
+)
 from mobileplans.cli.tls import StackTls, prepare_tls
 from mobileplans.config import OperatorAppConfig, OperatorSite, Settings, UrlPolicy
 from mobileplans.domains.smdp.config import SmdpConfig
@@ -39,11 +46,17 @@ from mobileplans.worker.loop import run_worker
 console = Console()
 
 SITES = {
-    "contoso": ("Contoso Cellular", ["US"], "current", "support@contoso.example", "+14255550100"),
+    "contoso": (
+        "Contoso Cellular",
+        ["US"],
+        CALLBACK_API["contoso"],
+        "support@contoso.example",
+        "+14255550100",
+    ),
     "fabrikam": (
         "Fabrikam Mobile",
         ["GB", "FR"],
-        "legacy",
+        CALLBACK_API["fabrikam"],
         "support@fabrikam.example",
         "+442079460000",
     ),
@@ -76,8 +89,13 @@ async def seed(sessions: async_sessionmaker[AsyncSession], ports: Ports) -> None
     await ensure_smdp_demo(sessions, ports.operator, list(DEMO_OPERATOR_IDS), now)
 
 
+MAIL_PORT_OFFSET = 9
+"""The local mail server listens on N+9: the ports below it are for the stack's parts."""
+
+
 async def run_up(settings: Settings, ports: Ports, *, tls: bool = False) -> None:
     settings = settings.model_copy(update={"url_policy": UrlPolicy.LOCAL})
+    keep_url_policy(settings, UrlPolicy.LOCAL)
     token, generated = ensure_admin_token(settings)
     secret = ensure_secret(settings, "session_secret")
     stack_tls = prepare_tls(settings.data_dir) if tls else None
@@ -86,7 +104,7 @@ async def run_up(settings: Settings, ports: Ports, *, tls: bool = False) -> None
         settings = stack_tls.broker_settings(settings)
     sink = None
     if settings.smtp_host is None:  # no mail server configured: a local one, into an mbox
-        sink = MailSink(settings.data_dir, "127.0.0.1", ports.base + 3)
+        sink = MailSink(settings.data_dir, "127.0.0.1", ports.base + MAIL_PORT_OFFSET)
         settings = settings.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
     with sink or contextlib.nullcontext():
         async with database(settings, process_name="up") as sessions:
@@ -98,8 +116,8 @@ async def run_up(settings: Settings, ports: Ports, *, tls: bool = False) -> None
                 "smtp": f"{settings.smtp_host}:{settings.smtp_port}",
                 "mbox": str(sink.path.resolve()) if sink else None,
             }
-            summary.write_text(json.dumps(endpoints, indent=2) + "\n")
-            _announce(endpoints, summary, generated)
+            write_private(summary, json.dumps(endpoints, indent=2) + "\n")
+            _announce(endpoints, summary, token if generated else None, settings)
             await _serve(settings, sessions, ports, token, secret, stack_tls)
     console.print("[bold]mobileplans stopped[/bold]")
 
@@ -163,12 +181,24 @@ def endpoints_summary_path(data_dir: Path) -> Path:
     return data_dir / "endpoints.json"
 
 
-def _announce(endpoints: dict[str, Any], path: Path, generated: bool) -> None:
-    console.print_json(json.dumps({k: v for k, v in endpoints.items() if k != "demo"}))
-    console.print(f"[green]endpoints and demo data written to[/green] {path}")
-    if generated:
+def _announce(
+    endpoints: dict[str, Any], path: Path, new_token: str | None, settings: Settings
+) -> None:
+    """What a user needs on the terminal; the admin token only when it was just made (so
+    it does not land in the logs of every start: it stays in the data directory)."""
+    shown = {k: v for k, v in endpoints.items() if k not in ("demo", "admin_token")}
+    console.print_json(json.dumps(shown))
+    console.print(f"[green]endpoints and demo data written to[/green] {path} (mode 0600)")
+    if new_token is not None:
         console.print(
-            "[yellow]a new admin token was generated and stored in the data directory[/yellow]"
+            f"[yellow]new admin token[/yellow] {new_token} (kept in "
+            f"{settings.data_dir.resolve() / 'admin_token'}, mode 0600; shown only now)"
+        )
+    if settings.database_url is None:
+        console.print(
+            "other commands find this stack with: "
+            f"[bold]export MP_DATA_DIR={settings.data_dir.resolve()}[/bold]",
+            soft_wrap=True,
         )
     console.print(
         f"broker {endpoints['broker']}/docs · portal {endpoints['operator']}/contoso/portal/"

@@ -8,27 +8,34 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mobileplans.cli.runtime import database, load_settings
+from mobileplans.cli.runtime import (
+    DatabaseNotReady,
+    database,
+    fail,
+    load_settings,
+    run,
+    run_with_database,
+)
 from mobileplans.config import Settings
 from mobileplans.db.session import session_scope
 from mobileplans.domains.probe import scheduler
 from mobileplans.domains.probe import service as probe_service
 from mobileplans.domains.probe.schemas import ProbeRead, ProbeSettingsPatch, RunResult
-from mobileplans.errors import AppError
 from mobileplans.kit.clock import SystemClock
 from mobileplans.worker.loop import WorkerOptions, check, options_from, run_once, run_worker
 
 app = typer.Typer(
-    help="Live-site probes of operator endpoints (spec 5.1): list, sync, run, tune.",
+    help="Live-site probes of operator endpoints (spec 5.1): see them, sync them with the "
+    "registry, run them once, add, tune or remove one.",
     no_args_is_help=True,
 )
 console = Console()
@@ -101,7 +108,10 @@ def worker(
     options = options_from(
         settings, concurrency=concurrency, batch=batch, sync=sync, jobs=jobs, tune_gc=True
     )
-    _run_on_uvloop(_serve(settings, wid, options))
+    try:
+        _run_on_uvloop(_serve(settings, wid, options))
+    except DatabaseNotReady as exc:
+        raise fail(str(exc)) from exc
 
 
 async def _serve(settings: Settings, worker_id: str, options: WorkerOptions) -> None:
@@ -110,7 +120,8 @@ async def _serve(settings: Settings, worker_id: str, options: WorkerOptions) -> 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with database(settings, process_name=f"worker {worker_id}") as sessions:
+    worker_database = database(settings, process_name=f"worker {worker_id}", upgrade=False)
+    async with worker_database as sessions:
         errors.print(
             f"worker {worker_id} running (concurrency {options.concurrency}, batch {options.batch})"
         )
@@ -123,24 +134,6 @@ async def _serve(settings: Settings, worker_id: str, options: WorkerOptions) -> 
             options=options,
         )
     errors.print(f"worker {worker_id} stopped: {report}")
-
-
-def _run(settings_dir: Path | None, action: Callable[..., Awaitable[T]]) -> T:
-    """Run ``action(session)`` in one transaction; AppErrors print and exit 1."""
-    settings = load_settings(settings_dir)
-
-    async def go() -> T:
-        async with (
-            database(settings, process_name="cli") as sessions,
-            session_scope(sessions) as session,
-        ):
-            return await action(session)
-
-    try:
-        return asyncio.run(go())
-    except AppError as exc:
-        errors.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(1) from exc
 
 
 def _table(probes: list[ProbeRead]) -> Table:
@@ -166,7 +159,7 @@ def list_(
     as_json: AsJson = False,
 ) -> None:
     """Every probe with its schedule and last outcome."""
-    probes = _run(data_dir, lambda s: probe_service.list_probes(s, operator_id=operator))
+    probes = run(data_dir, lambda s: probe_service.list_probes(s, operator_id=operator))
     if as_json:
         typer.echo(json.dumps([p.wire() for p in probes], indent=2))
     else:
@@ -180,7 +173,7 @@ def sync_(data_dir: DataDir = None) -> None:
     The worker does this by itself whenever the registry's configuration version moves.
     """
     now = SystemClock().now()
-    summary = _run(data_dir, lambda s: probe_service.sync_from_registry(s, now=now))
+    summary = run(data_dir, lambda s: probe_service.sync_from_registry(s, now=now))
     typer.echo(json.dumps(summary.wire(), indent=2))
 
 
@@ -233,18 +226,17 @@ def run_once_(
     clock, worker_id = SystemClock(), f"cli-{default_worker_id()}"[:64]
     options = options_from(settings)
 
-    async def go() -> list[RunResult]:
-        async with database(settings, process_name="cli") as sessions:
-            if record:
-                return await run_once(
-                    sessions, clock, worker_id=worker_id, options=options, operator_id=operator
-                )
-            async with session_scope(sessions) as session:
-                probes = await probe_service.list_probes(session, operator_id=operator)
-            runs = [scheduler.unscheduled_run(p, clock.now()) for p in probes if p.enabled]
-            return await check(clock, runs, worker_id=worker_id, options=options)
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> list[RunResult]:
+        if record:
+            return await run_once(
+                sessions, clock, worker_id=worker_id, options=options, operator_id=operator
+            )
+        async with session_scope(sessions) as session:
+            probes = await probe_service.list_probes(session, operator_id=operator)
+        runs = [scheduler.unscheduled_run(p, clock.now()) for p in probes if p.enabled]
+        return await check(clock, runs, worker_id=worker_id, options=options)
 
-    results = asyncio.run(go())
+    results = run_with_database(settings, work)
     if as_json:
         typer.echo(json.dumps([_result_wire(r) for r in results], indent=2))
     elif results:
@@ -280,7 +272,7 @@ def add(
             now=now,
         )
 
-    typer.echo(json.dumps(_run(data_dir, action).wire(), indent=2))
+    typer.echo(json.dumps(run(data_dir, action).wire(), indent=2))
 
 
 @app.command("set")
@@ -296,7 +288,7 @@ def set_(
     patch = ProbeSettingsPatch(
         interval_seconds=interval, timeout_seconds=timeout, latency_target_ms=latency_target
     )
-    read = _run(data_dir, lambda s: probe_service.update_settings(s, probe_id, patch, now=now))
+    read = run(data_dir, lambda s: probe_service.update_settings(s, probe_id, patch, now=now))
     typer.echo(json.dumps(read.wire(), indent=2))
 
 
@@ -307,5 +299,5 @@ def remove(
 ) -> None:
     """Disable an explicitly added probe; its results are kept."""
     now = SystemClock().now()
-    read = _run(data_dir, lambda s: probe_service.remove_probe(s, probe_id, now=now))
+    read = run(data_dir, lambda s: probe_service.remove_probe(s, probe_id, now=now))
     typer.echo(json.dumps(read.wire(), indent=2))
