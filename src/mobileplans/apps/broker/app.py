@@ -19,6 +19,7 @@ from mobileplans.config import Settings
 from mobileplans.domains.balance.mo_client import MoApiClient, client_ssl_context
 from mobileplans.domains.balance.service import BalanceProxy
 from mobileplans.kit.clock import Clock, SystemClock
+from mobileplans.web.docs import serve_api_docs
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.problems import install_problem_handlers
 
@@ -75,9 +76,12 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     api.state.broker = state
     install_problem_handlers(api)
+    serve_api_docs(api)
     api.include_router(devices.router)
     api.include_router(flyout.router)
     api.include_router(admin.router)

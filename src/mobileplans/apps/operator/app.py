@@ -22,6 +22,7 @@ from mobileplans.apps.operator.routes import es2plus, moapi, network, portal
 from mobileplans.apps.operator.state import OperatorState
 from mobileplans.config import OperatorAppConfig
 from mobileplans.kit.clock import Clock, SystemClock
+from mobileplans.web.docs import serve_api_docs
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.problems import install_problem_handlers
 
@@ -45,9 +46,16 @@ def create_app(
                 await releaser
             await state.es2plus.close()
 
-    api = FastAPI(title="mobileplans reference operator", version=__version__, lifespan=lifespan)
+    api = FastAPI(
+        title="mobileplans reference operator",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     api.state.operator = state
     install_problem_handlers(api)
+    serve_api_docs(api)
     for module in (moapi, network, assets, es2plus, portal):
         api.include_router(module.router)
     api.add_route("/metrics", metrics_endpoint, include_in_schema=False)

@@ -21,6 +21,7 @@ from mobileplans.apps.smdp.state import SmdpState
 from mobileplans.domains.smdp.callbacks import CallbackSender
 from mobileplans.domains.smdp.config import SmdpConfig
 from mobileplans.kit.clock import Clock, SystemClock
+from mobileplans.web.docs import serve_api_docs
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.problems import install_problem_handlers
 
@@ -53,10 +54,16 @@ def create_app(
             await sender.aclose()
 
     api = FastAPI(
-        title="mobileplans SM-DP+", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="mobileplans SM-DP+",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     api.state.smdp = state
     install_problem_handlers(api)
+    serve_api_docs(api)
     api.include_router(es2plus.router)
     api.include_router(device.router)
     api.add_route("/metrics", metrics_endpoint, include_in_schema=False)
