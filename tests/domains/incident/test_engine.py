@@ -62,6 +62,10 @@ async def test_severity_follows_the_evidence_down_and_up(
     await evaluate(sessions, engine, clock)
     [incident] = await incidents(sessions)
     assert incident.severity == "sev1"
+    # A title a person understands: brand, environment, interface name, what and how much.
+    assert incident.title == (
+        "Alpha production: GetBalance failing (100 % of probes in the last 5 min)"
+    )
 
     clock.advance(timedelta(seconds=90))
     await results(sessions, probe, clock.now(), "oof")  # back; 3 failures in the window now
@@ -71,7 +75,10 @@ async def test_severity_follows_the_evidence_down_and_up(
     [endpoint] = [e for e in incident.evidence["endpoints"] if e["kind"] == "getbalance"]
     assert endpoint["windowFailures"] == 3
     assert 25 <= endpoint["failurePercent"] < 75
-    assert f"getbalance {endpoint['failurePercent']:g} %" in incident.title
+    assert incident.title == (
+        f"Alpha production: GetBalance failing ({endpoint['failurePercent']:g} % of probes "
+        "in the last 5 min)"
+    )
 
     clock.advance(timedelta(seconds=60))
     await results(sessions, probe, clock.now(), "ff")

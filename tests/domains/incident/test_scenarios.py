@@ -66,7 +66,9 @@ async def test_mobile_plans_sev1_email_reminder_breach_and_auto_resolve(stack: S
         "contacted",
         "mobile_plans",
     )
-    assert "getbalance 100 %" in incident.title
+    assert incident.title == (
+        "Contoso Cellular production: GetBalance failing (100 % of probes in the last 5 min)"
+    )
     [page] = [s for s in stack.smtp.sink.subjects(NOC) if "opened" in s]
     assert "[SEV1]" in page
     assert f"#{incident.id}" in page

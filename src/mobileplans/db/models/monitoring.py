@@ -6,10 +6,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mobileplans.db.base import Base
+
+FAILED_PROBE_OUTCOMES = ("http_error", "timeout", "connect_error", "tls_error", "bad_body")
+# The partial index's predicate; a query uses the index when it repeats it word for word.
+FAILED_OUTCOME_SQL = "outcome IN (" + ", ".join(f"'{o}'" for o in FAILED_PROBE_OUTCOMES) + ")"
 
 
 class Probe(Base):
@@ -36,7 +50,7 @@ class Probe(Base):
     next_run_at: Mapped[datetime] = mapped_column(index=True)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]
-    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, index=True)
     last_outcome: Mapped[str | None] = mapped_column(String(16))
     last_run_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -50,6 +64,15 @@ class ProbeResult(Base):
     __table_args__ = (
         Index("ix_probe_results_probe_started", "probe_id", "started_at"),
         UniqueConstraint("probe_id", "scheduled_at"),  # a due run is stored once, whoever ran it
+        # Failed runs only: the incident engine finds the failing probes of its window
+        # without reading the (mostly successful) rest.
+        Index(
+            "ix_probe_results_failed_started",
+            "started_at",
+            "probe_id",
+            sqlite_where=text(FAILED_OUTCOME_SQL),
+            postgresql_where=text(FAILED_OUTCOME_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(

@@ -15,6 +15,13 @@ detected incident of that scope (at most one, by ``open_key``):
 Global incidents (per environment) open from :func:`assess.assess_global` and resolve
 after two minutes healthy; resolving one pages the partners it had inhibited and which are
 still failing.
+
+Cost of a pass (issue #8, 50,000 probes): only scopes that can change anything are read
+and assessed: those with a probe failing now or in the window, with failing traffic, or
+with an open detected incident. A healthy scope with nothing open assesses to "healthy,
+nothing to do", so skipping it changes no outcome; the global quorum's denominator (the
+operators probed per environment) is one aggregate query. Failed results are found through
+a partial index, so a pass reads the failures, never the successful bulk.
 """
 
 from __future__ import annotations
@@ -35,10 +42,10 @@ from mobileplans.domains.incident.assess import (
     assess,
     assess_global,
 )
-from mobileplans.domains.incident.profiles import OpsProfile, all_profiles
+from mobileplans.domains.incident.profiles import OpsProfile, ProfileCache
 from mobileplans.domains.incident.schemas import EvaluationSummary, Status
 from mobileplans.domains.probe import service as probe_service
-from mobileplans.domains.probe.schemas import ProbeState
+from mobileplans.domains.probe.schemas import ProbeHealth
 from mobileplans.domains.sla import active_windows
 from mobileplans.domains.traffic import service as traffic_service
 
@@ -46,18 +53,23 @@ GLOBAL_HEALTHY_FOR = timedelta(minutes=2)
 Scope = tuple[str, str]
 
 
-def _endpoints(
-    probes: list[ProbeState], window: dict[int, tuple[int, int]]
-) -> dict[Scope, list[EndpointHealth]]:
+def _endpoints(probes: list[ProbeHealth]) -> dict[Scope, list[EndpointHealth]]:
     scopes: dict[Scope, list[EndpointHealth]] = defaultdict(list)
     for p in probes:
-        results, failures = window.get(p.id, (0, 0))
         scopes[(p.operator_id, p.environment)].append(
             EndpointHealth(
-                p.id, p.kind, p.interval_seconds, p.consecutive_failures, results, failures
+                p.id, p.kind, p.interval_seconds, p.consecutive_failures,
+                p.window_results, p.window_failures,
             )
-        )
+        )  # fmt: skip
     return scopes
+
+
+def _needs_look(endpoints: list[EndpointHealth], traffic: TrafficShare | None) -> bool:
+    """Whether a scope with no open incident could be failing (else: nothing to do)."""
+    return any(e.consecutive_failures or e.window_failures for e in endpoints) or bool(
+        traffic is not None and traffic.failures
+    )
 
 
 async def _traffic(
@@ -75,15 +87,35 @@ async def _traffic(
     return partners, overall
 
 
-def _title(evidence: ScopeEvidence, t: Thresholds) -> str:
-    parts = [
-        f"{e.kind} {e.failure_percent(t.confirm_failures, t.window_seconds):g} %"
-        for e in evidence.endpoints
-        if e.failure_percent(t.confirm_failures, t.window_seconds) > 0
-    ]
-    if evidence.traffic is not None and (evidence.traffic.percent or 0) > 0:
-        parts.append(f"traffic {evidence.traffic.percent:g} %")
-    return f"{evidence.operator_id} {evidence.environment}: " + (", ".join(parts) or "failing")
+KIND_NAMES = {"portal": "Portal", "getbalance": "GetBalance", "microbalance": "MicroBalance"}
+
+
+def _endpoint_phrase(e: EndpointHealth, t: Thresholds) -> str | None:
+    """"GetBalance failing (40 % of probes in the last 5 min)"; two failures in a row count
+    as 100 % (the detection rule), so a hard-down endpoint reads 100 % at once."""
+    pct = e.failure_percent(t.confirm_failures, t.window_seconds)
+    if pct <= 0:
+        return None
+    name = KIND_NAMES.get(e.kind, e.kind)
+    return f"{name} failing ({pct:g} % of probes in the last {_span(t.window_seconds)})"
+
+
+def _span(seconds: int) -> str:
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
+def _title(evidence: ScopeEvidence, t: Thresholds, name: str | None = None) -> str:
+    """What a person reads first: who, where, what fails and how much, e.g. "Northwind
+    Mobile production: GetBalance failing (40 % of probes in the last 5 min)"."""
+    parts = [p for p in (_endpoint_phrase(e, t) for e in evidence.endpoints) if p]
+    traffic = evidence.traffic
+    if traffic is not None and (traffic.percent or 0) > 0:
+        parts.append(
+            f"partner traffic failing ({traffic.percent:g} % of {traffic.requests} requests "
+            f"in the last {_span(t.window_seconds)})"
+        )
+    who = name or evidence.operator_id
+    return f"{who} {evidence.environment}: " + ("; ".join(parts) or "failing")
 
 
 def _evidence_json(
@@ -100,35 +132,44 @@ class Engine:
     def __init__(self, ctx: notify.NotifyContext, thresholds: Thresholds | None = None) -> None:
         self.ctx = ctx
         self.t = thresholds or Thresholds()
+        self.profiles = ProfileCache()
 
     async def evaluate(self, session: AsyncSession, now: datetime) -> EvaluationSummary:
         summary = EvaluationSummary()
-        profiles = await all_profiles(session)
-        probes = [
-            p for p in await probe_service.enabled_states(session) if p.operator_id in profiles
-        ]
-        window = await probe_service.window_failures(
-            session, now - timedelta(seconds=self.t.window_seconds)
-        )
-        scopes = _endpoints(probes, window)
-        environments = {env for _, env in scopes}
-        traffic, overall = await _traffic(session, environments, now, self.t)
+        since = now - timedelta(seconds=self.t.window_seconds)
+        open_now = {
+            i.open_key: i
+            for i in await repository.open_incidents(session, source="detected")
+            if i.open_key is not None
+        }
+        probed = await probe_service.scope_counts(session)
+        traffic, overall = await _traffic(session, set(probed), now, self.t)
+        watched = {i.operator_id for i in open_now.values() if i.operator_id is not None}
+        watched |= {op for (op, _), share in traffic.items() if share.failures}
+        probes = await probe_service.failing_watch(session, since, also_operators=watched)
+        profiles = await self.profiles.profiles_of(session, {p.operator_id for p in probes})
+        scopes = _endpoints([p for p in probes if p.operator_id in profiles])
         excluded = await active_windows.in_excluded_window(session, now)
         assessed: dict[Scope, tuple[ScopeEvidence, Assessment]] = {}
         for (op, env), endpoints in sorted(scopes.items()):
+            key = lifecycle.open_key("partner", op, env, "detected")
+            if key not in open_now and not _needs_look(endpoints, traffic.get((op, env))):
+                continue
             evidence = ScopeEvidence(op, env, tuple(endpoints), traffic.get((op, env)))
             if active_windows.covers(excluded, op, env):
                 summary.suppressed_by_maintenance += 1
                 evidence = ScopeEvidence(op, env, (), None)
             assessed[(op, env)] = (evidence, assess(profiles[op].policy, evidence, self.t))
-        summary.scopes = len(assessed)
-        for env in sorted(environments):
+        summary.scopes = sum(probed.values())
+        for env in sorted(probed):
             in_env = [a for (o, e), (_, a) in assessed.items() if e == env]
             failing = sum(1 for a in in_env if a.severity in ("sev1", "sev2", "high"))
-            verdict = assess_global(failing, len(in_env), overall.get(env), self.t)
-            await self._reconcile_global(session, env, verdict, now, summary)
+            verdict = assess_global(failing, probed[env], overall.get(env), self.t)
+            await self._reconcile_global(session, env, verdict, now, summary, open_now)
         for (op, _env), (evidence, assessment) in assessed.items():
-            await self._reconcile_partner(session, profiles[op], evidence, assessment, now, summary)
+            await self._reconcile_partner(
+                session, profiles[op], evidence, assessment, now, summary, open_now
+            )
         await session.flush()
         return summary
 
@@ -140,9 +181,10 @@ class Engine:
         assessment: Assessment,
         now: datetime,
         summary: EvaluationSummary,
+        open_now: dict[str, Incident],
     ) -> None:
         key = lifecycle.open_key("partner", evidence.operator_id, evidence.environment, "detected")
-        existing = await repository.get_open(session, key)
+        existing = open_now.get(key)
         if assessment.severity is None:
             if existing is not None and await self._recovered(session, profile, evidence):
                 message = (
@@ -156,13 +198,18 @@ class Engine:
                 summary.resolved.append(existing.id)
             return
         if existing is None:
-            await self._open_partner(session, key, profile, evidence, assessment, now, summary)
+            parent = open_now.get(
+                lifecycle.open_key("global", None, evidence.environment, "detected")
+            )
+            await self._open_partner(
+                session, key, profile, evidence, assessment, now, summary, parent
+            )
             return
         existing.evidence, existing.healthy_since = (
             _evidence_json(evidence, assessment, self.t),
             None,
         )
-        existing.title = _title(evidence, self.t)
+        existing.title = _title(evidence, self.t, profile.display_name)
         reason = "; ".join(assessment.reasons)
         if await lifecycle.change_severity(
             session, self.ctx, existing, assessment.severity, now, side="platform",
@@ -179,15 +226,14 @@ class Engine:
         assessment: Assessment,
         now: datetime,
         summary: EvaluationSummary,
+        parent: Incident | None,
     ) -> None:
         """Open and page (or hold the page under an open global incident)."""
-        parent = await repository.get_open(
-            session, lifecycle.open_key("global", None, evidence.environment, "detected")
-        )
         incident = Incident(
             open_key=key, scope="partner", operator_id=evidence.operator_id,
             environment=evidence.environment, opened_by="platform", responder="operator",
-            source="detected", category="endpoint_failure", title=_title(evidence, self.t),
+            source="detected", category="endpoint_failure",
+            title=_title(evidence, self.t, profile.display_name),
             policy=profile.policy.name.value, severity=assessment.severity, status=Status.OPEN,
             outage=False, parent_id=parent.id if parent else None,
             evidence=_evidence_json(evidence, assessment, self.t), detected_at=now,
@@ -216,12 +262,15 @@ class Engine:
         verdict: Assessment,
         now: datetime,
         summary: EvaluationSummary,
+        open_now: dict[str, Incident],
     ) -> None:
         key = lifecycle.open_key("global", None, env, "detected")
-        existing = await repository.get_open(session, key)
+        existing = open_now.get(key)
         if verdict.severity is not None:
             if existing is None:
-                await self._open_global(session, key, env, verdict, now, summary)
+                opened = await self._open_global(session, key, env, verdict, now, summary)
+                if opened is not None:
+                    open_now[key] = opened
             else:
                 existing.healthy_since = None
                 reason = "; ".join(verdict.reasons)
@@ -237,6 +286,7 @@ class Engine:
             existing.healthy_since = now
         elif now - existing.healthy_since >= GLOBAL_HEALTHY_FOR:
             await self._resolve_global(session, existing, now, summary)
+            del open_now[key]
 
     async def _resolve_global(
         self, session: AsyncSession, incident: Incident, now: datetime, summary: EvaluationSummary
@@ -260,7 +310,7 @@ class Engine:
         verdict: Assessment,
         now: datetime,
         summary: EvaluationSummary,
-    ) -> None:
+    ) -> Incident | None:
         incident = Incident(
             open_key=key,
             scope="global",
@@ -281,7 +331,8 @@ class Engine:
             updated_at=now,
         )
         if await lifecycle.create(session, incident, now) is None:
-            return
+            return None
         clocks.start_communication(session, incident, "platform", now)
         await lifecycle.contact(session, self.ctx, incident, now)
         summary.opened.append(incident.id)
+        return incident

@@ -8,6 +8,7 @@ with no holidays.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from mobileplans.domains.incident.policies import MOBILE_PLANS, Policy, policy_n
 from mobileplans.domains.incident.schemas import OpsSettingsPatch, OpsSettingsRead
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.schemas import OperatorSpec
-from mobileplans.errors import BadRequest
+from mobileplans.errors import BadRequest, NotFound
 from mobileplans.kit.business_time import BusinessCalendar, CalendarError
 
 DEFAULT_HEALTHY_PROBES = 4
@@ -32,6 +33,11 @@ class OpsProfile:
     policy: Policy
     calendar: BusinessCalendar
     healthy_probes_to_resolve: int
+    brand_name: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.brand_name or self.operator_id
 
 
 def _profile(operator: OperatorSpec, row: OperatorOpsSettings | None) -> OpsProfile:
@@ -53,6 +59,7 @@ def _profile(operator: OperatorSpec, row: OperatorOpsSettings | None) -> OpsProf
         policy_named(row.policy) if row else MOBILE_PLANS,
         calendar,
         row.healthy_probes_to_resolve if row else DEFAULT_HEALTHY_PROBES,
+        operator.brand_name,
     )
 
 
@@ -67,6 +74,44 @@ async def all_profiles(session: AsyncSession) -> dict[str, OpsProfile]:
         op.id: _profile(op, rows.get(op.id))
         for op in await registry_service.list_operators(session)
     }
+
+
+class ProfileCache:
+    """Profiles of the operators the engine looks at, read once per registry version and
+    operations-settings change (the engine asks every 5 s for the few failing operators;
+    reading every operator's profile each pass cost more than the pass itself)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[object, ...] | None = None
+        self._profiles: dict[str, OpsProfile | None] = {}
+        self._rows: dict[str, OperatorOpsSettings] = {}
+
+    async def profiles_of(
+        self, session: AsyncSession, operator_ids: Iterable[str]
+    ) -> dict[str, OpsProfile]:
+        """The profiles of ``operator_ids`` that are in the registry (others absent)."""
+        key = (
+            await registry_service.config_version(session),
+            *await repository.ops_settings_fingerprint(session),
+        )
+        if key != self._key:
+            self._key, self._profiles = key, {}
+            self._rows = await repository.all_ops_settings(session)
+        found: dict[str, OpsProfile] = {}
+        for operator_id in operator_ids:
+            if operator_id not in self._profiles:
+                self._profiles[operator_id] = await self._load(session, operator_id)
+            profile = self._profiles[operator_id]
+            if profile is not None:
+                found[operator_id] = profile
+        return found
+
+    async def _load(self, session: AsyncSession, operator_id: str) -> OpsProfile | None:
+        try:
+            operator = await registry_service.get_operator(session, operator_id)
+        except NotFound:
+            return None
+        return _profile(operator, self._rows.get(operator_id))
 
 
 def _read(

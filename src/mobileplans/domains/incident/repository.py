@@ -169,3 +169,10 @@ async def ops_settings(session: AsyncSession, operator_id: str) -> OperatorOpsSe
 async def all_ops_settings(session: AsyncSession) -> dict[str, OperatorOpsSettings]:
     rows = (await session.scalars(select(OperatorOpsSettings))).all()
     return {r.operator_id: r for r in rows}
+
+
+async def ops_settings_fingerprint(session: AsyncSession) -> tuple[int, datetime | None]:
+    """Row count and latest change of the operations settings (a cache key)."""
+    query = select(func.count(), func.max(OperatorOpsSettings.updated_at))
+    count, latest = (await session.execute(query)).one()
+    return int(count), latest

@@ -21,6 +21,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     or_,
     select,
     update,
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.base import UtcDateTime
 from mobileplans.db.models import Probe, ProbeResult
+from mobileplans.db.models.monitoring import FAILED_OUTCOME_SQL
 
 PROBES = cast(Table, Probe.__table__)
 RESULTS = cast(Table, ProbeResult.__table__)
@@ -212,45 +214,86 @@ async def results_of(
     return list((await session.scalars(query.order_by(ProbeResult.scheduled_at))).all())
 
 
-async def enabled_states(session: AsyncSession) -> Sequence[Any]:
-    """Id, owner, kind, interval and consecutive failures of every enabled probe (Core:
-    no ORM objects, the engine reads this every few seconds)."""
-    query = select(
-        PROBES.c.id,
-        PROBES.c.operator_id,
-        PROBES.c.environment,
-        PROBES.c.kind,
-        PROBES.c.interval_seconds,
-        PROBES.c.consecutive_failures,
-    ).where(PROBES.c.enabled.is_(True))
-    return (await session.execute(query)).all()
+def _chunks(ids: Sequence[int], size: int = 5000) -> list[list[int]]:
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
 
 
-_FAILED_OUTCOMES = ("http_error", "timeout", "connect_error", "tls_error", "bad_body")
+# Repeats the partial index's predicate word for word (literals, not bound parameters), so
+# SQLite and PostgreSQL both use ``ix_probe_results_failed_started``.
+_FAILED = literal_column(FAILED_OUTCOME_SQL, Boolean)
 
 
-async def failing_in_window(session: AsyncSession, since: datetime) -> dict[int, int]:
-    """Failed results per probe that started at or after ``since`` (probes with none absent)."""
+async def failing_in_window(session: AsyncSession, since: datetime) -> dict[int, tuple[str, int]]:
+    """``{probe_id: (operator_id, failed results)}`` of the results that started at or after
+    ``since`` (probes with none absent).
+
+    Reads only failed rows (partial index): the cost follows the failures, not the probes."""
     query = (
-        select(RESULTS.c.probe_id, func.count())
-        .where(RESULTS.c.started_at >= since, RESULTS.c.outcome.in_(_FAILED_OUTCOMES))
-        .group_by(RESULTS.c.probe_id)
+        select(RESULTS.c.probe_id, RESULTS.c.operator_id, func.count())
+        .where(_FAILED, RESULTS.c.started_at >= since)
+        .group_by(RESULTS.c.probe_id, RESULTS.c.operator_id)
     )
-    return {int(pid): int(n) for pid, n in (await session.execute(query)).all()}
+    found: dict[int, tuple[str, int]] = {}
+    for pid, operator_id, n in (await session.execute(query)).all():
+        _, before = found.get(int(pid), ("", 0))
+        found[int(pid)] = (str(operator_id), before + int(n))
+    return found
 
 
 async def totals_in_window(
     session: AsyncSession, since: datetime, probe_ids: Sequence[int]
 ) -> dict[int, int]:
     """All results per probe (of ``probe_ids``) that started at or after ``since``."""
-    if not probe_ids:
-        return {}
-    query = (
-        select(RESULTS.c.probe_id, func.count())
-        .where(RESULTS.c.started_at >= since, RESULTS.c.probe_id.in_(list(probe_ids)))
-        .group_by(RESULTS.c.probe_id)
+    totals: dict[int, int] = {}
+    for chunk in _chunks(sorted(probe_ids)):
+        query = (
+            select(RESULTS.c.probe_id, func.count())
+            .where(RESULTS.c.probe_id.in_(chunk), RESULTS.c.started_at >= since)
+            .group_by(RESULTS.c.probe_id)
+        )
+        totals.update({int(pid): int(n) for pid, n in (await session.execute(query)).all()})
+    return totals
+
+
+_STATE_COLUMNS = (
+    PROBES.c.id,
+    PROBES.c.operator_id,
+    PROBES.c.environment,
+    PROBES.c.kind,
+    PROBES.c.interval_seconds,
+    PROBES.c.consecutive_failures,
+)
+
+
+async def failing_now(session: AsyncSession) -> Sequence[Any]:
+    """Enabled probes whose last run failed (index on ``consecutive_failures``)."""
+    query = select(*_STATE_COLUMNS).where(
+        PROBES.c.consecutive_failures > 0, PROBES.c.enabled.is_(True)
     )
-    return {int(pid): int(n) for pid, n in (await session.execute(query)).all()}
+    return (await session.execute(query)).all()
+
+
+async def states_of(session: AsyncSession, operator_ids: Sequence[str]) -> Sequence[Any]:
+    """Id, owner, kind, interval and consecutive failures of the enabled probes of
+    ``operator_ids`` (Core rows: the engine reads these every few seconds)."""
+    rows: list[Any] = []
+    for i in range(0, len(operator_ids), 5000):
+        chunk = list(operator_ids[i : i + 5000])
+        query = select(*_STATE_COLUMNS).where(
+            PROBES.c.operator_id.in_(chunk), PROBES.c.enabled.is_(True)
+        )
+        rows.extend((await session.execute(query)).all())
+    return rows
+
+
+async def scope_counts(session: AsyncSession) -> dict[str, int]:
+    """Operators with an enabled probe, per environment."""
+    query = (
+        select(PROBES.c.environment, func.count(PROBES.c.operator_id.distinct()))
+        .where(PROBES.c.enabled.is_(True))
+        .group_by(PROBES.c.environment)
+    )
+    return {str(env): int(n) for env, n in (await session.execute(query)).all()}
 
 
 async def latest_outcomes(

@@ -83,8 +83,10 @@ class ProbeSettingsPatch(ApiModel):
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeState:
-    """An enabled probe's live health, as the incident engine reads it every few seconds."""
+class ProbeHealth:
+    """An enabled probe's live health, as the incident engine reads it every few seconds:
+    its consecutive failures and its results and failures since the window's start (both 0
+    when it has no failure in the window)."""
 
     id: int
     operator_id: str
@@ -92,6 +94,8 @@ class ProbeState:
     kind: str
     interval_seconds: int
     consecutive_failures: int
+    window_results: int = 0
+    window_failures: int = 0
 
 
 @dataclass(frozen=True, slots=True)

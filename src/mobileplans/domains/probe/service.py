@@ -33,11 +33,11 @@ from mobileplans.domains.probe.kinds import KINDS
 from mobileplans.domains.probe.scheduler import jitter_ms_for, slot_at_or_after
 from mobileplans.domains.probe.schemas import (
     ProbeDefinition,
+    ProbeHealth,
     ProbeKindName,
     ProbeRead,
     ProbeSettings,
     ProbeSettingsPatch,
-    ProbeState,
     SyncSummary,
 )
 from mobileplans.errors import BadRequest, NotFound
@@ -304,26 +304,38 @@ async def add_definitions(
     return len(fresh)
 
 
-async def enabled_states(session: AsyncSession) -> list[ProbeState]:
-    """Every enabled probe's live health (consecutive failures)."""
-    return [
-        ProbeState(
-            int(r.id),
-            r.operator_id,
-            r.environment,
-            r.kind,
-            int(r.interval_seconds),
-            int(r.consecutive_failures),
-        )
-        for r in await repository.enabled_states(session)
-    ]
+async def failing_watch(
+    session: AsyncSession, since: datetime, *, also_operators: Iterable[str] = ()
+) -> list[ProbeHealth]:
+    """Every enabled probe of the operators with a probe failing now (its last run failed)
+    or failed since ``since``, or named in ``also_operators``, with its window counts.
+
+    Probes of healthy operators are not read: the cost follows what fails, not the number
+    of probes (the incident engine runs this every 5 s at 50,000 probes, issue #8)."""
+    failed = await repository.failing_in_window(session, since)
+    operators = {op for op, _ in failed.values()} | set(also_operators)
+    operators |= {r.operator_id for r in await repository.failing_now(session)}
+    rows = await repository.states_of(session, sorted(operators))
+    totals = await repository.totals_in_window(
+        session, since, [int(r.id) for r in rows if int(r.id) in failed]
+    )
+    health = []
+    for r in rows:
+        pid = int(r.id)
+        failures = failed[pid][1] if pid in failed else 0
+        health.append(
+            ProbeHealth(
+                pid, r.operator_id, r.environment, r.kind, int(r.interval_seconds),
+                int(r.consecutive_failures), totals.get(pid, failures) if failures else 0,
+                failures,
+            )
+        )  # fmt: skip
+    return health
 
 
-async def window_failures(session: AsyncSession, since: datetime) -> dict[int, tuple[int, int]]:
-    """``{probe_id: (results, failures)}`` since ``since``, for probes with a failure."""
-    failing = await repository.failing_in_window(session, since)
-    totals = await repository.totals_in_window(session, since, list(failing))
-    return {pid: (totals.get(pid, n), n) for pid, n in failing.items()}
+async def scope_counts(session: AsyncSession) -> dict[str, int]:
+    """``{environment: operators with an enabled probe there}``."""
+    return await repository.scope_counts(session)
 
 
 async def healthy_run(session: AsyncSession, probe_id: int, count: int) -> bool:
