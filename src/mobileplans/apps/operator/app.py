@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mobileplans import __version__
 from mobileplans.apps.operator import assets, jobs
+from mobileplans.apps.operator.fastpath import MoApiFastPath
 from mobileplans.apps.operator.routes import es2plus, moapi, network, portal
 from mobileplans.apps.operator.state import OperatorState
 from mobileplans.config import OperatorAppConfig
@@ -64,15 +65,19 @@ def create_app(
     async def healthz() -> dict[str, object]:
         return {"status": "ok", "operators": [s.operator_id for s in config.sites]}
 
-    return OperatorApp(MetricsMiddleware(api, app_name="operator"), api)
+    framework = MetricsMiddleware(api, app_name="operator")
+    return OperatorApp(MoApiFastPath(framework, state), api, framework)
 
 
 class OperatorApp:
-    """The outer ASGI callable, with a handle on the FastAPI app and its state."""
+    """The outer ASGI callable (the MO API fast path in front of FastAPI), with a handle
+    on the FastAPI app, its state, and ``framework``: the same app without the fast path
+    (the tests compare the two)."""
 
-    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+    def __init__(self, app: ASGIApp, api: FastAPI, framework: ASGIApp) -> None:
         self.app = app
         self.api = api
+        self.framework = framework
 
     @property
     def state(self) -> OperatorState:

@@ -18,6 +18,7 @@ caller is its IP address.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,7 +49,7 @@ def _expected_subject(text: str) -> x509.Name:
     return certs.parse_subject(text)
 
 
-def _client_certificate(scope: dict[str, Any]) -> x509.Certificate:
+def _client_certificate(scope: Mapping[str, Any]) -> x509.Certificate:
     tls = (scope.get("extensions") or {}).get("tls")
     if tls is None:
         raise Unauthorized(
@@ -101,7 +102,7 @@ def check_certificate(certificate: x509.Certificate, policy: MtlsPolicy, now: da
     return subject
 
 
-def authenticate(site: OperatorSite, scope: dict[str, Any], now: datetime) -> Caller:
+def authenticate(site: OperatorSite, scope: Mapping[str, Any], now: datetime) -> Caller:
     """The caller of an MO API request on ``site``, or 401/403 per the site's mTLS policy."""
     if site.mtls is None:
         client = scope.get("client")

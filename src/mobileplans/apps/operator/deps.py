@@ -1,4 +1,10 @@
-"""Request dependencies of the operator app."""
+"""Request dependencies of the operator app.
+
+All ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool, a thread
+hand-off per dependency per request. ``Session`` is one transaction (begin … commit)
+for work that writes; ``DbReads`` is for pure reads: the driver-level reads of
+``db.reads``, with no session and no explicit transaction.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.apps.operator.state import OperatorState
 from mobileplans.config import OperatorSite
+from mobileplans.db.reads import Reads
 from mobileplans.db.session import session_scope
 
 
-def get_state(request: Request) -> OperatorState:
+async def get_state(request: Request) -> OperatorState:
     state: OperatorState = request.app.state.operator
     return state
 
@@ -21,7 +28,7 @@ def get_state(request: Request) -> OperatorState:
 State = Annotated[OperatorState, Depends(get_state)]
 
 
-def get_site(operator_id: str, state: State) -> OperatorSite:
+async def get_site(operator_id: str, state: State) -> OperatorSite:
     return state.site(operator_id)
 
 
@@ -34,3 +41,10 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_reads(state: State) -> Reads:
+    return state.reads
+
+
+DbReads = Annotated[Reads, Depends(get_reads)]

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from mobileplans.apps.operator.client_auth import Caller, authenticate
 from mobileplans.apps.operator.deps import Site, State
+from mobileplans.apps.operator.state import OperatorState
+from mobileplans.config import OperatorSite
 from mobileplans.errors import BadRequest
 from mobileplans.kit import identifiers as ids
 
@@ -57,26 +60,34 @@ async def _render(request: Request, exc: Exception) -> Response:
     raise exc
 
 
-def authorize(request: Request, site: Site, state: State) -> Caller:
-    """Mutual TLS, then one token of the caller's rate-limit bucket, then the header."""
-    caller = authenticate(site, dict(request.scope), state.clock.now())
+def admit(
+    site: OperatorSite, state: OperatorState, scope: Mapping[str, Any], transaction_id: str | None
+) -> Caller:
+    """Mutual TLS, then one token of the caller's rate-limit bucket, then the header
+    (``transaction_id``: the request's first ``X-MS-DM-TransactionId``, if any)."""
+    caller = authenticate(site, scope, state.clock.now())
     state.rate_limiter.check(
         (site.operator_id, caller.key),
         rate=site.rate_limit_per_second,
         burst=site.rate_limit_burst,
         now=state.clock.now(),
     )
-    if not request.headers.get(TRANSACTION_HEADER, "").strip():
+    if not (transaction_id or "").strip():
         raise BadRequest(f"the {TRANSACTION_HEADER} header is required", field=TRANSACTION_HEADER)
     return caller
+
+
+async def authorize(request: Request, site: Site, state: State) -> Caller:
+    """:func:`admit` as a FastAPI dependency (``async``: no thread hand-off)."""
+    return admit(site, state, request.scope, request.headers.get(TRANSACTION_HEADER))
 
 
 MoCaller = Annotated[Caller, Depends(authorize)]
 
 
-def query_value(request: Request, name: str) -> str | None:
+def query_value(query: QueryParams, name: str) -> str | None:
     """One query parameter; empty counts as missing (spec 7.1 #7); repeated is a 400."""
-    values = request.query_params.getlist(name)
+    values = query.getlist(name)
     if len(values) > 1:
         raise BadRequest(f"{name} must be given once", field=name)
     value = values[0].strip() if values else ""

@@ -16,10 +16,12 @@ Rules (spec 2.3 and the resolutions of 7.1 #8, #9 and 7.2 #46):
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoBalance, MoUsage
+from mobileplans.db.reads import Reads, as_reads
 from mobileplans.domains.subscriber import repository
 from mobileplans.domains.subscriber.schemas import Balance, BalanceType, LineState, PlanRead
 from mobileplans.errors import BadRequest, NotFound
@@ -28,18 +30,35 @@ from mobileplans.kit.durations import format_duration
 EPSILON_MB = 1e-9
 
 
-def is_consumable(row: MoBalance, now: datetime) -> bool:
+class BalanceRow(Protocol):
+    """A balance as the rules read it: an ORM ``MoBalance`` or a ``BALANCE_ROWS`` row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def balance_type(self) -> str: ...
+    @property
+    def data_total_mb(self) -> float: ...
+    @property
+    def data_used_mb(self) -> float: ...
+    @property
+    def locations(self) -> list[str]: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+def is_consumable(row: BalanceRow, now: datetime) -> bool:
     return row.expires_at > now and row.data_total_mb - row.data_used_mb > EPSILON_MB
 
 
-def _ordered(rows: list[MoBalance], now: datetime, location: str | None) -> list[MoBalance]:
+def _ordered(rows: list[Any], now: datetime, location: str | None) -> list[Any]:
     live = [r for r in rows if is_consumable(r, now)]
     if location is not None:
         live = [r for r in live if location in r.locations]
     return sorted(live, key=lambda r: (r.expires_at, r.id))
 
 
-def _resource(row: MoBalance, now: datetime, *, full: bool) -> Balance:
+def _resource(row: BalanceRow, now: datetime, *, full: bool) -> Balance:
     return Balance(
         id=str(row.id),
         type=BalanceType(row.balance_type),
@@ -60,7 +79,7 @@ def _empty(iccid: str, kind: BalanceType, *, full: bool) -> Balance:
 
 
 async def get_balances(
-    session: AsyncSession,
+    source: AsyncSession | Reads,
     operator_id: str,
     iccid: str,
     *,
@@ -69,14 +88,18 @@ async def get_balances(
     full: bool = False,
     limit: int | None = None,
 ) -> list[Balance]:
-    """The ``balances`` array of GetBalance for one SIM; ``NotFound`` if the SIM is unknown."""
-    line = await repository.line(session, iccid)
+    """The ``balances`` array of GetBalance for one SIM; ``NotFound`` if the SIM is unknown.
+
+    ``source``: the MO API's driver-level reads (no transaction), or a session (inside
+    a transaction, e.g. fulfilment, which must see its own writes)."""
+    reads = as_reads(source)
+    line = await repository.line_summary(reads, iccid)
     if line is None or line.operator_id != operator_id:
         raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
     if not line.supported:
         found = [_empty(iccid, BalanceType.NOTSUPPORTED, full=full)]
     else:
-        rows = _ordered(await repository.balances(session, iccid), now, location)
+        rows = _ordered(await repository.balance_rows(reads, iccid), now, location)
         found = [_resource(r, now, full=full) for r in rows] or [
             _empty(iccid, BalanceType.NONE, full=full)
         ]

@@ -24,13 +24,13 @@ has a fixed ``notificationId`` (``NOTIFICATION_IDS``): the id of its template.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import MoBalance, MoLine
+from mobileplans.db.reads import Reads, Row, as_reads
 from mobileplans.domains.subscriber import repository
-from mobileplans.domains.subscriber.balances import is_consumable
+from mobileplans.domains.subscriber.balances import BalanceRow, is_consumable
 from mobileplans.domains.subscriber.schemas import Notification, NotificationType, Offer
 from mobileplans.errors import BadRequest, NotFound
 
@@ -62,15 +62,15 @@ def parse_notification_type(
     return kind
 
 
-async def _line(session: AsyncSession, operator_id: str, iccid: str) -> MoLine:
-    line = await repository.line(session, iccid)
+async def _line(reads: Reads, operator_id: str, iccid: str) -> Row:
+    line = await repository.line_summary(reads, iccid)
     if line is None or line.operator_id != operator_id:
         raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
     return line
 
 
 async def get_offers(
-    session: AsyncSession,
+    source: AsyncSession | Reads,
     operator_id: str,
     iccid: str,
     *,
@@ -78,29 +78,29 @@ async def get_offers(
     limit: int,
     returning_gateway_id: str | None = None,
 ) -> list[Offer]:
-    """GetOffers: gateway template ids for the line, best first, at most ``limit``."""
-    line = await _line(session, operator_id, iccid)
+    """GetOffers: gateway template ids for the line, best first, at most ``limit``.
+    ``source``: driver-level reads or a session (see ``balances.get_balances``)."""
+    reads = as_reads(source)
+    line = await _line(reads, operator_id, iccid)
     ids = [DEFAULT_GATEWAY_ID]
     if line.supported and returning_gateway_id and returning_gateway_id != DEFAULT_GATEWAY_ID:
-        rows = await repository.balances(session, iccid)
+        rows = await repository.balance_rows(reads, iccid)
         if any(is_consumable(row, now) for row in rows):
             ids.insert(0, returning_gateway_id)
     return [Offer(gateway_id=gateway_id) for gateway_id in ids[:limit]]
 
 
-def _is_low(live: list[MoBalance], now: datetime) -> bool:
+def _is_low(live: list[BalanceRow], now: datetime) -> bool:
     held = sum(row.data_total_mb for row in live)
     left = sum(row.data_total_mb - row.data_used_mb for row in live)
     ends = max(row.expires_at for row in live)
     return left <= held * LOW_BALANCE_FRACTION or ends - now <= LOW_BALANCE_TIME
 
 
-async def _applies(
-    session: AsyncSession, line: MoLine, kind: NotificationType, now: datetime
-) -> bool:
+async def _applies(reads: Reads, line: Row, kind: NotificationType, now: datetime) -> bool:
     if not line.supported:
         return False
-    rows = await repository.balances(session, line.iccid)
+    rows: list[Any] = await repository.balance_rows(reads, line.iccid)
     live = [row for row in rows if is_consumable(row, now)]
     if kind is NotificationType.LOW_BALANCE:
         return bool(live) and _is_low(live, now)
@@ -108,12 +108,13 @@ async def _applies(
         return not live
     if kind is NotificationType.NEW_OFFER:
         had = {row.plan_id for row in rows}
-        return any(plan.id not in had for plan in await repository.plans(session, line.operator_id))
+        plan_ids = await repository.active_plan_ids(reads, line.operator_id)
+        return any(plan_id not in had for plan_id in plan_ids)
     return False  # trials: the reference operator sells none
 
 
 async def get_notifications(
-    session: AsyncSession,
+    source: AsyncSession | Reads,
     operator_id: str,
     iccid: str,
     kind: NotificationType,
@@ -122,6 +123,7 @@ async def get_notifications(
     limit: int,
 ) -> list[Notification]:
     """GetNotifications: the notification of type ``kind`` if it applies now (at most ``limit``)."""
-    line = await _line(session, operator_id, iccid)
+    reads = as_reads(source)
+    line = await _line(reads, operator_id, iccid)
     found = [Notification(notification_id=NOTIFICATION_IDS[kind], notification_type=kind)]
-    return found[:limit] if await _applies(session, line, kind, now) else []
+    return found[:limit] if await _applies(reads, line, kind, now) else []

@@ -1,13 +1,62 @@
-"""SQL of the subscriber domain (operator back office, ``mo_*`` tables)."""
+"""SQL of the subscriber domain (operator back office, ``mo_*`` tables).
+
+The MO API's reads (GetBalance, GetOffers, GetNotifications) are Core statements run
+through a :class:`mobileplans.db.reads.Reads`: on the raw driver for the MO API (no
+session, no explicit transaction), or through the caller's session inside a
+transaction. Everything else works on ORM rows in the caller's session.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoAccount, MoBalance, MoLine, MoPlan, MoUsage
+from mobileplans.db.reads import Reads, Row
+
+# --- the MO API's reads (named parameters; compiled once per dialect by db.reads) ---
+
+LINE_SUMMARY: Final = select(MoLine.iccid, MoLine.operator_id, MoLine.supported).where(
+    MoLine.iccid == bindparam("iccid")
+)
+BALANCE_ROWS: Final = (
+    select(
+        MoBalance.id,
+        MoBalance.plan_id,
+        MoBalance.balance_type,
+        MoBalance.data_total_mb,
+        MoBalance.data_used_mb,
+        MoBalance.locations,
+        MoBalance.expires_at,
+    )
+    .where(MoBalance.iccid == bindparam("iccid"))
+    .order_by(MoBalance.expires_at, MoBalance.id)
+)
+ACTIVE_PLAN_IDS: Final = (
+    select(MoPlan.id)
+    .where(MoPlan.operator_id == bindparam("operator_id"), MoPlan.active.is_(True))
+    .order_by(MoPlan.id)
+)
+
+
+async def line_summary(reads: Reads, iccid: str) -> Row | None:
+    """``(iccid, operator_id, supported)`` of one line, or None."""
+    return await reads.one(LINE_SUMMARY, {"iccid": iccid})
+
+
+async def balance_rows(reads: Reads, iccid: str) -> list[Row]:
+    """Every balance of a line (consumable or not), earliest expiry first."""
+    return await reads.all(BALANCE_ROWS, {"iccid": iccid})
+
+
+async def active_plan_ids(reads: Reads, operator_id: str) -> list[int]:
+    return [row.id for row in await reads.all(ACTIVE_PLAN_IDS, {"operator_id": operator_id})]
+
+
+# --- ORM work in the caller's session ----------------------------------------------
 
 
 async def plans(

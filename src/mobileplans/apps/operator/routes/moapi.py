@@ -6,17 +6,23 @@ Every route: mutual TLS when the site has ``mtls`` (401/403), a token bucket per
 (429 + ``Retry-After``), ``X-MS-DM-TransactionId`` required and echoed verbatim on every
 response, errors as RFC 9457 problem+json naming the bad parameter in ``field``.
 GETs never answer 409 (spec 7.1 #4). See docs/mo-api.md.
+
+Each route's work after the request checks is an ``answer_*`` function (the SIM, the
+query parameters, the reads, the body bytes), shared with ``apps/operator/fastpath.py``,
+which answers the same three routes in front of FastAPI. The reads run on the raw
+driver (``DbReads``: no session, no begin/commit).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from fastapi import APIRouter, Request
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
-from mobileplans.apps.operator.deps import Session, Site, State
+from mobileplans.apps.operator.deps import DbReads, Site, State
 from mobileplans.apps.operator.mo_request import (
     TRANSACTION_HEADER,
     MoApiRoute,
@@ -27,9 +33,12 @@ from mobileplans.apps.operator.mo_request import (
     parse_sim_id,
     query_value,
 )
+from mobileplans.config import OperatorSite
+from mobileplans.db.reads import Reads
 from mobileplans.domains.subscriber import balances as balance_service
 from mobileplans.domains.subscriber import engagement
 from mobileplans.kit import identifiers as ids
+from mobileplans.kit.clock import Clock
 
 router = APIRouter(prefix="/{operator_id}/api/v1", tags=["mo-api"], route_class=MoApiRoute)
 
@@ -63,10 +72,65 @@ _ERRORS = {
 }
 
 
-def _json(body: dict[str, Any]) -> Response:
-    return Response(
-        orjson.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"}
+JSON_HEADERS: Final = {"Cache-Control": "no-store"}
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json", headers=JSON_HEADERS)
+
+
+async def answer_balance(
+    site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryParams
+) -> bytes:
+    """GetBalance after the request checks: parameters in the order of spec 2.3, then
+    the reads (``NotFound`` for an unknown SIM); the response body."""
+    iccid = parse_sim_id(sim_id, field="simId")
+    location = query_value(query, "location")
+    country = ids.parse_country(location, field="location") if location else None
+    limit = parse_limit(query_value(query, "limit"), required=False)
+    full = parse_fields_template(query_value(query, "fieldsTemplate"))
+    found = await balance_service.get_balances(
+        reads,
+        site.operator_id,
+        iccid,
+        now=clock.now(),
+        location=country,
+        full=full,
+        limit=limit,
     )
+    return orjson.dumps({"balances": [balance.wire() for balance in found]})
+
+
+async def answer_offers(
+    site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryParams
+) -> bytes:
+    """GetOffers after the request checks (spec 2.6)."""
+    iccid = parse_sim_id(sim_id, field="simmri")
+    limit = parse_limit(query_value(query, "limit"), required=True)
+    parse_imei(query_value(query, "imei"))
+    offers = await engagement.get_offers(
+        reads,
+        site.operator_id,
+        iccid,
+        now=clock.now(),
+        limit=limit or 0,
+        returning_gateway_id=site.returning_gateway_id,
+    )
+    return orjson.dumps({"offers": [offer.wire() for offer in offers]})
+
+
+async def answer_notifications(
+    site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryParams
+) -> bytes:
+    """GetNotifications after the request checks (spec 2.7)."""
+    iccid = parse_sim_id(sim_id, field="simmri")
+    kind = engagement.parse_notification_type(query_value(query, "notificationType"))
+    limit = parse_limit(query_value(query, "limit"), required=True)
+    parse_imei(query_value(query, "imei"))
+    found = await engagement.get_notifications(
+        reads, site.operator_id, iccid, kind, now=clock.now(), limit=limit or 0
+    )
+    return orjson.dumps({"notifications": [notification.wire() for notification in found]})
 
 
 @router.get(
@@ -87,28 +151,14 @@ async def get_balance(
     _caller: MoCaller,
     site: Site,
     state: State,
-    session: Session,
+    reads: DbReads,
 ) -> Response:
     """GetBalance (spec 2.3; 1.5 walled garden, 1.10 flyout; 7.1 #1, #6-#9).
 
     ``{"balances": [{"id", "type", "dataRemaininginMB", "timeRemaining"[, "locations"]}]}``;
     nothing consumable is one ``NONE`` / ``0`` / ``PT0S`` balance (200, never 404).
     """
-    iccid = parse_sim_id(simId, field="simId")
-    location = query_value(request, "location")
-    country = ids.parse_country(location, field="location") if location else None
-    limit = parse_limit(query_value(request, "limit"), required=False)
-    full = parse_fields_template(query_value(request, "fieldsTemplate"))
-    found = await balance_service.get_balances(
-        session,
-        site.operator_id,
-        iccid,
-        now=state.clock.now(),
-        location=country,
-        full=full,
-        limit=limit,
-    )
-    return _json({"balances": [balance.wire() for balance in found]})
+    return _json(await answer_balance(site, state.clock, reads, simId, request.query_params))
 
 
 @router.get(
@@ -128,22 +178,11 @@ async def get_offers(
     _caller: MoCaller,
     site: Site,
     state: State,
-    session: Session,
+    reads: DbReads,
 ) -> Response:
     """GetOffers (spec 2.6; 7.1 #21-#23): ``{"offers": [{"gatewayId": "<id>"}]}``, at most
     ``limit``, best first (rule in ``domains/subscriber/engagement.py``)."""
-    iccid = parse_sim_id(simmri, field="simmri")
-    limit = parse_limit(query_value(request, "limit"), required=True)
-    parse_imei(query_value(request, "imei"))
-    offers = await engagement.get_offers(
-        session,
-        site.operator_id,
-        iccid,
-        now=state.clock.now(),
-        limit=limit or 0,
-        returning_gateway_id=site.returning_gateway_id,
-    )
-    return _json({"offers": [offer.wire() for offer in offers]})
+    return _json(await answer_offers(site, state.clock, reads, simmri, request.query_params))
 
 
 @router.get(
@@ -169,16 +208,9 @@ async def get_notifications(
     _caller: MoCaller,
     site: Site,
     state: State,
-    session: Session,
+    reads: DbReads,
 ) -> Response:
     """GetNotifications (spec 2.7; 7.1 #21): ``{"notifications": [{"notificationId": 1,
     "notificationType": "lowBalance"}]}`` when that type applies to the line now, else
     ``[]`` (rules in ``domains/subscriber/engagement.py``)."""
-    iccid = parse_sim_id(simmri, field="simmri")
-    kind = engagement.parse_notification_type(query_value(request, "notificationType"))
-    limit = parse_limit(query_value(request, "limit"), required=True)
-    parse_imei(query_value(request, "imei"))
-    found = await engagement.get_notifications(
-        session, site.operator_id, iccid, kind, now=state.clock.now(), limit=limit or 0
-    )
-    return _json({"notifications": [notification.wire() for notification in found]})
+    return _json(await answer_notifications(site, state.clock, reads, simmri, request.query_params))

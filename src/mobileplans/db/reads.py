@@ -1,0 +1,312 @@
+"""Tiny reads on the raw driver, for hot paths that only read (GetBalance).
+
+A domain's ``repository.py`` builds the statement (a SQLAlchemy Core ``select`` with
+named ``bindparam``s) and runs it through a :class:`Reads`. The statement is compiled
+once per dialect (SQL text, parameter order, bind and result processors, the same ones
+SQLAlchemy applies) and then run on the driver itself, without a session, an ORM or an
+explicit transaction:
+
+- **SQLite** (:class:`SqliteReads`): the stdlib ``sqlite3`` driver, one connection per
+  process, in autocommit mode, called *on the event loop*. That is safe because the
+  database runs in WAL mode (``db.engine``): a reader never waits for a writer or
+  blocks one, and an indexed point read of a few pages takes microseconds. The one wait
+  a WAL reader can meet (``SQLITE_BUSY`` during WAL recovery or a restart checkpoint)
+  is never taken on the loop: the connection has no busy timeout, and a busy read is
+  retried in a worker thread on a connection of its own that has one. Measured against
+  aiosqlite and a connection per worker thread in ``bench/reads.py`` (decision D85).
+- **PostgreSQL** (:class:`AsyncpgReads`): a few asyncpg connections of our own (a
+  queue, no reset round trip on release: nothing but single autocommit SELECTs ever
+  runs on them), statements prepared once per connection by asyncpg's statement cache.
+- :class:`SessionReads` runs the same statements through an ``AsyncSession``, for
+  callers inside a transaction that must see their own writes.
+
+:func:`reads_for` gives the one driver-level :class:`Reads` of an engine; it is closed
+when the engine is disposed. Usage (any app)::
+
+    reads = reads_for(engine)          # once, at start-up
+    row = await repository.line_summary(reads, iccid)   # a repository function
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import weakref
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql import Select
+
+Statement = Select[*tuple[Any, ...]]  # a repository's select, named bindparams
+Row = Any  # a named tuple: attributes named after the statement's selected columns
+Processor = Callable[[Any], Any] | None
+
+
+class Reads(Protocol):
+    """Runs a repository's read-only ``select`` with its named parameters."""
+
+    async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None: ...
+
+    async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]: ...
+
+
+class SessionReads:
+    """The same statements through a session (inside a transaction: sees its writes)."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None:
+        return (await self.session.execute(statement, dict(params))).first()
+
+    async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
+        return list((await self.session.execute(statement, dict(params))).all())
+
+
+def as_reads(source: AsyncSession | Reads) -> Reads:
+    """A session becomes :class:`SessionReads`; a :class:`Reads` is returned as is."""
+    return SessionReads(source) if isinstance(source, AsyncSession) else source
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One statement for one dialect: what the driver needs, computed once."""
+
+    sql: str
+    names: tuple[str, ...]  # bind parameters in positional order
+    binds: tuple[Processor, ...]
+    results: tuple[Processor, ...]
+    row: Callable[..., Row]
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        values = [params[name] for name in self.names]
+        return [v if p is None else p(v) for v, p in zip(values, self.binds, strict=True)]
+
+    def make(self, raw: Sequence[Any]) -> Row:
+        return self.row(*[v if p is None else p(v) for v, p in zip(raw, self.results, strict=True)])
+
+
+def compile_statement(
+    statement: Statement, dialect: Dialect, coltypes: Sequence[Any] | None = None
+) -> Compiled:
+    """``coltypes``: the driver's type codes of the result columns, where the dialect's
+    result processors need them (asyncpg numerics); SQLite's need none."""
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    types = [compiled.binds[name].type.dialect_impl(dialect) for name in names]
+    binds = tuple(t.bind_processor(dialect) for t in types)
+    columns = list(statement.selected_columns)
+    codes = list(coltypes) if coltypes is not None else [None] * len(columns)
+    results = tuple(
+        c.type.dialect_impl(dialect).result_processor(dialect, code)
+        for c, code in zip(columns, codes, strict=True)
+    )
+    row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+    return Compiled(compiled.string, names, binds, results, row)
+
+
+class _Compiler:
+    """Compiled statements of one dialect, by statement identity (repository constants)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._cache: dict[int, tuple[Statement, Compiled]] = {}
+
+    def get(self, statement: Statement) -> Compiled | None:
+        found = self._cache.get(id(statement))
+        return found[1] if found is not None and found[0] is statement else None
+
+    def __call__(self, statement: Statement, coltypes: Sequence[Any] | None = None) -> Compiled:
+        compiled = self.get(statement)
+        if compiled is None:
+            compiled = compile_statement(statement, self.dialect, coltypes)
+            self._cache[id(statement)] = (statement, compiled)
+        return compiled
+
+
+class SqliteReads:
+    """``sqlite3`` on the event loop, autocommit, WAL (see the module docstring)."""
+
+    def __init__(self, path: str, dialect: Dialect) -> None:
+        self.path = path
+        self.compiled = _Compiler(dialect)
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self, busy_timeout_ms: int) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        connection.execute("PRAGMA query_only=ON")
+        return connection
+
+    def _rows(self, compiled: Compiled, args: list[Any], many: bool) -> list[Any]:
+        if self._connection is None:
+            self._connection = self._connect(0)
+        cursor = self._connection.execute(compiled.sql, args)
+        return cursor.fetchall() if many else cursor.fetchmany(1)
+
+    def _rows_waiting(self, compiled: Compiled, args: list[Any], many: bool) -> list[Any]:
+        connection = self._connect(10_000)
+        try:
+            cursor = connection.execute(compiled.sql, args)
+            return cursor.fetchall() if many else cursor.fetchmany(1)
+        finally:
+            connection.close()
+
+    async def _run(self, statement: Statement, params: Mapping[str, Any], many: bool) -> list[Row]:
+        compiled = self.compiled(statement)
+        args = compiled.args(params)
+        try:
+            raw = self._rows(compiled, args, many)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            raw = await asyncio.to_thread(self._rows_waiting, compiled, args, many)
+        return [compiled.make(r) for r in raw]
+
+    async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None:
+        rows = await self._run(statement, params, False)
+        return rows[0] if rows else None
+
+    async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
+        return await self._run(statement, params, True)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class AsyncpgReads:
+    """Our own few asyncpg connections; statements prepared once per connection."""
+
+    def __init__(self, dsn: str, dialect: Dialect, *, size: int = 4, name: str = "reads") -> None:
+        self.dsn = dsn
+        self.size = size
+        self.name = name
+        self.dialect = dialect
+        self.compiled = _Compiler(dialect)
+        self._json = getattr(dialect, "_json_deserializer", None) or json.loads
+        self._idle: asyncio.LifoQueue[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._all: list[Any] = []
+        self._opened = 0
+
+    async def _open(self) -> Any:
+        import asyncpg  # type: ignore[import-untyped]
+
+        connection = await asyncpg.connect(
+            self.dsn, server_settings={"application_name": self.name}
+        )
+        for kind in ("json", "jsonb"):
+            await connection.set_type_codec(
+                kind, encoder=json.dumps, decoder=self._json, schema="pg_catalog"
+            )
+        self._all.append(connection)
+        return connection
+
+    async def _acquire(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # first use, or a new event loop (tests): start afresh
+            self.close()
+            self._loop, self._idle = loop, asyncio.LifoQueue()
+        assert self._idle is not None
+        if self._idle.empty() and self._opened < self.size:
+            self._opened += 1
+            try:
+                return await self._open()
+            except BaseException:
+                self._opened -= 1
+                raise
+        return await self._idle.get()
+
+    def _release(self, connection: Any, broken: bool) -> None:
+        if broken or connection.is_closed():
+            self._opened -= 1
+            self._all.remove(connection)
+            connection.terminate()
+        elif self._idle is not None:
+            self._idle.put_nowait(connection)
+
+    async def _compile(self, statement: Statement, connection: Any) -> Compiled:
+        compiled = self.compiled.get(statement)
+        if compiled is None:  # first use: the result columns' type OIDs, from the server
+            prepared = await connection.prepare(str(statement.compile(dialect=self.dialect)))
+            oids = [attribute.type.oid for attribute in prepared.get_attributes()]
+            compiled = self.compiled(statement, oids)
+        return compiled
+
+    async def _run(self, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
+        connection = await self._acquire()
+        broken = True
+        try:
+            compiled = await self._compile(statement, connection)
+            raw = await connection.fetch(compiled.sql, *compiled.args(params))
+            broken = False
+        finally:
+            self._release(connection, broken)
+        return [compiled.make(r) for r in raw]
+
+    async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None:
+        rows = await self._run(statement, params)
+        return rows[0] if rows else None
+
+    async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
+        return await self._run(statement, params)
+
+    def close(self) -> None:
+        for connection in self._all:
+            connection.terminate()
+        self._all.clear()
+        self._opened = 0
+        self._idle = None
+        self._loop = None
+
+
+_BY_ENGINE: weakref.WeakKeyDictionary[Any, SqliteReads | AsyncpgReads] = weakref.WeakKeyDictionary()
+
+
+def reads_for(engine: AsyncEngine, *, name: str = "mobileplans-reads") -> Reads:
+    """The driver-level :class:`Reads` of ``engine`` (one per engine; closed on dispose).
+
+    An in-memory SQLite database cannot be opened a second time, so it gets
+    :class:`SessionReads`-like access through the engine instead.
+    """
+    key = engine.sync_engine
+    found = _BY_ENGINE.get(key)
+    if found is not None:
+        return found
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            return _EngineReads(engine)
+        reads: SqliteReads | AsyncpgReads = SqliteReads(database, engine.dialect)
+    else:
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        reads = AsyncpgReads(dsn, engine.dialect, name=name)
+    _BY_ENGINE[key] = reads
+    event.listen(key, "engine_disposed", lambda _engine: reads.close())
+    return reads
+
+
+class _EngineReads:
+    """Fallback: each read in a short connection of the engine (in-memory SQLite)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None:
+        async with self.engine.connect() as connection:
+            return (await connection.execute(statement, dict(params))).first()
+
+    async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
+        async with self.engine.connect() as connection:
+            return list((await connection.execute(statement, dict(params))).all())
