@@ -25,8 +25,11 @@ CITING_TREES = ("src", "tests", "bench", "scripts", "docs")
 """Where citations are collected (README.md too); code and prose alike."""
 CITING_SUFFIXES = {".py", ".md", ".html", ".js", ".j2", ".jinja", ".txt", ".yaml", ".toml"}
 
-OUTSIDE = re.compile(r"\.\./shared|/work/shared|shared/(?:spec|design|seeds)/")
-"""Mentions of the developers' source folder, which a user of the project does not have."""
+OUTSIDE = re.compile(
+    r"\.\./shared|/work/shared|shared/(?:spec|design|seeds)/|\b(?:perf|style|ops)-anchors\b"
+)
+"""Mentions of the developers' source folder (or of its notes by name), which a user of the
+project does not have."""
 
 
 # --- markdown: files, headings, links -------------------------------------------------
