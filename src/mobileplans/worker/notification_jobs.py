@@ -14,6 +14,7 @@ import socket
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.config import Settings
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.notification.delivery import deliver_due
 from mobileplans.kit.clock import Clock
 from mobileplans.worker.jobs import PERIODIC_JOBS, PeriodicJob
@@ -41,7 +42,7 @@ async def deliver_job(
     delivered = 0
     for _ in range(MAX_BATCHES_PER_RUN):
         summary = await deliver_due(
-            sessions,
+            Transactions(sessions),
             clock,
             worker_id=worker_id,
             settings=settings,

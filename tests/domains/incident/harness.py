@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mobileplans.config import Settings
 from mobileplans.db.models import Incident, IncidentClock, IncidentEvent
 from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.incident import clocks
 from mobileplans.domains.incident.engine import Engine
 from mobileplans.domains.incident.notify import NotifyContext
@@ -110,7 +111,9 @@ class Stack:
             await clocks.process_due(session, self.ctx, self.clock.now())
 
     async def deliver(self) -> None:
-        await deliver_due(self.sessions, self.clock, worker_id="w1", settings=self.settings)
+        await deliver_due(
+            Transactions(self.sessions), self.clock, worker_id="w1", settings=self.settings
+        )
 
     async def run_for(self, seconds: float, step: float = 5.0) -> None:
         for _ in range(int(seconds / step)):

@@ -12,6 +12,7 @@ import pytest
 from mobileplans.config import Settings
 from mobileplans.db.models import Notification
 from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.notification import repository
 from mobileplans.domains.notification.delivery import DeliverySummary, backoff, deliver_due
 from mobileplans.domains.notification.schemas import Channel, Recipient
@@ -46,7 +47,7 @@ async def test_two_concurrent_rounds_never_send_a_row_twice(
         done = []
         while True:
             summary = await deliver_due(
-                sessions, clock, worker_id=worker_id, settings=settings, batch=7
+                Transactions(sessions), clock, worker_id=worker_id, settings=settings, batch=7
             )
             done.append(summary)
             if summary.claimed == 0:
@@ -76,11 +77,13 @@ async def test_a_dead_workers_lease_expires_and_the_row_is_sent_once(
         )
     # the dead worker never records anything; until its lease ends nobody else sends
     clock.advance(timedelta(seconds=60))
-    assert (await deliver_due(sessions, clock, worker_id="live", settings=settings)).claimed == 0
+    assert (
+        await deliver_due(Transactions(sessions), clock, worker_id="live", settings=settings)
+    ).claimed == 0
     assert receiver.requests == []
 
     clock.advance(timedelta(seconds=1))
-    summary = await deliver_due(sessions, clock, worker_id="live", settings=settings)
+    summary = await deliver_due(Transactions(sessions), clock, worker_id="live", settings=settings)
 
     assert summary.delivered == 1
     assert len(receiver.requests) == 1
@@ -92,7 +95,9 @@ async def test_a_dead_workers_lease_expires_and_the_row_is_sent_once(
     [row] = await rows(sessions)
     assert (row.status, row.attempts) == ("delivered", 1)
     clock.advance(timedelta(hours=1))
-    assert (await deliver_due(sessions, clock, worker_id="live", settings=settings)).claimed == 0
+    assert (
+        await deliver_due(Transactions(sessions), clock, worker_id="live", settings=settings)
+    ).claimed == 0
     assert len(receiver.requests) == 1
 
 
@@ -106,7 +111,12 @@ async def test_a_row_whose_lease_is_too_short_at_its_turn_is_released_unsent(
 
     receiver.on_request = slow_receiver
     summary = await deliver_due(
-        sessions, clock, worker_id="w1", settings=settings, lease_seconds=60, concurrency=1
+        Transactions(sessions),
+        clock,
+        worker_id="w1",
+        settings=settings,
+        lease_seconds=60,
+        concurrency=1,
     )
 
     # sends start at +0 s and +30 s; at +60 s less than the 10 s timeout is left
@@ -115,7 +125,9 @@ async def test_a_row_whose_lease_is_too_short_at_its_turn_is_released_unsent(
     assert (third.status, third.attempts, third.lease_owner) == ("pending", 0, None)
     assert len(receiver.requests) == 2
     receiver.on_request = None
-    assert (await deliver_due(sessions, clock, worker_id="w2", settings=settings)).delivered == 1
+    assert (
+        await deliver_due(Transactions(sessions), clock, worker_id="w2", settings=settings)
+    ).delivered == 1
     assert len(receiver.requests) == 3
 
 
@@ -139,7 +151,7 @@ async def test_a_row_of_an_unknown_channel_fails(
             )
         )
 
-    summary = await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    summary = await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
 
     assert summary.failed == 1
     [row] = await rows(sessions)
@@ -156,7 +168,7 @@ async def test_listing_helpers_filter_and_requeue_gives_a_failed_row_another_try
     other = message(operator_id="fabrikam", incident_id=9)
     await enqueue(sessions, [log], now=clock.now(), dedupe="i9", msg=other)
     receiver.default_status = 410
-    await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
 
     async with sessions() as session:
         by_op = await repository.list_notifications(
@@ -187,7 +199,9 @@ async def test_listing_helpers_filter_and_requeue_gives_a_failed_row_another_try
     async with session_scope(sessions) as session:
         assert await repository.requeue(session, failed[0].id, now=clock.now())
         assert not await repository.requeue(session, by_op[0].id, now=clock.now())
-    assert (await deliver_due(sessions, clock, worker_id="w1", settings=settings)).delivered == 1
+    assert (
+        await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
+    ).delivered == 1
     async with sessions() as session:
         assert await repository.count_by_status(session) == {"delivered": 3}
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from mobileplans.config import Settings
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.notification.delivery import deliver_due
 from mobileplans.domains.notification.schemas import Channel, Recipient
 from mobileplans.kit.clock import FrozenClock
@@ -24,7 +25,9 @@ async def test_enqueued_email_is_delivered_with_subject_body_and_headers(
     assert await enqueue(sessions, [NOC], now=clock.now()) == 1
     before = outcomes("email", "delivered")
 
-    summary = await deliver_due(sessions, clock, worker_id="w1", settings=mail_settings)
+    summary = await deliver_due(
+        Transactions(sessions), clock, worker_id="w1", settings=mail_settings
+    )
 
     assert (summary.claimed, summary.delivered) == (1, 1)
     [row] = await rows(sessions)
@@ -46,7 +49,7 @@ async def test_enqueued_email_is_delivered_with_subject_body_and_headers(
     assert outcomes("email", "delivered") == before + 1
 
     clock.advance(timedelta(hours=2))
-    again = await deliver_due(sessions, clock, worker_id="w1", settings=mail_settings)
+    again = await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=mail_settings)
     assert again.claimed == 0
     assert len(smtp.accepted) == 1
 
@@ -57,8 +60,8 @@ async def test_enqueueing_the_same_event_twice_sends_one_message(
     assert await enqueue(sessions, [NOC], now=clock.now()) == 1
     assert await enqueue(sessions, [NOC], now=clock.now()) == 0
 
-    await deliver_due(sessions, clock, worker_id="w1", settings=mail_settings)
-    await deliver_due(sessions, clock, worker_id="w2", settings=mail_settings)
+    await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=mail_settings)
+    await deliver_due(Transactions(sessions), clock, worker_id="w2", settings=mail_settings)
 
     assert len(smtp.accepted) == 1
     assert len(await rows(sessions)) == 1
@@ -71,7 +74,9 @@ async def test_rcpt_550_fails_the_row_for_good(
     await enqueue(sessions, [NOC], now=clock.now())
     before = outcomes("email", "failed")
 
-    summary = await deliver_due(sessions, clock, worker_id="w1", settings=mail_settings)
+    summary = await deliver_due(
+        Transactions(sessions), clock, worker_id="w1", settings=mail_settings
+    )
 
     assert summary.failed == 1
     [row] = await rows(sessions)
@@ -80,7 +85,9 @@ async def test_rcpt_550_fails_the_row_for_good(
     assert outcomes("email", "failed") == before + 1
     del smtp.handler.refuse["noc@contoso.example"]
     clock.advance(timedelta(hours=3))
-    assert (await deliver_due(sessions, clock, worker_id="w1", settings=mail_settings)).claimed == 0
+    assert (
+        await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=mail_settings)
+    ).claimed == 0
     assert smtp.accepted == []
 
 
@@ -91,7 +98,9 @@ async def test_rcpt_451_is_retried_after_the_backoff(
     await enqueue(sessions, [NOC], now=clock.now())
     failed_at = clock.now()
 
-    summary = await deliver_due(sessions, clock, worker_id="w1", settings=mail_settings)
+    summary = await deliver_due(
+        Transactions(sessions), clock, worker_id="w1", settings=mail_settings
+    )
 
     assert summary.retried == 1
     [row] = await rows(sessions)
@@ -103,7 +112,9 @@ async def test_rcpt_451_is_retried_after_the_backoff(
     assert "451" in (row.last_error or "")
     del smtp.handler.refuse["noc@contoso.example"]
     clock.advance(timedelta(seconds=30))
-    assert (await deliver_due(sessions, clock, worker_id="w1", settings=mail_settings)).delivered
+    assert (
+        await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=mail_settings)
+    ).delivered
     [row] = await rows(sessions)
     assert (row.status, row.attempts) == ("delivered", 2)
     assert len(smtp.accepted) == 1
@@ -115,7 +126,7 @@ async def test_unreachable_smtp_server_is_retried(
     closed = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": free_port()})
     await enqueue(sessions, [NOC], now=clock.now())
 
-    summary = await deliver_due(sessions, clock, worker_id="w1", settings=closed)
+    summary = await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=closed)
 
     assert summary.retried == 1
     [row] = await rows(sessions)
@@ -134,7 +145,7 @@ async def test_without_smtp_host_email_goes_to_the_log(
     await enqueue(sessions, [NOC], now=clock.now())
     before = outcomes("log", "delivered")
 
-    summary = await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    summary = await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
 
     assert summary.delivered == 1
     [row] = await rows(sessions)

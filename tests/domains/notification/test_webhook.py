@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from mobileplans.config import Settings
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.notification.channels.webhook import verify_signature
 from mobileplans.domains.notification.delivery import deliver_due
 from mobileplans.domains.notification.schemas import Channel, Recipient
@@ -32,7 +33,7 @@ async def test_webhook_posts_the_json_document_with_headers_and_a_valid_signatur
     await set_webhook_secret(sessions, "contoso", "s3cret", now=clock.now())
     await enqueue(sessions, [hook_of(receiver)], now=clock.now())
 
-    summary = await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    summary = await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
 
     assert summary.delivered == 1
     [row] = await rows(sessions)
@@ -72,11 +73,11 @@ async def test_the_secret_is_read_when_sending_and_no_secret_means_no_signature(
     await set_webhook_secret(sessions, "contoso", "old", now=clock.now())
     await enqueue(sessions, [hook_of(receiver)], now=clock.now(), dedupe="a")
     await set_webhook_secret(sessions, "contoso", "rotated", now=clock.now())
-    await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
 
     await set_webhook_secret(sessions, "contoso", None, now=clock.now())
     await enqueue(sessions, [hook_of(receiver)], now=clock.now(), dedupe="b")
-    await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
 
     signed, unsigned = receiver.requests
     stamp = signed.headers["X-MP-Timestamp"]
@@ -94,7 +95,7 @@ async def test_500_then_200_is_retried_with_exponential_backoff(
     retries, delivered = outcomes("webhook", "retry"), outcomes("webhook", "delivered")
     start = clock.now()
 
-    first = await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    first = await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
     [row] = await rows(sessions)
     assert first.retried == 1
     assert (row.status, row.attempts, row.lease_owner) == ("pending", 1, None)
@@ -102,9 +103,11 @@ async def test_500_then_200_is_retried_with_exponential_backoff(
     assert (row.last_error or "").startswith("HTTP 500")
 
     clock.advance(timedelta(seconds=29))
-    assert (await deliver_due(sessions, clock, worker_id="w1", settings=settings)).claimed == 0
+    assert (
+        await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
+    ).claimed == 0
     clock.advance(timedelta(seconds=1))
-    second = await deliver_due(sessions, clock, worker_id="w2", settings=settings)
+    second = await deliver_due(Transactions(sessions), clock, worker_id="w2", settings=settings)
     [row] = await rows(sessions)
     assert second.retried == 1
     assert row.attempts == 2
@@ -112,9 +115,11 @@ async def test_500_then_200_is_retried_with_exponential_backoff(
     assert (row.last_error or "").startswith("HTTP 503")
 
     clock.advance(timedelta(seconds=59))
-    assert (await deliver_due(sessions, clock, worker_id="w1", settings=settings)).claimed == 0
+    assert (
+        await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
+    ).claimed == 0
     clock.advance(timedelta(seconds=1))
-    third = await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    third = await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
     [row] = await rows(sessions)
     assert third.delivered == 1
     assert (row.status, row.attempts, row.last_error) == ("delivered", 3, None)
@@ -146,9 +151,9 @@ async def test_4xx_is_permanent_but_408_429_and_5xx_are_retried(
     receiver.default_status = status
     await enqueue(sessions, [hook_of(receiver)], now=clock.now())
 
-    await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
     clock.advance(timedelta(hours=2))
-    await deliver_due(sessions, clock, worker_id="w1", settings=settings)
+    await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=settings)
 
     [row] = await rows(sessions)
     assert row.status == final
@@ -165,7 +170,9 @@ async def test_the_last_allowed_attempt_fails_the_row(
     await enqueue(sessions, [hook_of(receiver)], now=clock.now())
 
     for _ in range(5):
-        await deliver_due(sessions, clock, worker_id="w1", settings=settings, max_attempts=3)
+        await deliver_due(
+            Transactions(sessions), clock, worker_id="w1", settings=settings, max_attempts=3
+        )
         clock.advance(timedelta(hours=1))
 
     [row] = await rows(sessions)
@@ -181,7 +188,7 @@ async def test_a_receiver_that_does_not_answer_in_time_is_retried(
 
     # the webhook timeout is at most half the lease: 0.2 s here
     summary = await deliver_due(
-        sessions, clock, worker_id="w1", settings=settings, lease_seconds=0.4
+        Transactions(sessions), clock, worker_id="w1", settings=settings, lease_seconds=0.4
     )
 
     assert summary.retried == 1

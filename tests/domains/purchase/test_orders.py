@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from mobileplans.cli.demo_operator import ensure_operator_demo
 from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase import orders
 from mobileplans.domains.purchase.es2plus_client import Es2PlusClient
 from mobileplans.domains.purchase.schemas import MoDirectStatus, OrderKind, OrderStatus
@@ -68,7 +69,7 @@ async def test_crediting_a_line_of_another_account_fails_the_order_with_nothing_
             session, OPERATOR, sim("active_prepaid"), now=clock.now()
         )
     es2 = Es2PlusClient("http://127.0.0.1:9", "unused")
-    order = await orders.place_order(sessions, es2, wanted, clock)
+    order = await orders.place_order(Transactions(sessions), es2, wanted, clock)
     await es2.close()
     assert order.status is OrderStatus.FAILED
     assert order.callback is not None

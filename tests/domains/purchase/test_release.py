@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from mobileplans.db.models import MoOrder
-from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase.es2plus_client import Es2PlusClient, Es2PlusPool
 from mobileplans.domains.purchase.release import release_due_orders
 from mobileplans.domains.smdp.schemas import ProfileState
@@ -46,8 +46,9 @@ async def delayed_order(stack: Stack, sessions: Sessions, email: str) -> MoOrder
 
 
 async def release(sessions: Sessions, pool: Es2PlusPool, clock: FrozenClock, after: float) -> int:
-    async with session_scope(sessions) as session:
-        return await release_due_orders(session, pool, clock.now() + timedelta(seconds=after))
+    return await release_due_orders(
+        Transactions(sessions), pool, clock.now() + timedelta(seconds=after)
+    )
 
 
 async def test_release_waits_for_the_due_time_and_a_reachable_smdp(

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from mobileplans.apps.operator.state import OperatorState
-from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase.release import release_due_orders
 
 log = logging.getLogger(__name__)
@@ -15,11 +15,14 @@ RELEASE_INTERVAL_SECONDS = 2.0
 
 
 async def release_forever(state: OperatorState, interval: float = RELEASE_INTERVAL_SECONDS) -> None:
-    """Every ``interval`` seconds, release the delayed profiles that are due (spec 1.6)."""
+    """Every ``interval`` seconds, release the delayed profiles that are due (spec 1.6).
+
+    The job is the edge: it hands the round a ``Transactions`` (short steps, no session
+    held across the ES2+ calls)."""
+    tx = Transactions(state.sessions)
     while True:
         try:
-            async with session_scope(state.sessions) as session:
-                released = await release_due_orders(session, state.es2plus, state.clock.now())
+            released = await release_due_orders(tx, state.es2plus, state.clock.now())
             if released:
                 log.info("released %s delayed eSIM profile(s)", released)
         except Exception:  # keep the loop alive; the next round retries

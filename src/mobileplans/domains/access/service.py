@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import ApiCredential
+from mobileplans.domains.access import repository
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.errors import BadRequest, Forbidden, NotFound
 
@@ -92,18 +92,14 @@ async def create_credential(
         created_at=now,
         revoked_at=None,
     )
-    session.add(row)
+    repository.add(session, row)
     await session.flush()
     return IssuedCredential(row.id, operator_id, row.name, token)
 
 
 async def authenticate(session: AsyncSession, token: str) -> Party | None:
     """The party of a live credential, or None."""
-    row = await session.scalar(
-        select(ApiCredential).where(
-            ApiCredential.token_sha256 == token_digest(token), ApiCredential.revoked_at.is_(None)
-        )
-    )
+    row = await repository.live_by_digest(session, token_digest(token))
     if row is None:
         return None
     if row.operator_id is None:
@@ -112,11 +108,11 @@ async def authenticate(session: AsyncSession, token: str) -> Party | None:
 
 
 async def list_credentials(session: AsyncSession) -> list[ApiCredential]:
-    return list((await session.scalars(select(ApiCredential).order_by(ApiCredential.id))).all())
+    return await repository.list_all(session)
 
 
 async def revoke(session: AsyncSession, credential_id: int, *, now: datetime) -> ApiCredential:
-    row = await session.get(ApiCredential, credential_id)
+    row = await repository.get(session, credential_id)
     if row is None:
         raise NotFound(f"credential {credential_id} does not exist")
     if row.revoked_at is None:

@@ -1,5 +1,9 @@
 """Deliver the notifications outbox: claim, send, record; retries with backoff (issue #5).
 
+The worker job (the edge) hands it a ``Transactions``: each database step below is one
+short transaction and no session is open while a channel sends (docs/architecture.md,
+"Transactions").
+
 Spec 5.4 and 5.5 put deadlines on outage and maintenance communication, so a message
 must not be lost when a receiver is down or a worker dies, nor sent twice when two
 workers run. :func:`deliver_due` does one round:
@@ -44,10 +48,9 @@ from datetime import timedelta
 
 import aiohttp
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.config import Settings
-from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.notification import repository
 from mobileplans.domains.notification.channels.base import (
     ChannelAdapter,
@@ -67,7 +70,6 @@ from mobileplans.domains.notification.schemas import Channel
 from mobileplans.kit.clock import Clock
 
 log = logging.getLogger(__name__)
-Sessions = async_sessionmaker[AsyncSession]
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
@@ -103,13 +105,13 @@ class DeliverySummary:
 
 @asynccontextmanager
 async def open_channels(
-    settings: Settings, sessions: Sessions, clock: Clock, *, lease_seconds: float
+    settings: Settings, tx: Transactions, clock: Clock, *, lease_seconds: float
 ) -> AsyncIterator[Mapping[str, ChannelAdapter]]:
     """One adapter per channel for this round; timeouts at most half the lease."""
     ceiling = lease_seconds / 2
 
     async def secret_for(operator_id: str) -> str | None:
-        async with sessions() as session:
+        async with tx.step() as session:
             return await repository.webhook_secret(session, operator_id)
 
     async with aiohttp.ClientSession() as http:
@@ -133,7 +135,7 @@ async def open_channels(
 class Round:
     """What one :func:`deliver_due` call shares between its sends."""
 
-    sessions: Sessions
+    tx: Transactions
     clock: Clock
     worker_id: str
     channels: Mapping[str, ChannelAdapter]
@@ -143,7 +145,7 @@ class Round:
 
 
 async def deliver_due(
-    sessions: Sessions,
+    tx: Transactions,
     clock: Clock,
     *,
     worker_id: str,
@@ -156,7 +158,7 @@ async def deliver_due(
     """Claim up to ``batch`` due rows, send them, record each outcome (module docstring)."""
     summary = DeliverySummary()
     now = clock.now()
-    async with session_scope(sessions) as session:
+    async with tx.step() as session:
         rows = await repository.claim(
             session,
             worker_id=worker_id,
@@ -167,9 +169,9 @@ async def deliver_due(
     summary.claimed = len(rows)
     if not rows:
         return summary
-    async with open_channels(settings, sessions, clock, lease_seconds=lease_seconds) as channels:
+    async with open_channels(settings, tx, clock, lease_seconds=lease_seconds) as channels:
         work = Round(
-            sessions,
+            tx,
             clock,
             worker_id,
             channels,
@@ -201,7 +203,7 @@ async def _attempt(work: Round, row: OutboxRow, adapter: ChannelAdapter | None) 
         )
     expires = row.lease_expires_at
     if expires is None or work.clock.now() + timedelta(seconds=adapter.timeout_seconds) > expires:
-        async with session_scope(work.sessions) as session:
+        async with work.tx.step() as session:
             await repository.release(session, [row.id], worker_id=work.worker_id)
         return "released"
     try:
@@ -211,7 +213,7 @@ async def _attempt(work: Round, row: OutboxRow, adapter: ChannelAdapter | None) 
     except Exception as error:  # an adapter bug must not stop the round: retry later
         log.exception("channel %s raised on notification %d", adapter.name, row.id)
         return await _record_error(work, row, DeliveryError(f"{type(error).__name__}: {error}"))
-    async with session_scope(work.sessions) as session:
+    async with work.tx.step() as session:
         recorded = await repository.mark_delivered(
             session, row.id, worker_id=work.worker_id, now=work.clock.now()
         )
@@ -221,7 +223,7 @@ async def _attempt(work: Round, row: OutboxRow, adapter: ChannelAdapter | None) 
 async def _record_error(work: Round, row: OutboxRow, error: DeliveryError) -> str:
     attempts = row.attempts + 1
     give_up = error.permanent or attempts >= work.max_attempts
-    async with session_scope(work.sessions) as session:
+    async with work.tx.step() as session:
         if give_up:
             recorded = await repository.mark_failed(
                 session, row.id, worker_id=work.worker_id, error=error.message

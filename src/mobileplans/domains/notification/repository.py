@@ -1,5 +1,5 @@
-"""SQL of the notifications outbox (issue #5). Only this module and ``service.enqueue``
-write the ``notifications`` table.
+"""SQL of the notifications outbox (issue #5). Only this module writes the
+``notifications`` table (``service.enqueue`` through :func:`insert_new`).
 
 A row is ``pending`` until delivered or failed. A worker claims due rows by writing its id
 and a lease expiry on them (compare-and-set); every outcome it records afterwards is
@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import Notification, OperatorOpsSettings
@@ -41,6 +42,20 @@ CLAIMED_COLUMNS = (
     N.attempts,
     N.lease_expires_at,
 )
+
+
+async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows whose ``dedupe_key`` is new (the others are skipped); returns how
+    many were inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Notification)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.id)
+    )
+    result = await session.execute(statement, rows)
+    return len(result.all())
 
 
 def _to_outbox(row: Row[Any]) -> OutboxRow:

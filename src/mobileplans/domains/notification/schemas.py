@@ -21,7 +21,8 @@ class DeliveryStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Recipient:
-    """One address on one channel. ``secret`` signs webhook bodies (HMAC-SHA256)."""
+    """One address on one channel. ``secret`` is not stored with the row: delivery signs a
+    webhook body with the operator's secret of the moment (HMAC-SHA256)."""
 
     channel: Channel
     address: str

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.config import PlatformContact
-from mobileplans.db.models import Notification, OperatorContact, OperatorOpsSettings
+from mobileplans.domains.incident import profiles as ops_settings
+from mobileplans.domains.notification import repository
 from mobileplans.domains.notification.schemas import Channel, DeliveryStatus, Message, Recipient
+from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.errors import NotFound
 
 SEVERITY_ALIASES: dict[str, set[str]] = {
     "sev1": {"sev1", "high"},
@@ -51,22 +52,24 @@ async def operator_recipients(
     environment: str | None,
     severity: str | None,
 ) -> list[Recipient]:
-    """The operator's matching contacts with an email, plus its webhook when configured."""
-    contacts = (
-        await session.scalars(
-            select(OperatorContact).where(OperatorContact.operator_id == operator_id)
-        )
-    ).all()
+    """The operator's matching contacts with an email (the registry's), plus its webhook
+    when its operations settings (the incident domain's) name one. The webhook's secret is
+    looked up when the row is sent (``delivery``), so a rotated secret applies at once."""
+    try:
+        operator = await registry_service.get_operator(session, operator_id)
+    except NotFound:
+        return [Recipient(Channel.LOG, f"operator:{operator_id}", operator_id)]
     out = [
         Recipient(Channel.EMAIL, c.email, c.name)
-        for c in contacts
-        if c.email and contact_matches(c.severity, c.environment, severity, environment)
-    ]
-    settings = await session.get(OperatorOpsSettings, operator_id)
-    if settings is not None and settings.webhook_url:
-        out.append(
-            Recipient(Channel.WEBHOOK, settings.webhook_url, operator_id, settings.webhook_secret)
+        for c in operator.contacts
+        if c.email
+        and contact_matches(
+            c.severity.value, c.environment.value if c.environment else None, severity, environment
         )
+    ]
+    settings = await ops_settings.read_settings(session, operator_id)
+    if settings.webhook_url:
+        out.append(Recipient(Channel.WEBHOOK, settings.webhook_url, operator_id))
     return out or [Recipient(Channel.LOG, f"operator:{operator_id}", operator_id)]
 
 
@@ -120,12 +123,4 @@ async def enqueue(
     if not recipients:
         return 0
     rows = [_row(message, r, dedupe, now) for r in recipients]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Notification)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Notification.id)
-    )
-    result = await session.execute(statement, rows)
-    return len(result.all())
+    return await repository.insert_new(session, rows)

@@ -1,17 +1,18 @@
 """Portal use cases that end a session: orders, receipts, cancels, the account page, re-entry.
 
-:func:`place` and :func:`reissue_profile` run an order in transactions of their own
-(``orders`` explains why); the others take the session and never commit.
+:func:`place` and :func:`reissue_profile` call the SM-DP+ between database steps, so they
+take the edge's ``Transactions`` and run each step as one short transaction (``orders``
+explains why); the others take the session and never commit.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.config import OperatorSite
-from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase import callbacks, journal, orders, reissue, repository
 from mobileplans.domains.purchase.es2plus_client import Es2PlusClient
 from mobileplans.domains.purchase.schemas import (
@@ -35,12 +36,12 @@ from mobileplans.kit.clock import Clock
 
 
 async def place(
-    sessions: async_sessionmaker[AsyncSession],
+    tx: Transactions,
     es2: Es2PlusClient,
     request: orders.OrderRequest,
     clock: Clock,
 ) -> OrderRead:
-    return await orders.place_order(sessions, es2, request, clock)
+    return await orders.place_order(tx, es2, request, clock)
 
 
 async def order_request(
@@ -141,7 +142,7 @@ async def assess_reentry(
 
 
 async def reissue_profile(
-    sessions: async_sessionmaker[AsyncSession],
+    tx: Transactions,
     es2: Es2PlusClient,
     site: OperatorSite,
     report: LpaErrorReport,
@@ -152,8 +153,8 @@ async def reissue_profile(
     clock: Clock,
 ) -> OrderRead:
     """Re-issue (or hand out again) the profile the app failed to install (spec 1.9)."""
-    async with session_scope(sessions) as session:
+    async with tx.step() as session:
         reentry = await assess_reentry(session, site, report, device, account_id)
     request = reissue.request_for(site, reentry, account_id=account_id, checkout_key=checkout_key,
                                   transaction_id=device.transaction_id)  # fmt: skip
-    return await reissue.reissue(sessions, es2, reentry, request, clock)
+    return await reissue.reissue(tx, es2, reentry, request, clock)

@@ -1,6 +1,8 @@
 """Placing an order: idempotent by checkout key, never holding a transaction across ES2+.
 
-Each order runs in short transactions of its own (a job, like the CLI's ``session_scope``):
+The edge (the portal request) hands the order a ``Transactions``: each step below is one
+short transaction, and no session is open during an ES2+ call (docs/architecture.md,
+"Transactions"):
 
 1. *claim*: insert the ``mo_orders`` row (``placed``) and commit. ``UNIQUE(operator_id,
    checkout_key)`` makes a double submit find the first order instead; the second request
@@ -25,11 +27,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.config import OperatorSite
 from mobileplans.db.models import MoOrder
-from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase import callbacks, journal, repository
 from mobileplans.domains.purchase.es2plus_client import (
     Es2PlusClient,
@@ -139,28 +141,26 @@ def new_checkout_key() -> str:
 
 
 async def place_order(
-    sessions: async_sessionmaker[AsyncSession],
+    tx: Transactions,
     es2: Es2PlusClient,
     request: OrderRequest,
     clock: Clock,
 ) -> OrderRead:
     """Place (or find again) the order of one checkout and fulfil it."""
-    async with session_scope(sessions) as session:
+    async with tx.step() as session:
         order, drive_it = await claim(session, request, clock.now())
     if not drive_it:
-        return await settled(sessions, order.id)
+        return await settled(tx, order.id)
     drive = Drive(order, request)
     if request.kind in (OrderKind.TOPUP, OrderKind.ACTIVATE_SIM):
-        return await record(sessions, drive, clock, _credit_line(drive))
+        return await record(tx, drive, clock, _credit_line(drive))
     try:
         profile = await reserve_profile(
             es2, drive, request.eid, request.plan, request.download_delay
         )
     except Es2PlusError as exc:
-        return await fail(sessions, drive, clock, exc)
-    return await record(
-        sessions, drive, clock, _new_profile(drive, profile), es2=es2, profile=profile
-    )
+        return await fail(tx, drive, clock, exc)
+    return await record(tx, drive, clock, _new_profile(drive, profile), es2=es2, profile=profile)
 
 
 async def claim(
@@ -197,12 +197,12 @@ async def claim(
     return journal.order_read(existing), False
 
 
-async def settled(sessions: async_sessionmaker[AsyncSession], order_id: str) -> OrderRead:
+async def settled(tx: Transactions, order_id: str) -> OrderRead:
     """The order once its driver is done (bounded wait); may still be ``placed``."""
     for attempt in range(SETTLE_POLLS):
         if attempt:
             await asyncio.sleep(SETTLE_INTERVAL)
-        async with session_scope(sessions) as session:
+        async with tx.step() as session:
             row = await repository.order(session, order_id)
             assert row is not None
             current = journal.order_read(row)
@@ -263,7 +263,7 @@ Step = Callable[[AsyncSession, datetime], Awaitable[OrderRead]]
 
 
 async def record(
-    sessions: async_sessionmaker[AsyncSession],
+    tx: Transactions,
     drive: Drive,
     clock: Clock,
     step: Step,
@@ -273,14 +273,14 @@ async def record(
 ) -> OrderRead:
     """Run the recording step in one transaction; a business failure fails the order."""
     try:
-        async with session_scope(sessions) as session:
+        async with tx.step() as session:
             return await step(session, clock.now())
     except OrderRaced:
-        return await settled(sessions, drive.order.id)
+        return await settled(tx, drive.order.id)
     except AppError as exc:
         if es2 is not None and profile is not None:
             await give_back(es2, drive, profile.iccid, drive.request.eid)
-        return await fail(sessions, drive, clock, exc)
+        return await fail(tx, drive, clock, exc)
 
 
 def _credit_line(drive: Drive) -> Step:
@@ -368,9 +368,7 @@ def failure_status(exc: Exception) -> MoDirectStatus:
     return MoDirectStatus.SERVICE_ERROR
 
 
-async def fail(
-    sessions: async_sessionmaker[AsyncSession], drive: Drive, clock: Clock, exc: Exception
-) -> OrderRead:
+async def fail(tx: Transactions, drive: Drive, clock: Clock, exc: Exception) -> OrderRead:
     """Mark the order ``failed`` with the failure callback; nothing is credited."""
     request = drive.request
     meta = callbacks.failure_meta(
@@ -380,8 +378,8 @@ async def fail(
     )
     callback = callbacks.failure(request.api, meta, transaction_id=request.transaction_id)
     try:
-        async with session_scope(sessions) as session:
+        async with tx.step() as session:
             return await finish(session, drive, clock.now(), OrderStatus.FAILED,
                                 failure=str(exc)[:500], callback=callback.wire())  # fmt: skip
     except OrderRaced:
-        return await settled(sessions, drive.order.id)
+        return await settled(tx, drive.order.id)

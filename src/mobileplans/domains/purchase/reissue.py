@@ -28,10 +28,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.config import OperatorSite
-from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase import callbacks, journal, orders, repository
 from mobileplans.domains.purchase.es2plus_client import Es2PlusClient, Es2PlusError
 from mobileplans.domains.purchase.schemas import (
@@ -116,28 +116,28 @@ def request_for(
 
 
 async def reissue(
-    sessions: async_sessionmaker[AsyncSession],
+    tx: Transactions,
     es2: Es2PlusClient,
     reentry: Reentry,
     request: orders.OrderRequest,
     clock: Clock,
 ) -> OrderRead:
     """Hand the profile out again (reuse) or replace it (re-issue); idempotent by key."""
-    async with session_scope(sessions) as session:
+    async with tx.step() as session:
         order, drive_it = await orders.claim(session, request, clock.now())
     if not drive_it:
-        return await orders.settled(sessions, order.id)
+        return await orders.settled(tx, order.id)
     drive = orders.Drive(order, request)
     if reentry.action is ReentryAction.REUSE:
-        return await orders.record(sessions, drive, clock, _reuse(drive, reentry))
+        return await orders.record(tx, drive, clock, _reuse(drive, reentry))
     try:
         profile = await orders.reserve_profile(es2, drive, reentry.eid, reentry.plan, 0)
     except Es2PlusError as exc:
-        return await orders.fail(sessions, drive, clock, exc)
+        return await orders.fail(tx, drive, clock, exc)
     old = reentry.line
     await orders.cancel_profile(es2, drive, old.iccid, old.eid, "Unavailable")
     step = _replace(drive, reentry, profile)
-    return await orders.record(sessions, drive, clock, step, es2=es2, profile=profile)
+    return await orders.record(tx, drive, clock, step, es2=es2, profile=profile)
 
 
 def _reuse(drive: orders.Drive, reentry: Reentry) -> orders.Step:

@@ -5,8 +5,10 @@ activation code with ``downloadDelay``; ``release_due_orders`` (run every few se
 by the operator app) calls ``releaseProfile`` once ``release_due_at`` has passed, then
 marks the order ``fulfilled`` and the line ``released``.
 
-All ES2+ calls of a round are made before the round writes anything, so no write lock
-is held while the SM-DP+ (which may share an SQLite database) writes. A transport
+The job (the edge) hands the round a ``Transactions``: the due orders are read in one
+short transaction, the ES2+ calls are made with no session open (the SM-DP+ may share the
+database, and on SQLite its single writer), and each answer is recorded in a short
+transaction of its own (docs/architecture.md, "Transactions"). A transport
 failure leaves the order due (next round retries with the same functionCallIdentifier,
 which the SM-DP+ answers as a replay); a ``Failed`` answer marks it ``release-failed``.
 """
@@ -18,6 +20,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoOrder
+from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase import journal, repository
 from mobileplans.domains.purchase.es2plus_client import (
     Es2PlusFailed,
@@ -32,10 +35,11 @@ ROUND_LIMIT = 20
 
 
 async def release_due_orders(
-    session: AsyncSession, es2: Es2PlusPool, now: datetime, *, limit: int = ROUND_LIMIT
+    tx: Transactions, es2: Es2PlusPool, now: datetime, *, limit: int = ROUND_LIMIT
 ) -> int:
     """Release every delayed profile that is due; returns how many were released."""
-    due = await repository.due_releases(session, now, limit)
+    async with tx.step() as session:
+        due = await repository.due_releases(session, now, limit)
     answers: list[tuple[MoOrder, Es2PlusFailed | None]] = []
     for row in due:
         try:
@@ -53,7 +57,8 @@ async def release_due_orders(
         answers.append((row, None))
     released = 0
     for row, failure in answers:
-        released += await _record(session, row, failure, now)
+        async with tx.step() as session:
+            released += await _record(session, row, failure, now)
     return released
 
 

@@ -20,7 +20,8 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import MaintenanceWindow, OperatorOpsSettings
+from mobileplans.db.models import MaintenanceWindow
+from mobileplans.domains.incident import profiles as ops_settings
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.schemas import OperatorSpec
 from mobileplans.domains.sla import repository
@@ -43,10 +44,10 @@ async def notice_calendar(session: AsyncSession, operator: OperatorSpec) -> Busi
     holidays of ``OperatorOpsSettings.holiday_country`` (with its subdivision) when set, else
     of its first registry country. A country the ``holidays`` package does not know (or a
     bad subdivision) falls back to weekends only."""
-    settings = await session.get(OperatorOpsSettings, operator.id)
+    settings = await ops_settings.read_settings(session, operator.id)
     country: str | None = operator.countries[0] if operator.countries else None
     subdivision: str | None = None
-    if settings is not None and settings.holiday_country:
+    if settings.holiday_country:
         country, subdivision = settings.holiday_country, settings.holiday_subdivision
     try:
         calendar = BusinessCalendar(

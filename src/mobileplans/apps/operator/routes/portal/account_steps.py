@@ -24,31 +24,28 @@ def _signin_page(portal: Portal, *, email: str | None, error: str | None = None)
 @router.get("/{operator_id}/portal/signin")
 async def signin_page(portal: PortalDep) -> Response:
     """Sign-in step (``data-mp-step="signin"``: ``email``, ``password``; link to sign-up)."""
-    blocked = flow.guard(portal, "signin")
-    if blocked is not None:
-        return blocked
-    assert portal.state is not None
-    return _signin_page(portal, email=portal.state.email)
+    live = flow.at(portal, "signin", flow.Live)
+    if isinstance(live, Response):
+        return live
+    return _signin_page(portal, email=live.state.email)
 
 
 @router.post("/{operator_id}/portal/signin")
 async def signin_submit(portal: PortalDep, session: Session) -> Response:
     """An existing account signs in: ``userAccount`` = ``Existing`` (spec 2.2.1)."""
-    blocked = flow.guard(portal, "signin")
-    if blocked is not None:
-        return blocked
+    live = flow.at(portal, "signin", flow.Live)
+    if isinstance(live, Response):
+        return live
     form = await portal.form()
     if form.get("action") == "cancel":
-        return await flow.cancel(portal, session, "signin")
-    state = portal.state
-    assert state is not None
+        return await flow.cancel(portal, session, live, "signin")
     email = form.get("email", "")
     try:
-        account = await service.sign_in(session, portal.site, state.transaction_id, email,
+        account = await service.sign_in(session, portal.site, live.transaction_id, email,
                                         form.get("password", ""), portal.now)  # fmt: skip
     except Unauthorized:
         return _signin_page(portal, email=email, error=portal.t("signin.failed"))
-    return await _signed_in(portal, session, account, MetaValue.EXISTING)
+    return await _signed_in(portal, session, live, account, MetaValue.EXISTING)
 
 
 @router.get("/{operator_id}/portal/signup")
@@ -64,17 +61,15 @@ async def signup_page(portal: PortalDep) -> Response:
 @router.post("/{operator_id}/portal/signup")
 async def signup_submit(portal: PortalDep, session: Session) -> Response:
     """A new account: ``userAccount`` = ``New`` (spec 2.2.1)."""
-    blocked = flow.guard(portal, "signup")
-    if blocked is not None:
-        return blocked
+    live = flow.at(portal, "signup", flow.Live)
+    if isinstance(live, Response):
+        return live
     form = await portal.form()
     if form.get("action") == "cancel":
-        return await flow.cancel(portal, session, "signin")
-    state = portal.state
-    assert state is not None
+        return await flow.cancel(portal, session, live, "signin")
     email, name = form.get("email", ""), form.get("displayName", "")
     try:
-        account = await service.sign_up(session, portal.site, state.transaction_id, email=email,
+        account = await service.sign_up(session, portal.site, live.transaction_id, email=email,
                                         password=form.get("password", ""), display_name=name,
                                         now=portal.now)  # fmt: skip
     except (BadRequest, Conflict) as exc:
@@ -82,37 +77,35 @@ async def signup_submit(portal: PortalDep, session: Session) -> Response:
         return portal.page("signup.html", "signup", title="title.signup", email=email,
                            display_name=name, error=message,
                            error_field=exc.extra.get("field"))  # fmt: skip
-    return await _signed_in(portal, session, account, MetaValue.NEW)
+    return await _signed_in(portal, session, live, account, MetaValue.NEW)
 
 
 async def _signed_in(
-    portal: Portal, session: Session, account: AccountRead, value: MetaValue
+    portal: Portal, session: Session, live: flow.Live, account: AccountRead, value: MetaValue
 ) -> Response:
-    state = portal.state
-    assert state is not None
+    state = live.state
     same = state.account_id == account.id
-    portal.update(
-        account_id=account.id, email=account.email,
+    user = flow.view_of(portal.update(
+        state, account_id=account.id, email=account.email,
         user_account=state.user_account if same and state.user_account else value.value,
         plan_id=state.plan_id if same else None, target=state.target if same else None,
         instrument=state.instrument if same else None, card=state.card if same else None,
         checkout_key=state.checkout_key if same else None, terms=state.terms if same else False,
-    )  # fmt: skip
-    return await flow.after_sign_in(portal, session)
+    ))  # fmt: skip
+    if not isinstance(user, flow.SignedIn):  # cannot happen: an account and its kind were set
+        return portal.redirect("signin")
+    return await flow.after_sign_in(portal, session, user)
 
 
 @router.get("/{operator_id}/portal/account")
 async def account_page(portal: PortalDep, session: Session) -> Response:
     """Account page (``data-mp-step="account"``): lines, balances, Next = buy more."""
-    blocked = flow.guard(portal, "plans")
-    if blocked is not None:
-        return blocked
-    state = portal.state
-    assert state is not None
-    assert state.account_id is not None
-    holder = await service.account(session, portal.site, state.account_id)
-    lines = await fulfilment.account_lines(session, portal.site, flow.device_of(state),
-                                           state.account_id, portal.now)  # fmt: skip
+    user = flow.at(portal, "plans", flow.SignedIn)
+    if isinstance(user, Response):
+        return user
+    holder = await service.account(session, portal.site, user.account_id)
+    lines = await fulfilment.account_lines(session, portal.site, user.launch,
+                                           user.account_id, portal.now)  # fmt: skip
     return portal.page("account.html", "account", title="title.account", lines=lines,
                        display_name=holder.display_name,
                        next_label=portal.t("nav.buy_more"))  # fmt: skip
@@ -120,10 +113,10 @@ async def account_page(portal: PortalDep, session: Session) -> Response:
 
 @router.post("/{operator_id}/portal/account")
 async def account_submit(portal: PortalDep, session: Session) -> Response:
-    blocked = flow.guard(portal, "plans")
-    if blocked is not None:
-        return blocked
+    user = flow.at(portal, "plans", flow.SignedIn)
+    if isinstance(user, Response):
+        return user
     form = await portal.form()
     if form.get("action") == "cancel":
-        return await flow.cancel(portal, session, "account")
+        return await flow.cancel(portal, session, user, "account")
     return portal.redirect("plans")

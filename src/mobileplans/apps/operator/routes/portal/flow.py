@@ -9,9 +9,17 @@ step whose predecessors are not done redirects to the first missing one.
 Ending: Cancel on any step → ``cancelled`` (``notifyCancelledPurchase``); a refusal after
 sign-in → ``error``; a placed order → ``confirmation``. The terminal page renders the
 call for the app and deletes the session cookie (secure logout).
+
+Typed views: :func:`at` guards a step and hands the route a frozen view of the session
+whose fields are non-optional once the step's prerequisites hold (:class:`Live` →
+:class:`SignedIn` → :class:`Chosen` → :class:`Ready`), so the routes need no asserts and
+mypy checks every field they read.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -32,6 +40,87 @@ REQUIRES = {"plans": 1, "checkout": 2, "review": 4}  # terms: readable any time 
 ORDER = ("signin", "plans", "checkout", "terms", "review")
 
 
+# ---- typed views of the session ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """A session in progress: launched on a device, not ended, no order placed yet."""
+
+    state: PortalState
+    device: DeviceState
+
+    @property
+    def transaction_id(self) -> str:
+        return self.device.transaction_id
+
+    @property
+    def launch(self) -> DeviceLaunch:
+        """The launch parameters, as the purchase domain takes them."""
+        d = self.device
+        return DeviceLaunch(
+            transaction_id=d.transaction_id, location=d.location, market=d.market, eid=d.eid,
+            iccid=d.iccid, iccids=tuple(d.iccids), imei=d.imei,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn(Live):
+    """Signed in: the account and how it came (``userAccount`` New or Existing)."""
+
+    account_id: int
+    user_account: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen(SignedIn):
+    """A plan chosen, and where it goes (``"new"`` or an ICCID)."""
+
+    plan_id: int
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ready(Chosen):
+    """Everything the order needs: the payment instrument too (``saved`` or ``new``)."""
+
+    instrument: str
+
+
+View = TypeVar("View", bound=Live)
+
+
+def view_of(state: PortalState | None) -> Live | None:
+    """The narrowest view ``state`` allows; ``None`` without a launched device."""
+    if state is None or state.device is None:
+        return None
+    device, account, user = state.device, state.account_id, state.user_account
+    if account is None or user is None:
+        return Live(state, device)
+    if state.plan_id is None or state.target is None:
+        return SignedIn(state, device, account, user)
+    if state.instrument is None:
+        return Chosen(state, device, account, user, state.plan_id, state.target)
+    return Ready(state, device, account, user, state.plan_id, state.target, state.instrument)
+
+
+def at(portal: Portal, step: str, kind: type[View]) -> View | Response:
+    """The view of ``step`` (of type ``kind``) when it may be shown; else the answer
+    :func:`guard` gives (session ended, earlier step)."""
+    blocked = guard(portal, step)
+    if blocked is not None:
+        return blocked
+    view = view_of(portal.state)
+    if view is None:
+        return portal.session_ended()
+    if isinstance(view, kind):
+        return view
+    return portal.redirect(first_missing(view.state) or "signin")
+
+
+# ---- the step machine ----------------------------------------------------------------------
+
+
 def first_missing(state: PortalState) -> str | None:
     if not state.signed_in:
         return "signin"
@@ -44,11 +133,10 @@ def first_missing(state: PortalState) -> str | None:
     return None
 
 
-def next_step(portal: Portal, after: str | None = None) -> str:
+def next_step(state: PortalState, after: str | None = None) -> str:
     """The step after ``after`` (a wizard: plans → checkout → terms → review), or the first
     step still missing when an earlier one is not done."""
-    assert portal.state is not None
-    missing = first_missing(portal.state)
+    missing = first_missing(state)
     following = ORDER[ORDER.index(after) + 1] if after in ORDER[:-1] else "review"
     if missing is not None and ORDER.index(missing) < ORDER.index(following):
         return missing
@@ -68,15 +156,6 @@ def guard(portal: Portal, step: str) -> Response | None:
     if missing is not None and step in REQUIRES and ORDER.index(missing) < REQUIRES[step]:
         return portal.redirect(missing)
     return None
-
-
-def device_of(state: PortalState) -> DeviceLaunch:
-    assert state.device is not None
-    d = state.device
-    return DeviceLaunch(
-        transaction_id=d.transaction_id, location=d.location, market=d.market, eid=d.eid,
-        iccid=d.iccid, iccids=tuple(d.iccids), imei=d.imei,
-    )  # fmt: skip
 
 
 def launch_state(portal: Portal, launched: service.Launched) -> PortalState:
@@ -113,14 +192,12 @@ async def refuse_launch(
     )  # fmt: skip
 
 
-async def cancel(portal: Portal, session: AsyncSession, step: str) -> Response:
+async def cancel(portal: Portal, session: AsyncSession, live: Live, step: str) -> Response:
     """Cancel pressed on ``step``: hand control back with ``notifyCancelledPurchase``."""
-    state = portal.state
-    if state is None or state.device is None:
-        return portal.session_ended()
+    state = live.state
     meta = service.abandoned_meta(portal.site, step=step, user_account=state.user_account,
                                   instrument=state.instrument)  # fmt: skip
-    callback = fulfilment.ended(session, portal.site, state.transaction_id, meta, portal.now,
+    callback = fulfilment.ended(session, portal.site, live.transaction_id, meta, portal.now,
                                 event="cancelled")  # fmt: skip
     end = EndState(kind="cancelled", reason="cancelled.text", callback=callback.wire())
     portal.keep(_signed_out(state, end=end))
@@ -128,30 +205,26 @@ async def cancel(portal: Portal, session: AsyncSession, step: str) -> Response:
 
 
 async def refuse(
-    portal: Portal, session: AsyncSession, status: MoDirectStatus, reason: str
+    portal: Portal, session: AsyncSession, live: Live, status: MoDirectStatus, reason: str
 ) -> Response:
     """End the session on an error found after launch (e.g. another account's SIM)."""
-    state = portal.state
-    assert state is not None
+    state = live.state
     meta = service.refusal_meta(status, state.user_account)
-    callback = fulfilment.ended(session, portal.site, state.transaction_id, meta, portal.now,
+    callback = fulfilment.ended(session, portal.site, live.transaction_id, meta, portal.now,
                                 event="refused")  # fmt: skip
     portal.keep(_signed_out(state, end=EndState(kind="error", reason=reason,
                                                  callback=callback.wire())))  # fmt: skip
     return portal.redirect("error")
 
 
-async def after_sign_in(portal: Portal, session: AsyncSession) -> Response:
+async def after_sign_in(portal: Portal, session: AsyncSession, user: SignedIn) -> Response:
     """Re-entry first, then the account page for a device with the user's lines, else plans."""
-    state = portal.state
-    assert state is not None
-    assert state.account_id is not None
-    if state.reentry is not None:
+    if user.state.reentry is not None:
         return portal.redirect("reentry")
     try:
-        step = await service.landing(session, portal.site, device_of(state), state.account_id)
+        step = await service.landing(session, portal.site, user.launch, user.account_id)
     except NotFound:
-        return await refuse(portal, session, MoDirectStatus.INVALID_SIM, "error.InvalidSIM")
+        return await refuse(portal, session, user, MoDirectStatus.INVALID_SIM, "error.InvalidSIM")
     return portal.redirect(step)
 
 

@@ -38,8 +38,9 @@ async def launch_portal(portal: PortalDep, session: Session) -> Response:
     portal.keep(flow.launch_state(portal, launched))
     if launched.reentry is not None:
         return portal.redirect("reentry")
-    if portal.state is not None and portal.state.signed_in:
-        return await flow.after_sign_in(portal, session)
+    user = flow.view_of(portal.state)
+    if isinstance(user, flow.SignedIn):
+        return await flow.after_sign_in(portal, session, user)
     return portal.redirect("signin")
 
 

@@ -24,6 +24,7 @@ from mobileplans.apps.operator.portal_session import PortalState
 from mobileplans.apps.operator.routes.portal import formatting
 from mobileplans.apps.operator.state import OperatorState
 from mobileplans.config import OperatorSite
+from mobileplans.db.transactions import Transactions
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 ENV = Environment(
@@ -74,10 +75,11 @@ class Portal:
         """Store ``state`` in the cookie sent with this answer."""
         self.state, self._dirty, self._logout = state, True, False
 
-    def update(self, **changes: Any) -> PortalState:
-        assert self.state is not None
-        self.keep(self.state.model_copy(update=changes))
-        return self.state
+    def update(self, state: PortalState, **changes: Any) -> PortalState:
+        """Store ``state`` with ``changes`` in the cookie; returns the new state."""
+        changed = state.model_copy(update=changes)
+        self.keep(changed)
+        return changed
 
     def logout(self) -> None:
         """Secure logout (spec 5.11): the answer deletes the session cookie."""
@@ -147,3 +149,13 @@ def get_portal(request: Request, site: Site, state: State) -> Portal:
 
 
 PortalDep = Annotated[Portal, Depends(get_portal)]
+
+
+def get_transactions(state: State) -> Transactions:
+    """Short transactions for a step that calls the SM-DP+ between database steps (the
+    review's order, the re-entry's re-issue): it holds no request session across ES2+
+    (docs/architecture.md, "Transactions")."""
+    return Transactions(state.sessions)
+
+
+Tx = Annotated[Transactions, Depends(get_transactions)]

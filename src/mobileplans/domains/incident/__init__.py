@@ -1,0 +1,1 @@
+"""Incidents: the engine that opens them from probe results, their lifecycle and clocks."""
