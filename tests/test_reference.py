@@ -124,7 +124,7 @@ def is_external(target: str) -> bool:
 # --- citations -------------------------------------------------------------------------
 
 _NUMBER = r"\d+(?:\.\d+)+"
-_GAPS = r"#\d+(?:\s*/\s*#\d+)*"
+_GAPS = r"#\d+(?:(?:\s*[,/]\s*|\s*[-–]\s*|\s+)#\d+)*"
 _ITEM = rf"{_NUMBER}(?:\s*[-–]\s*{_NUMBER})?(?:\s+{_GAPS})?"
 _SEP = r"(?:\s*[,;/]\s*|\s+and\s+|\s*,\s*and\s+)"
 _LIST = rf"{_ITEM}(?:{_SEP}{_ITEM})*"
@@ -151,12 +151,23 @@ def expand(first: str, last: str | None) -> list[str]:
     return [f"{head}.{n}" for n in range(int(start), int(end) + 1)]
 
 
+def parse_gaps(text: str) -> list[int]:
+    """``#6/#20`` → 6, 20; ``#13-#15`` → 13, 14, 15; ``#1 #7``, ``#8, #9`` alike."""
+    numbers: list[int] = []
+    for dash, number in re.findall(r"([-–]\s*)?#(\d+)", text):
+        if dash and numbers:
+            numbers.extend(range(numbers[-1] + 1, int(number) + 1))
+        else:
+            numbers.append(int(number))
+    return numbers
+
+
 def parse_list(text: str) -> list[str]:
     """Section numbers and gap entries ("7.1 #6") of one citation list."""
     found: list[str] = []
     for first, last, gaps in _ITEM_PARTS.findall(text):
         if gaps:
-            found.extend(f"{first} #{gap}" for gap in re.findall(r"#(\d+)", gaps))
+            found.extend(f"{first} #{gap}" for gap in parse_gaps(gaps))
         else:
             found.extend(expand(first, last or None))
     return found
@@ -188,7 +199,7 @@ def _citations(text: str, where: str) -> Iterator[Citation]:
         for section in parse_list(match.group(1)):
             yield Citation("SGP.22", section, where)
     for match in GAP_CITATION.finditer(text):
-        for gap in re.findall(r"#(\d+)", match.group(2)):
+        for gap in parse_gaps(match.group(2)):
             yield Citation("mobile-plans", f"{match.group(1)} #{gap}", where)
 
 
@@ -367,6 +378,13 @@ def test_every_cited_section_has_its_reference_entry() -> None:
         ("spec ``mobile-plans.md`` 2.1.1, 3.2", ["mobile-plans 2.1.1", "mobile-plans 3.2"]),
         ("(7.2 #39, 7.1 #20)", ["mobile-plans 7.2 #39", "mobile-plans 7.1 #20"]),
         ("7.1 #6/#20", ["mobile-plans 7.1 #6", "mobile-plans 7.1 #20"]),
+        ("(7.1 #8, #9)", ["mobile-plans 7.1 #8", "mobile-plans 7.1 #9"]),
+        ("7.1 #1 #7", ["mobile-plans 7.1 #1", "mobile-plans 7.1 #7"]),
+        ("7.1 #13-#15", [f"mobile-plans 7.1 #{n}" for n in (13, 14, 15)]),
+        (
+            "spec 2.3, 7.1 #1, #6-#8",
+            [f"mobile-plans 7.1 #{n}" for n in (1, 6, 7, 8)] + ["mobile-plans 2.3"],
+        ),
         ("esim-rsp 1.2-1.4", ["esim-rsp 1.2", "esim-rsp 1.3", "esim-rsp 1.4"]),
         ("esim-rsp 1.5 and 1.7", ["esim-rsp 1.5", "esim-rsp 1.7"]),
         ("(SGP.22 5.3.1; esim-rsp 1.3)", ["SGP.22 5.3.1", "esim-rsp 1.3"]),
