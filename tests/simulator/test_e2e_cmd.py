@@ -39,12 +39,20 @@ def test_an_unreachable_broker_fails_every_scenario_with_exit_1(tmp_path: Path) 
     assert "ConnectError" in result.output
 
 
-def test_no_operator_to_test_is_explained(tmp_path: Path) -> None:
+def test_no_operator_listed_asks_the_broker_and_explains_when_it_cannot(tmp_path: Path) -> None:
     path = tmp_path / "endpoints.json"
     path.write_text(json.dumps({"broker": "http://127.0.0.1:9"}))
     result = CliRunner().invoke(app, ["e2e", "cancel", "--endpoints", str(path)])
     assert result.exit_code == 2
-    assert "lists no operator" in result.output
+    assert "cannot ask the broker for providers" in result.output
+
+
+def test_a_file_needs_a_broker_or_a_portal(tmp_path: Path) -> None:
+    path = tmp_path / "endpoints.json"
+    path.write_text(json.dumps({"operators": [{"id": "northwind"}]}))
+    result = CliRunner().invoke(app, ["e2e", "cancel", "--endpoints", str(path)])
+    assert result.exit_code == 2
+    assert "needs a 'broker' URL or an operator with a 'portal_url'" in result.output
 
 
 def test_selection_and_default_operator() -> None:

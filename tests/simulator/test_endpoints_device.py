@@ -143,11 +143,15 @@ async def test_registration_without_a_line_or_network() -> None:
     assert pc.euicc is not None
     pc.euicc.install(EuiccProfile("8901999000000000020", "contoso", "Contoso", "p"))
     pc.euicc.enable("8901999000000000020")
-    assert (await pc.register(None)).state is RegistrationState.SEARCHING
+    unobservable = await pc.register(None)  # no core-network stand-in: cannot tell
+    assert unobservable.state is RegistrationState.NONE
+    assert not unobservable.observable
+    assert unobservable.iccid == "8901999000000000020"
     async with httpx.AsyncClient(timeout=5) as http:
         down = NetworkClient(http, f"http://127.0.0.1:{free_port()}/contoso/network")
         registration = await pc.register(down)
     assert registration.state is RegistrationState.SEARCHING
+    assert registration.observable
     assert registration.iccid == "8901999000000000020"
     assert not registration.state.registered
     assert RegistrationState.HOME.registered

@@ -14,6 +14,7 @@ import typer
 from mobileplans.cli import (
     bugs_cmd,
     config_cmd,
+    conformance_cmd,
     credentials_cmd,
     db_cmd,
     e2e_cmd,
@@ -50,6 +51,7 @@ app.add_typer(maintenance_cmd.app, name="maintenance")
 app.add_typer(bugs_cmd.app, name="bugs")
 app.add_typer(credentials_cmd.app, name="credentials")
 app.command(name="e2e")(e2e_cmd.e2e)
+app.add_typer(conformance_cmd.app, name="conformance")
 app.add_typer(worker_cmd.app, name="probes")
 app.command(name="worker")(worker_cmd.worker)
 

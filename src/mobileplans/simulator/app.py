@@ -5,19 +5,22 @@ What happens when the portal calls the bridge lives in :mod:`.fulfillment`.
 
 from __future__ import annotations
 
+import secrets
 import struct
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
 from mobileplans.kit.clock import Clock
+from mobileplans.kit.urls import origin_of
 from mobileplans.simulator.clients import (
     BrokerClient,
     NetworkClient,
     Provider,
     SmdpDeviceClient,
+    get_balance,
 )
 from mobileplans.simulator.device import Device
 from mobileplans.simulator.driver import PortalDriver
@@ -25,7 +28,7 @@ from mobileplans.simulator.endpoints import Endpoints
 from mobileplans.simulator.lpa import Lpa, LpaErrorLog
 from mobileplans.simulator.meta import PurchaseMeta
 from mobileplans.simulator.portal_page import PortalPage
-from mobileplans.simulator.runlog import ScenarioRun, StepError
+from mobileplans.simulator.runlog import ScenarioRun, StepError, StepResult
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -68,7 +71,7 @@ class MobilePlansApp:
         self.endpoints = endpoints
         self.http = http
         self.clock = clock
-        self.broker = BrokerClient(http, endpoints.broker)
+        self.broker = BrokerClient(http, endpoints.broker) if endpoints.broker else None
         self.errors = LpaErrorLog(device.tz)
         self.lpa = (
             Lpa(
@@ -91,6 +94,13 @@ class MobilePlansApp:
     async def discover(self, run: ScenarioRun, operator_id: str) -> Provider:
         """Get Providers (spec 1.2 step 2): the operator must be offered, list sorted."""
         async with run.step("providers") as step:
+            if self.broker is None:
+                provider = direct_provider(self.endpoints, operator_id, self.device)
+                step.skip(
+                    "not observable: no broker; the device launches the operator's portal "
+                    "itself, as the service would (2.1.1)"
+                )
+                return provider
             _, providers = await self.broker.providers(self.device.provider_query())
             names = [p.brand_name for p in providers]
             if names != sorted(names, key=str.casefold):
@@ -109,6 +119,9 @@ class MobilePlansApp:
     async def gateway(self, run: ScenarioRun, provider: Provider) -> None:
         """The gateway page (spec 1.2 step 3): template text and the brand logo."""
         async with run.step("gateway") as step:
+            if not provider.gateway:
+                step.skip("not observable: no broker, so no gateway template")
+                return
             template = provider.gateway.get("template") or {}
             button = template.get("buttonText", "Continue")
             step.note(f"template {provider.gateway.get('templateId', '?')}, button {button!r}")
@@ -193,6 +206,8 @@ class MobilePlansApp:
             if iccid is None:
                 step.skip("no active line")
                 return None
+            if self.broker is None:
+                return await self._direct_flyout(step, iccid)
             answer = await self.broker.balances(iccid, self.device.location)
             if answer.missing:
                 step.skip(f"broker has no GET /v1/balances yet (HTTP {answer.status_code})")
@@ -206,6 +221,21 @@ class MobilePlansApp:
             step.note(label + (f" — {flyout.balance_text}" if flyout.balance_text else ""))
             return flyout
 
+    async def _direct_flyout(self, step: StepResult, iccid: str) -> Flyout | None:
+        """Without a broker: GetBalance from the operator's MO API, as the service would."""
+        operator = _operator_of_line(self.device, iccid)
+        entry = self.endpoints.operator_entry(operator) if operator else None
+        if entry is None or not entry.mo_base_url:
+            step.skip("not observable: no broker and no mo_base_url for GetBalance")
+            return None
+        async with httpx.AsyncClient(verify=self.endpoints.mo_api_verify(), timeout=15) as http:
+            answer = await get_balance(http, entry.mo_base_url, iccid, self.device.location)
+        if answer.status_code != 200 or not isinstance(answer.body, dict):
+            raise StepError(f"GetBalance (direct): HTTP {answer.status_code} {answer.body!r:.200}")
+        flyout = flyout_from_balances(answer.body)
+        step.note(f"GetBalance (direct, no broker): {flyout.balance_text or flyout.action}")
+        return flyout
+
     async def report_purchase(self, run: ScenarioRun, purchase: Purchase, *, valid: bool) -> None:
         """``POST /v1/telemetry/purchase`` with the callback metadata (spec 2.2.3 FAQ, 5.8)."""
         self.purchases.append(purchase)
@@ -218,6 +248,9 @@ class MobilePlansApp:
             }
             if purchase.iccid:
                 body["iccid"] = purchase.iccid
+            if self.broker is None:
+                step.skip("not observable: no broker to report to")
+                return
             answer = await self.broker.telemetry(body)
             if answer.missing:
                 step.skip(
@@ -229,6 +262,56 @@ class MobilePlansApp:
                 step.note(f"broker refused the invalid metadata (HTTP {answer.status_code})")
             else:
                 step.fail(f"HTTP {answer.status_code}: {answer.body!r:.200}")
+
+
+def direct_provider(endpoints: Endpoints, operator_id: str, device: Device) -> Provider:
+    """The provider as the service would list it, from endpoints.json (no broker).
+
+    The launch URL carries the eras B/C parameters of spec 2.1.1 for this device.
+    """
+    entry = endpoints.operator_entry(operator_id)
+    if entry is None or not entry.portal_url:
+        raise StepError(f"no broker, and endpoints.json has no portal_url for {operator_id!r}")
+    transaction_id = f"{secrets.token_urlsafe(12)}.1"
+    query = {"market": device.market, "location": device.location, "transactionId": transaction_id}
+    query.update({k: v for k, v in device.provider_query().items() if k not in query})
+    query.pop("iccids", None)
+    if device.euicc is not None and device.euicc.iccids(operator_id):
+        query["iccids"] = ",".join(device.euicc.iccids(operator_id))  # this MO's only (2.1.1)
+    separator = "&" if "?" in entry.portal_url else "?"
+    hosts = tuple(entry.callback_hosts) or (origin_of(entry.portal_url),)
+    return Provider(
+        mo_id=operator_id,
+        brand_name=entry.name or operator_id,
+        launch_url=f"{entry.portal_url}{separator}{urlencode(query)}",
+        transaction_id=transaction_id,
+        notification_hosts=hosts,
+        gateway={},
+        logo=None,
+    )
+
+
+CONSUMABLE_TYPES = ("MODIRECT", "MODIRECTPAYG", "PAYG")
+
+
+def flyout_from_balances(body: dict[str, Any]) -> Flyout:
+    """What the flyout shows for a GetBalance answer (spec 1.10, 2.3): the first balance."""
+    balances = [b for b in body.get("balances", []) if isinstance(b, dict)]
+    first = balances[0] if balances else {}
+    kind = str(first.get("type", "NONE")).upper()
+    if kind not in CONSUMABLE_TYPES:
+        return Flyout("connectWithDataPlan", None, balances)
+    data = first.get("dataRemaininginMB", first.get("dataRemainingInMB"))
+    text = f"{data} MB, {first.get('timeRemaining', '?')}" if kind != "MODIRECT" else None
+    return Flyout("viewMyAccount", text, balances)
+
+
+def _operator_of_line(device: Device, iccid: str) -> str | None:
+    if device.sim is not None:
+        return device.sim.operator_id
+    assert device.euicc is not None
+    profile = device.euicc.profile(iccid)
+    return profile.operator_id if profile else None
 
 
 def _flyout(body: dict[str, Any]) -> Flyout:

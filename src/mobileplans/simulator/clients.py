@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -270,6 +271,18 @@ class BrokerCallError(Exception):
     def __init__(self, call: str, response: httpx.Response) -> None:
         super().__init__(f"{call}: HTTP {response.status_code} {response.text[:300]}")
         self.status_code = response.status_code
+
+
+async def get_balance(
+    http: httpx.AsyncClient, mo_base_url: str, iccid: str, location: str
+) -> BrokerAnswer:
+    """GetBalance (spec 2.3) straight from an MO API, as the service calls it."""
+    response = await http.get(
+        f"{mo_base_url.rstrip('/')}/sims/iccid:{iccid}/balances",
+        params={"location": location},
+        headers={"X-MS-DM-TransactionId": f'"MSFT-{uuid.uuid4()}"'},
+    )
+    return _answer(response)
 
 
 class NetworkClient:

@@ -52,6 +52,9 @@ class Registration:
     state: RegistrationState
     iccid: str | None
     line: dict[str, object] | None = None
+    observable: bool = True
+    """False when the operator exposes no registration (no core-network stand-in): the
+    device cannot tell, and scenarios judge connectivity from what they can observe."""
 
 
 @dataclass
@@ -100,12 +103,13 @@ class Device:
         return query
 
     async def register(self, network: NetworkClient | None) -> Registration:
-        """Attach with the active line; ``network`` is ``None`` when there is no stand-in."""
+        """Attach with the active line; ``network`` is ``None`` when there is no stand-in
+        (then the registration is not observable, not ``searching``)."""
         iccid = self.active_iccid
         if iccid is None:
             self.registration = Registration(RegistrationState.NONE, None)
         elif network is None:
-            self.registration = Registration(RegistrationState.SEARCHING, iccid)
+            self.registration = Registration(RegistrationState.NONE, iccid, observable=False)
         else:
             try:
                 line = await network.line_state(iccid)

@@ -1,9 +1,11 @@
 """What the simulator needs to know about the stack it tests: ``endpoints.json``.
 
 ``mobileplans up`` writes the file into its data directory; to test a third-party
-operator, write one by hand with the same shape (docs/simulator.md). Only the broker
-URL and the ``demo`` section drive the scenarios; the SM-DP+ and operator URLs tell the
-LPA which scheme an SM-DP+ address uses and where the core-network stand-in listens.
+operator, write one by hand with the same shape (docs/simulator.md). It needs a
+``broker`` URL, or an operator entry with a ``portal_url`` (then the device launches the
+portal itself, as the service would, and reads balances from the operator's MO API with
+``mo_api`` credentials). The SM-DP+ and operator URLs tell the LPA which scheme an
+SM-DP+ address uses and where a core-network stand-in listens, if there is one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class OperatorEntry(_Model):
     countries: list[str] = Field(default_factory=list)
     portal_url: str | None = None
     mo_base_url: str | None = None
+    network_url: str | None = None
+    callback_hosts: list[str] = Field(default_factory=list)
 
 
 class ExistingAccount(_Model):
@@ -91,14 +95,22 @@ class StackTls(_Model):
     trust_bundle: str | None = None
 
 
+class MoApiAccess(_Model):
+    """How the device side reads GetBalance without a broker (the service's credentials)."""
+
+    client_cert: str | None = None
+    client_key: str | None = None
+
+
 class Endpoints(_Model):
-    broker: str
+    broker: str | None = None
     operator: str | None = None
     smdp: str | None = None
     environment: str = "production"
     operators: list[OperatorEntry] = Field(default_factory=list)
     demo: DemoData = Field(default_factory=DemoData)
     tls: StackTls | None = None
+    mo_api: MoApiAccess | None = None
 
     def verify(self) -> ssl.SSLContext | bool:
         """What the device trusts: the system roots, plus the stack's local CA if any."""
@@ -116,7 +128,11 @@ class Endpoints(_Model):
         return next((o for o in self.operators if o.id == operator_id), None)
 
     def network_base(self, operator_id: str) -> str | None:
-        """The core-network stand-in of an operator hosted by our reference operator app."""
+        """The operator's core-network stand-in: the entry's ``network_url``, else the one
+        of our reference operator app (``operator``); ``None`` when there is none."""
+        entry = self.operator_entry(operator_id)
+        if entry is not None and entry.network_url:
+            return entry.network_url.rstrip("/")
         if self.operator is None:
             return None
         return f"{self.operator.rstrip('/')}/{operator_id}/network"
@@ -139,6 +155,19 @@ class Endpoints(_Model):
         update = {k: v for k, v in specific if v is not None}
         return self.model_copy(update={"demo": self.demo.model_copy(update=update)})
 
+    def mo_api_verify(self) -> ssl.SSLContext | bool:
+        """What the device trusts, plus the ``mo_api`` client certificate, for GetBalance."""
+        verify = self.verify()
+        access = self.mo_api
+        if access is None or not access.client_cert:
+            return verify
+        context = verify if isinstance(verify, ssl.SSLContext) else ssl.create_default_context()
+        try:
+            context.load_cert_chain(access.client_cert, access.client_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise EndpointsError(f"mo_api client certificate {access.client_cert}: {exc}") from exc
+        return context
+
     def with_broker(self, broker: str | None) -> Endpoints:
         return self if broker is None else self.model_copy(update={"broker": broker})
 
@@ -154,11 +183,15 @@ def load_endpoints(path: Path) -> Endpoints:
 
 
 def parse_endpoints(data: Any, *, source: str = "endpoints.json") -> Endpoints:
-    if not isinstance(data, dict) or not data.get("broker"):
-        raise EndpointsError(f"{source}: needs an object with a 'broker' URL")
+    if not isinstance(data, dict):
+        raise EndpointsError(f"{source}: needs a JSON object (docs/simulator.md)")
     try:
-        return Endpoints.model_validate(data)
+        endpoints = Endpoints.model_validate(data)
     except ValidationError as exc:
+        where = ".".join(str(part) for part in exc.errors()[0]["loc"])
+        raise EndpointsError(f"{source}: {where}: {exc.errors()[0]['msg']}") from exc
+    if not endpoints.broker and not any(o.portal_url for o in endpoints.operators):
         raise EndpointsError(
-            f"{source}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
-        ) from exc
+            f"{source}: needs a 'broker' URL or an operator with a 'portal_url' (docs/simulator.md)"
+        )
+    return endpoints

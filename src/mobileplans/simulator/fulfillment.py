@@ -142,6 +142,10 @@ async def _download(
     if not result.ok:
         return
     done.registration = await _register(app, run, result.operator_id, intent)
+    if not done.registration.observable:
+        async with run.step("registrationChangedScript") as step:
+            step.skip("not observable: the device cannot tell its registration state")
+        return
     state = done.registration.state.value
     done.registration_shown = await _script(
         run,
@@ -206,7 +210,10 @@ async def _register(
     network = app.network(operator_id)
     async with run.step("registration") as step:
         if network is None:
-            step.skip("no core-network stand-in for this operator; registration not observable")
+            step.skip(
+                "not observable: the operator exposes no registration (no core-network "
+                "stand-in); connectivity is judged from the profile and GetBalance"
+            )
             return await app.device.register(None)
         registration = await app.device.register(network)
         interval = intent.registration_interval_minutes

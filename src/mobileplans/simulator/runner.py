@@ -9,8 +9,11 @@ from contextlib import asynccontextmanager
 import httpx
 
 from mobileplans.kit.clock import Clock, SystemClock
+from mobileplans.simulator.clients import BrokerCallError, BrokerClient
+from mobileplans.simulator.device import DEFAULT_IMEI, Device, fresh_eid
 from mobileplans.simulator.driver import PortalDriver
 from mobileplans.simulator.endpoints import Endpoints
+from mobileplans.simulator.euicc import Euicc
 from mobileplans.simulator.http_mode import HttpPortalDriver
 from mobileplans.simulator.runlog import ScenarioAborted, ScenarioRun, ScenarioSkipped, StepError
 from mobileplans.simulator.scenarios import SCENARIOS, Scenario
@@ -34,16 +37,38 @@ def select(name: str) -> list[Scenario]:
     return [SCENARIOS[name]]
 
 
-def default_operator(endpoints: Endpoints) -> str:
+def default_operator(endpoints: Endpoints) -> str | None:
+    """The demo's operator for its location, else the first listed; ``None`` if none is."""
     demo = endpoints.demo
     candidates = demo.operators or [o.id for o in endpoints.operators]
     for operator_id in candidates:
         entry = endpoints.operator_entry(operator_id)
         if entry is None or demo.location.upper() in entry.countries:
             return operator_id
-    if candidates:
-        return candidates[0]
-    raise UnknownScenario("endpoints.json lists no operator to test")
+    return candidates[0] if candidates else None
+
+
+async def offered_operator(endpoints: Endpoints, http: httpx.AsyncClient) -> str:
+    """No operator listed: the first provider the broker offers a new PC in the demo's
+    location, as a user would pick (so a file with only ``broker`` works)."""
+    if not endpoints.broker:
+        raise UnknownScenario("endpoints.json lists no operator and no broker to ask")
+    demo = endpoints.demo
+    device = Device(
+        imei=demo.imei or DEFAULT_IMEI,
+        location=demo.location,
+        market=demo.location,
+        euicc=Euicc(fresh_eid(demo.eids[0] if demo.eids else None)),
+    )
+    try:
+        _, providers = await BrokerClient(http, endpoints.broker).providers(device.provider_query())
+    except (httpx.HTTPError, BrokerCallError, ValueError) as exc:
+        raise UnknownScenario(f"cannot ask the broker for providers: {exc}") from exc
+    if not providers:
+        raise UnknownScenario(
+            f"the broker offers no operator in {demo.location}; pass --operator or list one"
+        )
+    return providers[0].mo_id
 
 
 @asynccontextmanager
@@ -105,13 +130,15 @@ async def run_scenarios(
     clock: Clock | None = None,
     time_limit: float = SCENARIO_TIMEOUT_SECONDS,
 ) -> list[ScenarioRun]:
-    operator = operator_id or default_operator(endpoints)
-    endpoints = endpoints.for_operator(operator)
     runs: list[ScenarioRun] = []
     async with (
         httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, verify=endpoints.verify()) as http,
         driver_factory(browser, endpoints) as new_driver,
     ):
+        operator = (
+            operator_id or default_operator(endpoints) or await offered_operator(endpoints, http)
+        )
+        endpoints = endpoints.for_operator(operator)
         for scenario in scenarios:
             runs.append(
                 await run_one(
