@@ -37,6 +37,7 @@ from mobileplans.domains.probe.runner import ProbeRunner, TlsFiles
 from mobileplans.domains.probe.schemas import MAX_TIMEOUT_SECONDS, ClaimedRun, RunResult
 from mobileplans.kit.clock import Clock
 from mobileplans.worker import (
+    catalog_jobs,
     incident_jobs,
     maintenance_jobs,
     notification_jobs,
@@ -335,8 +336,10 @@ class Worker:
 
 def register_all_jobs(settings: Settings, worker_id: str) -> None:
     """The periodic jobs of every feature: SLA rollups and retention, incident detection
-    and clocks, maintenance notices, notification delivery (each registration is idempotent)."""
+    and clocks, maintenance notices, notification delivery, purge of portal launch records
+    (each registration is idempotent)."""
     sla_jobs.register_jobs()
+    catalog_jobs.register_jobs(settings.transaction_retention_days)
     incident_jobs.register_jobs(settings)
     maintenance_jobs.register_jobs(settings.platform_contacts)
     notification_jobs.register_jobs(settings, worker_id=f"{worker_id}:notifications")
