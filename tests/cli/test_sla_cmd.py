@@ -16,7 +16,7 @@ from mobileplans.db.engine import make_engine
 from mobileplans.db.models import BalanceLookup
 from mobileplans.db.session import make_sessionmaker, session_scope
 from mobileplans.kit.clock import SystemClock
-from tests.domains.sla.support import add_operator, add_probe, store, synthetic, utc
+from tests.domains.sla.support import Result, add_operator, add_probe, store, synthetic, utc
 
 runner = CliRunner()
 
@@ -126,3 +126,66 @@ def test_burn_and_traffic_failures(env_for_cli: Path, database_url: str) -> None
     short = runner.invoke(app, ["traffic", "failures", "--window", "1"])
     assert short.exit_code == 1
     assert "window" in short.output
+
+
+def test_report_without_a_period_is_the_current_month_in_progress(
+    env_for_cli: Path, database_url: str
+) -> None:
+    """Issue #8: no period means this month so far, said in every format; one failed
+    probe is one probe interval of downtime, not the whole month."""
+    seed_failure_now(database_url)
+    table = runner.invoke(app, ["sla", "report", "--operator", "kolkata"])
+    assert table.exit_code == 0, table.output
+    assert "in progress, generated at" in table.output
+    as_json = json.loads(
+        runner.invoke(app, ["sla", "report", "--operator", "kolkata", "--format", "json"]).output
+    )
+    assert as_json["period"]["inProgress"] is True
+    assert as_json["period"]["status"].startswith("in progress, generated at")
+    statement = as_json["statements"][0]["statement"]
+    assert statement["failures"] == 1
+    assert statement["downtimeMinutes"] == 2.0  # one failed 120-s probe
+    assert statement["errorBudget"]["remainingPercent"] > 90
+    for fmt in ("csv", "html"):
+        shown = runner.invoke(app, ["sla", "report", "--format", fmt])
+        assert shown.exit_code == 0, shown.output
+        assert "in progress, generated at" in shown.output, fmt
+
+
+def test_report_usage_errors_name_the_options_and_fail(
+    env_for_cli: Path, database_url: str
+) -> None:
+    seed_failure_now(database_url)
+    half = runner.invoke(app, ["sla", "report", "--operator", "kolkata", "--from", "2026-10-01"])
+    assert half.exit_code == 2
+    assert "--to" in half.output
+    assert "period=" not in half.output
+    both = runner.invoke(
+        app, ["sla", "report", "--period", "2026-10", "--from", "2026-10-01", "--to", "2026-10-02"]
+    )
+    assert both.exit_code == 2
+    issue = runner.invoke(app, ["sla", "issue", "--operator", "kolkata"])
+    assert issue.exit_code == 2
+    assert "--period" in issue.output
+
+
+def seed_failure_now(database_url: str) -> None:
+    async def go() -> None:
+        engine = make_engine(database_url)
+        try:
+            sessions = make_sessionmaker(engine)
+            now = SystemClock().now()
+            await add_operator(sessions, "kolkata", "Asia/Kolkata", now=now)
+            probe = await add_probe(sessions, "kolkata", interval=120, now=now)
+            failed = Result(
+                probe.id,
+                now - timedelta(seconds=30),
+                now - timedelta(seconds=30),
+                "timeout",
+                10_000.0,
+            )
+            await store(sessions, probe, [failed])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())

@@ -44,6 +44,20 @@ KindOption = Annotated[
 EnvOption = Annotated[Environment, typer.Option("--environment", help="Probe environment")]
 
 
+def _check_range(period: str | None, start: str | None, end: str | None, *, needed: str) -> None:
+    """Usage errors name the options (exit 2). ``needed``: the command that needs a period
+    ("" when the current month is the default)."""
+    if period and (start or end):
+        raise typer.BadParameter("give --period or --from/--to, not both", param_hint="--period")
+    if bool(start) != bool(end):
+        raise typer.BadParameter("give both --from and --to", param_hint="--from/--to")
+    if needed and not (period or start):
+        raise typer.BadParameter(
+            f"{needed} needs a closed period: --period YYYY-MM or YYYY-MM-DD, or --from and --to",
+            param_hint="--period",
+        )
+
+
 def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
@@ -67,16 +81,25 @@ def report(
     output: Annotated[Path | None, typer.Option("--output", help="Write to a file")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """SLA statements: probes, availability, latency avg/p50/p95/p99, downtime, budget."""
+    """SLA statements: probes, availability, latency avg/p50/p95/p99, downtime, budget.
+
+    Without --period or --from/--to: the current month of each operator's time zone, in
+    progress (its figures cover the elapsed part, and the report says when it was generated).
+    """
     if issue and operator is None:
         raise typer.BadParameter("--issue needs --operator", param_hint="--issue")
+    _check_range(period, start, end, needed="--issue" if issue else "")
     query = {"period": period, "start": start, "end": end, "kind": kind}
+    now = SystemClock().now()
 
     async def action(session: AsyncSession) -> str:
         env = environment.value
         if operator is None:
-            return render.render(await service.report_all(session, environment=env, **query), fmt)
-        result = await service.report(session, operator_id=operator, environment=env, **query)
+            every = await service.report_all(session, environment=env, now=now, **query)
+            return render.render(every, fmt)
+        result = await service.report(
+            session, operator_id=operator, environment=env, now=now, **query
+        )
         if issue:
             await _issue(session, operator, env, query)
         return render.render(result, fmt)
@@ -116,6 +139,7 @@ def issue_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Freeze the statements of a closed period (idempotent); prints them as JSON."""
+    _check_range(period, start, end, needed="sla issue")
 
     async def action(session: AsyncSession) -> str:
         issued = await issuance.issue(

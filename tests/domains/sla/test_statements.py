@@ -277,3 +277,53 @@ async def test_default_contract_and_stored_contract(
         stored = await contracts.get_contract(session, "utcop")
     assert not stored.is_default
     assert stored.availability_target == 99.5
+
+
+def test_a_period_in_progress_counts_the_elapsed_part_only() -> None:
+    """Issue #8: one failed probe four days into December is 0.5 minutes down out of the
+    elapsed minutes, with the whole month's error budget nearly intact (not 44,640 minutes
+    down and a -99,900 % budget)."""
+    from mobileplans.domains.sla.periods import month_period
+    from mobileplans.domains.sla.statements import (
+        ProbeRef,
+        StatementInput,
+        build_statement,
+    )
+    from mobileplans.domains.sla.tally import Tally
+
+    december = month_period(2026, 12, "UTC")
+    now = utc(2026, 12, 5)
+    probe = ProbeRef(1, "contoso", "production", "getbalance", 30)
+    tally = Tally()
+    tally.add_result("timeout", 10_000.0)
+    inp = StatementInput(probe=probe, period=december, contract=ContractTerms(), now=now)
+    body = build_statement(inp, tally, excluded_probes=0)
+    assert body.period.in_progress is True
+    assert body.period.status == "in progress, generated at 2026-12-05 00:00:00 UTC"
+    assert body.measured_minutes == 4 * 24 * 60
+    assert body.downtime_minutes == 0.5
+    assert body.expected_probes == 4 * 24 * 120
+    month_probes = 31 * 24 * 120
+    assert body.error_budget.allowed_failures == round(0.001 * month_probes, 3)
+    assert body.error_budget.remaining_percent == round(
+        (0.001 * month_probes - 1) / (0.001 * month_probes) * 100, 2
+    )
+    assert body.error_budget.allowed_minutes == round(0.001 * 31 * 24 * 60, 2)
+
+    complete = build_statement(
+        StatementInput(probe=probe, period=december, contract=ContractTerms(), now=utc(2027, 1, 2)),
+        tally,
+        excluded_probes=0,
+    )
+    assert complete.period.in_progress is False
+    assert complete.period.status == "complete"
+    assert complete.downtime_minutes == 31 * 24 * 60  # a closed period: the failed share
+
+
+def test_no_period_means_the_current_month_of_the_operators_zone() -> None:
+    from mobileplans.domains.sla.periods import parse_period
+
+    now = utc(2026, 11, 30, 20)  # already December 1st in Kolkata
+    kolkata = parse_period(None, start=None, end=None, timezone="Asia/Kolkata", now=now)
+    assert kolkata.label == "2026-12"
+    assert parse_period(None, start=None, end=None, timezone="UTC", now=now).label == "2026-11"

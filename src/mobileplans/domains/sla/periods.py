@@ -77,14 +77,28 @@ def _instant(text: str, timezone: str, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def current_month(now: datetime, timezone: str) -> Period:
+    """The calendar month that contains ``now`` in ``timezone``."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return month_period(local.year, local.month, timezone)
+
+
 def parse_period(
-    period: str | None, *, start: str | None, end: str | None, timezone: str
+    period: str | None,
+    *,
+    start: str | None,
+    end: str | None,
+    timezone: str,
+    now: datetime | None = None,
 ) -> Period:
-    """``2026-11`` (month), ``2026-11-02`` (day) or ``from``/``to`` (``to`` exclusive)."""
+    """``2026-11`` (month), ``2026-11-02`` (day) or ``from``/``to`` (``to`` exclusive);
+    none of them: the current month (when ``now`` is given)."""
     if period and (start or end):
         raise BadRequest("give either period or from/to, not both", field="period")
     if period:
         return _named_period(period, timezone)
+    if now is not None and not (start or end):
+        return current_month(now, timezone)
     if not (start and end):
         raise BadRequest("give period=YYYY-MM or YYYY-MM-DD, or both from and to", field="period")
     begin, finish = _instant(start, timezone, "from"), _instant(end, timezone, "to")

@@ -46,6 +46,7 @@ COLUMNS = (
     "availabilityVerdict",
     "latencyVerdict",
     "verdict",
+    "periodStatus",
 )
 
 
@@ -86,6 +87,7 @@ def row_of(s: SlaStatementBody) -> list[str]:
         s.verdict.availability,
         s.verdict.latency,
         s.verdict.overall,
+        s.period.status,
     ]
     return [_fmt(v) for v in values]
 
@@ -125,7 +127,19 @@ def to_table(report: SlaReport) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     if not rows:
         lines.append("(no probes)")
+    lines += [f"{label}: {status}" for label, status in period_statuses(report)]
     return "\n".join(lines) + "\n"
+
+
+def period_statuses(report: SlaReport) -> list[tuple[str, str]]:
+    """``(period, status)`` of each period in progress, e.g. ``("2026-12 (UTC)", "in
+    progress, generated at 2026-12-05 17:50:00 UTC")``: shown in every format."""
+    periods = [report.period] if report.period else [i.statement.period for i in report.statements]
+    seen: dict[str, str] = {}
+    for period in periods:
+        if period.in_progress:
+            seen.setdefault(f"{period.label} ({period.timezone})", period.status)
+    return list(seen.items())
 
 
 def to_json(report: SlaReport) -> str:
@@ -160,13 +174,18 @@ def to_html(report: SlaReport) -> str:
     )
     head = "".join(f"<th>{escape(name)}</th>" for name, _ in TABLE_COLUMNS)
     body = "".join(_html_row(i.statement) for i in report.statements)
+    statuses = "".join(
+        f"<p><strong>{escape(label)}: {escape(status)}</strong></p>"
+        for label, status in period_statuses(report)
+    )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{escape(title)}</h1><table><caption>{caption}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        "<p>Availability counts probes outside announced maintenance; latency is over successful "
-        "probes; percentiles are histogram bucket upper bounds (at most 2.19 % high).</p>"
+        f"{statuses}<p>Availability counts probes outside announced maintenance; latency is "
+        "over successful probes; percentiles are histogram bucket upper bounds "
+        "(at most 2.19 % high).</p>"
         "</body></html>\n"
     )
 

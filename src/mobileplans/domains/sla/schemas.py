@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -63,10 +63,34 @@ class MaintenanceWindowRead(ApiModel):
 
 
 class PeriodRead(ApiModel):
+    """A statement's period; ``inProgress`` when it had not ended at ``generatedAt`` (its
+    figures then cover ``start`` to ``generatedAt`` only, see docs/monitoring.md);
+    ``status`` says so in words (every report format shows it)."""
+
     label: str
     start: datetime
     end: datetime
     timezone: str
+    in_progress: bool = False
+    generated_at: datetime | None = None
+    status: str = "complete"
+
+    @classmethod
+    def of(
+        cls, label: str, start: datetime, end: datetime, timezone: str, now: datetime | None
+    ) -> PeriodRead:
+        """The period as generated at ``now`` (``None``: as a complete period)."""
+        if now is None or now >= end:
+            return cls(label=label, start=start, end=end, timezone=timezone)
+        return cls(
+            label=label,
+            start=start,
+            end=end,
+            timezone=timezone,
+            in_progress=True,
+            generated_at=now,
+            status=f"in progress, generated at {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+        )
 
 
 class LatencyStats(ApiModel):

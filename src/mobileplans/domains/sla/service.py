@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,18 +41,19 @@ def probe_ref(probe: Probe) -> ProbeRef:
     )
 
 
-def period_read(period: Period) -> PeriodRead:
-    return PeriodRead(
-        label=period.label, start=period.start, end=period.end, timezone=period.timezone
-    )
+def period_read(period: Period, now: datetime | None = None) -> PeriodRead:
+    return PeriodRead.of(period.label, period.start, period.end, period.timezone, now)
 
 
 async def statement_inputs(
     session: AsyncSession,
     probes: Sequence[Probe],
     period_of: Callable[[str], Period],
+    *,
+    now: datetime | None = None,
 ) -> list[StatementInput]:
-    """Period, contract and applicable maintenance for each probe (``period_of(operator)``)."""
+    """Period, contract and applicable maintenance for each probe (``period_of(operator)``);
+    ``now``: the generation time, which makes a period that has not ended in progress."""
     operator_ids = sorted({p.operator_id for p in probes})
     periods = {op: period_of(op) for op in operator_ids}
     terms = await contracts_mod.contracts_for(session, operator_ids)
@@ -82,6 +83,7 @@ async def statement_inputs(
                 contract=terms.get(probe.operator_id, contracts_mod.DEFAULT_TERMS),
                 excluded=excluded,
                 window_ids=applied,
+                now=now,
             )
         )
     return inputs
@@ -139,16 +141,21 @@ async def report(
     period: str | None = None,
     start: str | None = None,
     end: str | None = None,
+    now: datetime | None = None,
 ) -> SlaReport:
-    """``mobileplans sla report`` / ``GET /v1/sla/{operatorId}``: one statement per probe."""
+    """``mobileplans sla report`` / ``GET /v1/sla/{operatorId}``: one statement per probe.
+
+    No period: the current month of the operator's time zone. ``now`` (default: the
+    current time) is the generation time: a period that has not ended is in progress."""
+    now = now or datetime.now(UTC)
     operator = await registry_service.get_operator(session, operator_id)
-    chosen = parse_period(period, start=start, end=end, timezone=operator.timezone)
+    chosen = parse_period(period, start=start, end=end, timezone=operator.timezone, now=now)
     probes = await operator_probes(session, operator_id, environment, kind)
-    inputs = await statement_inputs(session, probes, lambda _op: chosen)
+    inputs = await statement_inputs(session, probes, lambda _op: chosen, now=now)
     return SlaReport(
         operator_id=operator_id,
         environment=environment,
-        period=period_read(chosen),
+        period=period_read(chosen, now),
         statements=await compute(session, inputs),
     )
 
@@ -161,9 +168,11 @@ async def report_all(
     end: str | None = None,
     environment: str = "production",
     kind: str | None = None,
+    now: datetime | None = None,
 ) -> SlaReport:
     """Statements for every probe of every operator, each period in its operator's zone
-    (operators missing from the registry are read in UTC)."""
+    (operators missing from the registry are read in UTC); see :func:`report`."""
+    now = now or datetime.now(UTC)
     _check_kind(kind)
     zones = {op.id: op.timezone for op in await registry_service.list_operators(session)}
     probes = list(await repository.probes(session, environment=environment, kind=kind))
@@ -172,10 +181,10 @@ async def report_all(
     def period_of(operator_id: str) -> Period:
         zone = zones.get(operator_id, "UTC")
         if zone not in cache:
-            cache[zone] = parse_period(period, start=start, end=end, timezone=zone)
+            cache[zone] = parse_period(period, start=start, end=end, timezone=zone, now=now)
         return cache[zone]
 
-    inputs = await statement_inputs(session, probes, period_of)
+    inputs = await statement_inputs(session, probes, period_of, now=now)
     return SlaReport(
         operator_id=None,
         environment=environment,

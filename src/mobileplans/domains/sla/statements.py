@@ -12,7 +12,11 @@ Definitions (``docs/monitoring.md``):
   minutes); *remaining* is what is left of it, negative when overspent;
 - *verdicts*: availability met when ``availability ≥ target``, compared exactly (fractions,
   no float rounding); latency met when the contract's statistic is ``≤`` the target
-  (percentiles judged on the bucket's upper bound, so a "met" is never optimistic).
+  (percentiles judged on the bucket's upper bound, so a "met" is never optimistic);
+- *a period in progress* (not ended when the statement is generated): measured minutes run
+  from its start to the generation time; downtime is the failed probes times the probe
+  interval (at most the elapsed minutes); the error budget is the whole period's
+  (``(1 − target) ×`` its expected probes and minutes). Such statements are never issued.
 """
 
 from __future__ import annotations
@@ -54,10 +58,28 @@ class StatementInput:
     contract: ContractTerms
     excluded: list[Interval] = field(default_factory=list)
     window_ids: list[int] = field(default_factory=list)
+    now: datetime | None = None
+    """When the statement is generated; a period that has not ended by then is in progress."""
 
     @property
     def maintenance_seconds(self) -> float:
         return sum((b - a).total_seconds() for a, b in self.excluded)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.now is not None and self.now < self.period.end
+
+    @property
+    def until(self) -> datetime:
+        """The end of the measured part: the period's end, or ``now`` while in progress."""
+        if self.now is None or not self.in_progress:
+            return self.period.end
+        return max(self.period.start, self.now)
+
+    def maintenance_seconds_until(self, until: datetime) -> float:
+        return sum(
+            max(0.0, (min(b, until) - a).total_seconds()) for a, b in self.excluded if a < until
+        )
 
 
 def _availability_verdict(tally: Tally, target: float) -> Verdict:
@@ -88,11 +110,15 @@ def _overall(availability: Verdict, latency: Verdict) -> Verdict:
     return "met"
 
 
-def _budget(tally: Tally, target: float, measured_minutes: float, downtime: float) -> ErrorBudget:
+def _budget(
+    tally: Tally, target: float, measured_minutes: float, downtime: float, whole: _Whole | None
+) -> ErrorBudget:
+    """``(1 − target)`` of the probes and minutes; a period in progress has the whole
+    period's budget (``whole``), of which the elapsed part spent some."""
     share = 1 - target / 100
-    allowed = share * tally.probes
+    allowed = share * (whole.expected_probes if whole and whole.expected_probes else tally.probes)
     remaining = allowed - tally.failures
-    allowed_minutes = share * measured_minutes
+    allowed_minutes = share * (whole.minutes if whole else measured_minutes)
     return ErrorBudget(
         allowed_failures=round(allowed, 3),
         remaining_failures=round(remaining, 3),
@@ -100,6 +126,26 @@ def _budget(tally: Tally, target: float, measured_minutes: float, downtime: floa
         allowed_minutes=round(allowed_minutes, 2),
         remaining_minutes=round(allowed_minutes - downtime, 2),
     )
+
+
+@dataclass(frozen=True)
+class _Whole:
+    """A period in progress, whole: its measured minutes and expected probes."""
+
+    minutes: float
+    expected_probes: float | None
+
+
+def _downtime(tally: Tally, measured_minutes: float, inp: StatementInput) -> float:
+    """The failed share of the measured minutes; while in progress, each failed probe
+    counts one probe interval (at most the elapsed minutes), so the few probes of a stack
+    started mid-period do not stand for the whole elapsed part."""
+    if not tally.probes:
+        return 0.0
+    interval = inp.probe.interval_seconds
+    if inp.in_progress and interval:
+        return min(tally.failures * interval / 60, measured_minutes)
+    return tally.failures / tally.probes * measured_minutes
 
 
 def _latency(tally: Tally) -> LatencyStats:
@@ -114,19 +160,24 @@ def _latency(tally: Tally) -> LatencyStats:
 
 def build_statement(inp: StatementInput, tally: Tally, *, excluded_probes: int) -> SlaStatementBody:
     contract = inp.contract
-    measured_seconds = (inp.period.end - inp.period.start).total_seconds()
-    measured_seconds -= inp.maintenance_seconds
+    until = inp.until
+    maintenance_seconds = inp.maintenance_seconds_until(until)
+    measured_seconds = (until - inp.period.start).total_seconds() - maintenance_seconds
     measured_minutes = measured_seconds / 60
-    downtime = tally.failures / tally.probes * measured_minutes if tally.probes else 0.0
+    downtime = _downtime(tally, measured_minutes, inp)
     availability = _availability_verdict(tally, contract.availability_target)
     latency = _latency_verdict(tally, contract)
     interval = inp.probe.interval_seconds
+    whole = None
+    if inp.in_progress:
+        whole_seconds = inp.period.minutes * 60 - inp.maintenance_seconds
+        whole = _Whole(whole_seconds / 60, whole_seconds / interval if interval else None)
     return SlaStatementBody(
         operator_id=inp.probe.operator_id,
         environment=inp.probe.environment,
         kind=inp.probe.kind,
         probe_id=inp.probe.id,
-        period=PeriodRead(**inp.period.__dict__),
+        period=PeriodRead.of(**inp.period.__dict__, now=inp.now),
         contract=contract,
         probes=tally.probes,
         successes=tally.successes,
@@ -139,9 +190,11 @@ def build_statement(inp: StatementInput, tally: Tally, *, excluded_probes: int) 
         ),
         latency=_latency(tally),
         measured_minutes=round(measured_minutes, 2),
-        maintenance_minutes=round(inp.maintenance_seconds / 60, 2),
+        maintenance_minutes=round(maintenance_seconds / 60, 2),
         downtime_minutes=round(downtime, 2),
-        error_budget=_budget(tally, contract.availability_target, measured_minutes, downtime),
+        error_budget=_budget(
+            tally, contract.availability_target, measured_minutes, downtime, whole
+        ),
         verdict=Verdicts(
             availability=availability, latency=latency, overall=_overall(availability, latency)
         ),
