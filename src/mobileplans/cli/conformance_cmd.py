@@ -66,7 +66,7 @@ JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the JSON evi
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
