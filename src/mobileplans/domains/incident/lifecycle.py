@@ -57,8 +57,12 @@ def check_severity(policy: str, severity: str) -> None:
         raise BadRequest(str(exc).strip("'\""), field="severity") from exc
 
 
-async def create(session: AsyncSession, incident: Incident, now: datetime) -> Incident | None:
-    """Insert with its resolution clock and its first events; None if one is already open."""
+async def create(
+    session: AsyncSession, incident: Incident, now: datetime, *, message: str | None = None
+) -> Incident | None:
+    """Insert with its resolution clock and its first events; None if one is already open.
+
+    The first timeline entry carries ``message`` (a declaration's text), else the title."""
     if not await repository.insert_unique(session, incident):
         return None
     rule = policy_named(incident.policy).severity(incident.severity)
@@ -74,16 +78,22 @@ async def create(session: AsyncSession, incident: Incident, now: datetime) -> In
         now,
         side=incident.opened_by,
         actor=actor,
-        message=incident.title,
+        message=message or incident.title,
         data={"severity": incident.severity, "evidence": incident.evidence},
     )
     return incident
 
 
 async def contact(
-    session: AsyncSession, ctx: notify.NotifyContext, incident: Incident, now: datetime
+    session: AsyncSession,
+    ctx: notify.NotifyContext,
+    incident: Incident,
+    now: datetime,
+    *,
+    note: str = "",
 ) -> None:
-    """Page the responding side (skipped while a global incident inhibits it)."""
+    """Page the responding side (skipped while a global incident inhibits it); ``note``
+    (a declaration's message) goes into the mail."""
     if incident.parent_id is not None:
         record(
             session,
@@ -95,8 +105,9 @@ async def contact(
             message=f"explained by global incident #{incident.parent_id}: partner not paged",
         )
         await notify.send(
-            session, ctx, incident, "opened", now=now, audience=notify.Audience(operator=False)
-        )
+            session, ctx, incident, "opened", now=now, note=note,
+            audience=notify.Audience(operator=False),
+        )  # fmt: skip
         return
     incident.status, incident.contacted_at, incident.updated_at = Status.CONTACTED, now, now
     record(
@@ -109,7 +120,7 @@ async def contact(
         message=f"{incident.responder} side contacted",
     )
     await clocks.start_on_contact(session, incident, now)
-    await notify.send(session, ctx, incident, "opened", now=now)
+    await notify.send(session, ctx, incident, "opened", now=now, note=note)
 
 
 async def change_severity(

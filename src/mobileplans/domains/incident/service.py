@@ -129,7 +129,7 @@ async def declare(
     policy = (await profile_for(session, operator_id)).policy.name.value
     lifecycle.check_severity(policy, spec.severity)
     incident = _declared(party, spec, operator_id, policy, now)
-    if await lifecycle.create(session, incident, now) is None:
+    if await lifecycle.create(session, incident, now, message=spec.message) is None:
         raise BadRequest(
             f"an incident of category {spec.category!r} declared by the {party.side} side "
             f"is already open for {operator_id} {incident.environment}",
@@ -137,7 +137,9 @@ async def declare(
         )
     if spec.outage:
         clocks.start_communication(session, incident, party.side, now)
-    await lifecycle.contact(session, ctx, incident, now)
+    # The declaration's message is the first timeline entry and goes in the "opened" mail;
+    # an outage's message is also its first communication (meets the 30-minute clock).
+    await lifecycle.contact(session, ctx, incident, now, note=spec.message or "")
     if spec.outage and spec.message:
         await lifecycle.communicate(
             session, ctx, incident, now, side=party.side, actor=party.actor, message=spec.message
