@@ -152,7 +152,7 @@ class Misbehaving:
             self.seen_ids.add(value)
         return None
 
-    def _limit(self, request: Request, *, required: bool) -> int | None | JSONResponse:
+    def _limit(self, request: Request, *, required: bool) -> int | JSONResponse | None:
         raw = request.query_params.get("limit")
         if raw == "" and "empty_parameters_400" in self.faults:
             return self._problem(400, "limit is empty", "limit")
@@ -252,7 +252,7 @@ class Misbehaving:
         return self._echo(request, JSONResponse({"offers": offers}))
 
     async def notifications(self, request: Request) -> Response:
-        sim, refusal = await self._gate(request)
+        _, refusal = await self._gate(request)
         limit = self._limit(request, required=True)
         if refusal is None and isinstance(limit, JSONResponse):
             refusal = limit

@@ -90,7 +90,9 @@ async def test_each_fault_is_caught_by_its_case_only(operator: Misbehaving, faul
     assert failing(report) == CAUGHT_BY[fault], [str(f) for r in report.results for f in r.failures]
     for result in report.results:
         for failure in result.failures:  # every failure says what was sent, got, expected
-            assert failure.sent and failure.got and failure.expected
+            assert failure.sent
+            assert failure.got
+            assert failure.expected
 
 
 async def test_a_listener_without_client_authentication(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ broker's (the subject the MO API trusts) and the local CA signs the expired one.
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,10 @@ async def fetch_operator(data: dict[str, Any], operator: str) -> dict[str, Any]:
     url = f"{str(data['broker']).rstrip('/')}/v1/admin/operators/{operator}"
     headers = {"Authorization": f"Bearer {data['admin_token']}"}
     try:
-        async with httpx.AsyncClient(verify=bundle or True, timeout=15) as http:
+        verify = ssl.create_default_context(cafile=bundle) if bundle else True
+        async with httpx.AsyncClient(verify=verify, timeout=15) as http:
             response = await http.get(url, headers=headers)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
         raise TargetError(f"cannot reach the broker's admin API at {url}: {exc}") from exc
     if response.status_code == 404:
         raise TargetError(f"operator {operator!r} is not in the registry at {data['broker']}")
