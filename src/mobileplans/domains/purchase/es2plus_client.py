@@ -25,11 +25,9 @@ from typing import Any
 import aiohttp
 
 from mobileplans.config import OperatorSite
+from mobileplans.kit import es2plus as codec
+from mobileplans.kit.es2plus import ES2PLUS_PATH
 from mobileplans.kit.urls import trusted_client_context
-
-ADMIN_PROTOCOL = "gsma/rsp/v2.5.0"
-ES2PLUS_PATH = "/gsma/rsp2/es2plus"
-SUCCESS = ("Executed-Success", "Executed-WithWarning")
 
 
 class Es2PlusError(Exception):
@@ -154,13 +152,7 @@ class Es2PlusClient:
 
     async def call(self, function: str, call_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """One ES2+ function, retried on transport failures with the same identifier."""
-        body = {
-            "header": {
-                "functionRequesterIdentifier": self.requester_id,
-                "functionCallIdentifier": call_id,
-            },
-            **fields,
-        }
+        body = codec.request_body(self.requester_id, call_id, fields)
         last: Es2PlusUnavailable | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -175,7 +167,7 @@ class Es2PlusClient:
         raise last
 
     async def _post(self, function: str, body: dict[str, Any]) -> Any:
-        headers = {"X-Admin-Protocol": ADMIN_PROTOCOL, "Content-Type": "application/json"}
+        headers = codec.http_headers()
         try:
             async with self._session().post(
                 f"{self.base_url}/{function}", json=body, headers=headers, timeout=self.timeout
@@ -190,23 +182,13 @@ class Es2PlusClient:
 
 
 def _outcome(function: str, answer: Any) -> dict[str, Any]:
-    header = answer.get("header") if isinstance(answer, dict) else None
-    status_block = header.get("functionExecutionStatus") if isinstance(header, dict) else None
-    if not isinstance(status_block, dict) or not isinstance(status_block.get("status"), str):
+    status = codec.read_status(answer)
+    if status is None or not isinstance(answer, dict):
         raise Es2PlusUnavailable(function, "answer is not an ES2+ response", retryable=False)
-    assert isinstance(answer, dict)
-    status = status_block["status"]
-    if status in SUCCESS:
+    if status.succeeded:
         return answer
-    data = status_block.get("statusCodeData")
-    data = data if isinstance(data, dict) else {}
-    raise Es2PlusFailed(
-        function,
-        status,
-        str(data.get("subjectCode", "")),
-        str(data.get("reasonCode", "")),
-        str(data.get("message", "")),
-    )
+    data = status.status_code_data or codec.StatusCodeData("", "")
+    raise Es2PlusFailed(function, status.status, data.subject_code, data.reason_code, data.message)
 
 
 class Es2PlusPool:

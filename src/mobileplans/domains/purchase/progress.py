@@ -4,6 +4,7 @@ Body: ``iccid``, ``profileType``, ``timestamp`` (W3C, with an offset or ``Z``),
 ``notificationPointId`` (integer), ``notificationPointStatus`` (a
 ``functionExecutionStatus``: ``status`` and, on failure, ``statusCodeData``), optional
 ``eid``, ``resultData``, and the ES2+ request ``header``. Unknown members are ignored.
+The body is read by the ES2+ codec (``kit.es2plus``) the SM-DP+ writes it with.
 
 Every accepted call is stored (``mo_download_events``) and logged under the order's
 ``transactionId``. The line moves forward only: point 3 (BPP download) with
@@ -16,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoDownloadEvent
@@ -24,12 +24,10 @@ from mobileplans.domains.purchase import journal, repository
 from mobileplans.domains.subscriber import service as subscriber
 from mobileplans.domains.subscriber.schemas import LineStatus
 from mobileplans.errors import NotFound
-from mobileplans.kit import identifiers as ids
-from mobileplans.kit.schema import ApiModel
+from mobileplans.kit.es2plus import BPP_DOWNLOAD, BPP_INSTALLATION, DownloadProgressInfo
 
-BPP_DOWNLOAD = 3
-BPP_INSTALLATION = 4
-SUCCESS = ("Executed-Success", "Executed-WithWarning")
+__all__ = ["DownloadProgressInfo", "record_download_progress"]
+
 _FORWARD: dict[int, tuple[LineStatus, frozenset[LineStatus]]] = {
     BPP_DOWNLOAD: (
         LineStatus.DOWNLOADED,
@@ -40,59 +38,6 @@ _FORWARD: dict[int, tuple[LineStatus, frozenset[LineStatus]]] = {
         frozenset({LineStatus.RESERVED, LineStatus.RELEASED, LineStatus.DOWNLOADED}),
     ),
 }
-
-
-class _Lenient(ApiModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
-
-
-class StatusCodeData(_Lenient):
-    subject_code: str
-    reason_code: str
-    subject_identifier: str | None = None
-    message: str | None = None
-
-
-class ExecutionStatus(_Lenient):
-    status: str = Field(min_length=1, max_length=32)
-    status_code_data: StatusCodeData | None = None
-
-
-class Es2RequestHeader(_Lenient):
-    function_requester_identifier: str | None = None
-    function_call_identifier: str | None = None
-
-
-class DownloadProgressInfo(_Lenient):
-    header: Es2RequestHeader | None = None
-    iccid: str
-    profile_type: str = Field(min_length=1, max_length=64)
-    timestamp: datetime = Field(strict=False)
-    notification_point_id: int = Field(ge=0, le=1000)
-    notification_point_status: ExecutionStatus
-    eid: str | None = None
-    result_data: str | None = None
-
-    @field_validator("iccid")
-    @classmethod
-    def _iccid(cls, value: str) -> str:
-        return ids.parse_iccid(value, lenient=True)
-
-    @field_validator("eid")
-    @classmethod
-    def _eid(cls, value: str | None) -> str | None:
-        return ids.parse_eid(value) if value is not None else None
-
-    @field_validator("timestamp")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("timestamp needs a UTC offset or Z (W3C YYYY-MM-DDThh:mm:ssTZD)")
-        return value
-
-    @property
-    def succeeded(self) -> bool:
-        return self.notification_point_status.status in SUCCESS
 
 
 async def record_download_progress(

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,16 +24,13 @@ from mobileplans.db.models import SmdpProfile
 from mobileplans.domains.smdp import repository
 from mobileplans.domains.smdp.codes import StatusCode
 from mobileplans.domains.smdp.schemas import PendingCallback
+from mobileplans.kit import es2plus as codec
+from mobileplans.kit.es2plus import w3c_timestamp
 from mobileplans.kit.urls import trusted_client_context
 
+__all__ = ["CallbackSender", "progress", "progress_body", "w3c_timestamp"]
+
 log = logging.getLogger(__name__)
-
-ADMIN_PROTOCOL: Final = "gsma/rsp/v2.5.0"
-
-
-def w3c_timestamp(instant: datetime) -> str:
-    """``YYYY-MM-DDThh:mm:ssZ`` (esim-rsp 1.2)."""
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def progress_body(
@@ -46,19 +43,11 @@ def progress_body(
     message: str | None = None,
 ) -> dict[str, Any]:
     """The request body of HandleDownloadProgressInfo (docs/activation.md "ES2+")."""
-    status: dict[str, Any] = {"status": "Executed-Success"}
+    status = codec.OK
     if failure is not None:
-        status = {"status": "Failed", "statusCodeData": failure.data(message)}
-    body: dict[str, Any] = {
-        "iccid": profile.iccid,
-        "profileType": profile.profile_type,
-        "timestamp": w3c_timestamp(now),
-        "notificationPointId": point,
-        "notificationPointStatus": status,
-    }
-    if eid:
-        body["eid"] = eid
-    return body
+        status = codec.ExecutionStatus(codec.FAILED, failure.failure(message))
+    return codec.progress_body(iccid=profile.iccid, profile_type=profile.profile_type,
+                               timestamp=now, point=point, status=status, eid=eid)  # fmt: skip
 
 
 async def progress(
@@ -138,11 +127,8 @@ class CallbackSender:
 
     async def deliver(self, callback: PendingCallback) -> bool:
         """POST one callback; True once the operator answered 2xx."""
-        header = {
-            "functionRequesterIdentifier": self.requester_identifier,
-            "functionCallIdentifier": f"NP{callback.notification_point_id}-{uuid.uuid4()}",
-        }
-        body = {"header": header, **callback.body}
+        call_id = f"NP{callback.notification_point_id}-{uuid.uuid4()}"
+        body = codec.request_body(self.requester_identifier, call_id, callback.body)
         for attempt in range(self.attempts):
             if attempt:
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
@@ -165,7 +151,7 @@ class CallbackSender:
         if self._client is None or self._client.closed:
             connector = aiohttp.TCPConnector(ssl=trusted_client_context())
             self._client = aiohttp.ClientSession(timeout=self.timeout, connector=connector)
-        headers = {"X-Admin-Protocol": ADMIN_PROTOCOL}
+        headers = {"X-Admin-Protocol": codec.ADMIN_PROTOCOL}  # aiohttp's json= sets the type
         try:
             async with self._client.post(url, json=body, headers=headers) as response:
                 await response.read()

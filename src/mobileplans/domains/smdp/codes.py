@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mobileplans.kit import es2plus as codec
 from mobileplans.kit.esim import ESimOperationStatus
 
 S = ESimOperationStatus
@@ -25,9 +26,10 @@ class StatusCode:
 
     def data(self, message: str | None = None) -> dict[str, str]:
         """``statusCodeData`` of a failed ``functionExecutionStatus``."""
-        data = {"subjectCode": self.subject, "reasonCode": self.reason}
-        data["message"] = message or self.meaning
-        return data
+        return self.failure(message).wire()
+
+    def failure(self, message: str | None = None) -> codec.StatusCodeData:
+        return codec.StatusCodeData(self.subject, self.reason, message or self.meaning)
 
 
 # Binding and generic (esim-rsp 1.2, 1.4)
@@ -126,14 +128,12 @@ class ConcurrentUpdate(Exception):
 
 def es2_failed(code: StatusCode, message: str | None = None) -> dict[str, Any]:
     """An ES2+ response body with ``status: Failed`` (esim-rsp 1.2)."""
-    return {"header": {"functionExecutionStatus": {"status": "Failed", **_code(code, message)}}}
+    return codec.response_body(codec.ExecutionStatus(codec.FAILED, code.failure(message)))
 
 
 def es2_success(**fields: Any) -> dict[str, Any]:
     """An ES2+ response body with ``status: Executed-Success`` and the given fields."""
-    body: dict[str, Any] = {"header": {"functionExecutionStatus": {"status": "Executed-Success"}}}
-    body.update({k: v for k, v in fields.items() if v is not None})
-    return body
+    return codec.response_body(codec.OK, **fields)
 
 
 def device_failed(code: StatusCode, message: str | None = None) -> dict[str, Any]:
@@ -141,7 +141,3 @@ def device_failed(code: StatusCode, message: str | None = None) -> dict[str, Any
     body = es2_failed(code, message)
     body["esimOperationStatus"] = code.esim_status.name
     return body
-
-
-def _code(code: StatusCode, message: str | None) -> dict[str, Any]:
-    return {"statusCodeData": code.data(message)}

@@ -1,4 +1,5 @@
-"""The ES2+ JSON binding (esim-rsp 1.2): headers, request header, body fields.
+"""The ES2+ JSON binding (esim-rsp 1.2) as the server reads it: headers, request header,
+body fields. Names and envelopes come from the codec both sides share (``kit.es2plus``).
 
 Everything here raises :class:`RspError` with the code of the broken rule, so every
 malformed request still gets an HTTP 200 ``Failed`` answer.
@@ -21,10 +22,11 @@ from mobileplans.domains.smdp.codes import (
     MALFORMED,
     RspError,
 )
+from mobileplans.kit import es2plus as codec
 from mobileplans.kit.identifiers import IdentifierError, parse_eid, parse_iccid
 
-ADMIN_PROTOCOL_PREFIX: Final = "gsma/rsp/v"
-ES2PLUS_FUNCTIONS: Final = ("downloadOrder", "confirmOrder", "cancelOrder", "releaseProfile")
+ADMIN_PROTOCOL_PREFIX: Final = codec.ADMIN_PROTOCOL_PREFIX
+ES2PLUS_FUNCTIONS: Final = codec.FUNCTIONS
 MAX_BODY_BYTES: Final = 64 * 1024
 MAX_REQUESTER_ID: Final = 64  # smdp_requesters.requester_id
 MAX_CALL_ID: Final = 128  # smdp_function_calls.function_call_id
@@ -63,8 +65,8 @@ def open_envelope(request: Es2Request) -> Envelope:
     header = body.get("header")
     if not isinstance(header, dict):
         raise RspError(HEADER_ELEMENT_MISSING, "header is mandatory")
-    requester_id = _header_text(header, "functionRequesterIdentifier", MAX_REQUESTER_ID)
-    call_id = _header_text(header, "functionCallIdentifier", MAX_CALL_ID)
+    requester_id = _header_text(header, codec.REQUESTER_ID, MAX_REQUESTER_ID)
+    call_id = _header_text(header, codec.CALL_ID, MAX_CALL_ID)
     canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     digest = hashlib.sha256(request.function.encode() + b"\n" + canonical).hexdigest()
     return Envelope(requester_id, call_id, body, digest)
