@@ -104,7 +104,12 @@ async def _require_head(engine: AsyncEngine, settings: Settings) -> None:
 
 @asynccontextmanager
 async def open_engine(
-    settings: Settings, *, process_name: str, upgrade: bool, require_head: bool = True
+    settings: Settings,
+    *,
+    process_name: str,
+    upgrade: bool,
+    require_head: bool = True,
+    serving: bool = False,
 ) -> AsyncIterator[AsyncEngine]:
     """An engine for the configured database.
 
@@ -121,7 +126,9 @@ async def open_engine(
             f"no mobileplans database in the {database_location(settings)} "
             f"(looked for {sqlite_file}): " + POINT_AT_IT
         )
-    engine = make_engine(settings.resolved_database_url(), process_name=process_name)
+    engine = make_engine(
+        settings.resolved_database_url(), process_name=process_name, sqlite_on_loop=serving
+    )
     try:
         if upgrade:
             await migrate.upgrade(engine)
@@ -134,10 +141,14 @@ async def open_engine(
 
 @asynccontextmanager
 async def database(
-    settings: Settings, *, process_name: str, upgrade: bool = True
+    settings: Settings, *, process_name: str, upgrade: bool = True, serving: bool = False
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on the configured database (see :func:`open_engine`)."""
-    async with open_engine(settings, process_name=process_name, upgrade=upgrade) as engine:
+    """Sessions on the configured database (see :func:`open_engine`). ``serving``: for
+    processes that answer requests; on SQLite their statements run on the event loop
+    (``db.sqlite_loop``), elsewhere (worker, CLI) on aiosqlite's thread."""
+    async with open_engine(
+        settings, process_name=process_name, upgrade=upgrade, serving=serving
+    ) as engine:
         yield make_sessionmaker(engine)
 
 

@@ -118,13 +118,19 @@ async def run_up(settings: Settings, ports: Ports, *, tls: bool = False) -> None
             }
             write_private(summary, json.dumps(endpoints, indent=2) + "\n")
             _announce(endpoints, summary, token if generated else None, settings)
-            await _serve(settings, sessions, ports, token, secret, stack_tls)
+            # The apps answer requests on an engine of their own (on SQLite: statements on
+            # the event loop); the worker keeps the thread driver for its long scans.
+            async with database(
+                settings, process_name="up", upgrade=False, serving=True
+            ) as app_sessions:
+                await _serve(settings, sessions, app_sessions, ports, token, secret, stack_tls)
     console.print("[bold]mobileplans stopped[/bold]")
 
 
 async def _serve(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
+    app_sessions: async_sessionmaker[AsyncSession],
     ports: Ports,
     token: str,
     secret: str,
@@ -136,7 +142,7 @@ async def _serve(
         run_worker(sessions, SystemClock(), worker_id="up", stop_event=stop, settings=settings)
     )
     try:
-        await serve_all(_servers(settings, sessions, ports, token, secret, stack_tls), stop)
+        await serve_all(_servers(settings, app_sessions, ports, token, secret, stack_tls), stop)
     finally:
         stop.set()
         await worker

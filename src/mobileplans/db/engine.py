@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from mobileplans.db.sqlite_loop import on_loop_url
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -22,9 +24,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def make_engine(url: str, *, process_name: str = "mobileplans", echo: bool = False) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL and foreign keys, PostgreSQL an application name."""
+def _sqlite_loop_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    """The same, with no busy timeout: the on-loop driver awaits lock waits itself."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(
+    url: str,
+    *,
+    process_name: str = "mobileplans",
+    echo: bool = False,
+    sqlite_on_loop: bool = False,
+) -> AsyncEngine:
+    """Create the async engine; SQLite gets WAL and foreign keys, PostgreSQL an application name.
+
+    ``sqlite_on_loop``: SQLite through :mod:`mobileplans.db.sqlite_loop` (statements on the
+    event loop, lock waits awaited) instead of aiosqlite's thread; for processes that serve
+    requests. PostgreSQL ignores it.
+    """
     if is_sqlite(url):
+        if sqlite_on_loop:
+            engine = create_async_engine(on_loop_url(url), echo=echo)
+            event.listen(engine.sync_engine, "connect", _sqlite_loop_pragmas)
+            return engine
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
