@@ -21,6 +21,7 @@ from mobileplans.cli.ops_common import (
     run,
     when,
 )
+from mobileplans.cli.tables import fitted_table
 from mobileplans.config import Environment, Settings
 from mobileplans.domains.bug import service
 from mobileplans.domains.bug.schemas import (
@@ -48,7 +49,16 @@ Note = Annotated[str | None, typer.Option("--note", help="A note for the notific
 
 
 def _table(rows: list[BugRead]) -> Table:
-    table = Table("id", "operator", "env", "status", "reported by", "deploy date", "title")
+    table = fitted_table(
+        "id",
+        "operator",
+        "env",
+        "status",
+        "reported by",
+        "deploy date",
+        "title",
+        wrap=("title",),
+    )
     for r in rows:
         table.add_row(
             str(r.id),
@@ -156,7 +166,7 @@ def show(
     ):
         if value:
             out.print(f"[bold]{label}:[/bold] {value}")
-    events = Table("at", "step", "side", "actor", "message")
+    events = fitted_table("at (UTC)", "step", "side", "actor", "message", wrap=("message",))
     for e in bug.events or []:
         events.add_row(when(e.at), e.kind, e.side, e.actor, e.message)
     out.print(events)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.cli.ops_common import DataDir, JsonFlag, console, errors, print_json, run, when
+from mobileplans.cli.tables import fitted_table
 from mobileplans.config import Settings
 from mobileplans.db.models import ApiCredential
 from mobileplans.domains.access import service
@@ -76,7 +76,7 @@ def list_cmd(as_json: JsonFlag = False, data_dir: DataDir = None) -> None:
     if as_json:
         print_json([_wire(r) for r in rows])
         return
-    table = Table("id", "party", "name", "created", "revoked")
+    table = fitted_table("id", "party", "name", "created (UTC)", "revoked (UTC)", wrap=("name",))
     for r in rows:
         table.add_row(
             str(r.id),

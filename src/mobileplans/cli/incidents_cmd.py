@@ -19,6 +19,7 @@ from mobileplans.cli.ops_common import (
     run,
     when,
 )
+from mobileplans.cli.tables import fitted_table
 from mobileplans.config import Environment, Settings
 from mobileplans.domains.incident import lifecycle, profiles
 from mobileplans.domains.incident import service as incidents
@@ -50,7 +51,17 @@ OptionalMessage = Annotated[str, typer.Option("--message", "-m", help="Optional 
 
 
 def _table(rows: list[IncidentRead]) -> Table:
-    table = Table("id", "sev", "status", "operator", "env", "opened by", "detected", "title")
+    table = fitted_table(
+        "id",
+        "sev",
+        "status",
+        "operator",
+        "env",
+        "opened by",
+        "detected (UTC)",
+        "title",
+        wrap=("title",),
+    )
     for r in rows:
         table.add_row(
             str(r.id),
@@ -72,7 +83,17 @@ def _show(detail: IncidentDetail, as_json: bool) -> None:
     console().print(_table([detail]))
     for line in detail.evidence.get("reasons", []):
         console().print(f"  evidence: {line}")
-    clocks = Table("clock", "owner", "due", "reminded", "met", "breached", "rule", title="Clocks")
+    clocks = fitted_table(
+        "clock",
+        "owner",
+        "due (UTC)",
+        "reminded (UTC)",
+        "met (UTC)",
+        "breached (UTC)",
+        "rule",
+        wrap=("rule",),
+        title="Clocks",
+    )
     for c in detail.clocks:
         state = "cancelled" if c.cancelled_at else when(c.met_at)
         clocks.add_row(
@@ -85,7 +106,9 @@ def _show(detail: IncidentDetail, as_json: bool) -> None:
             c.rule,
         )
     console().print(clocks)
-    events = Table("at", "event", "side", "actor", "message", title="Timeline")
+    events = fitted_table(
+        "at (UTC)", "event", "side", "actor", "message", wrap=("message",), title="Timeline"
+    )
     for e in detail.events:
         events.add_row(when(e.at), e.kind, e.side, e.actor, e.message)
     console().print(events)
@@ -303,7 +326,7 @@ def breaches(
     async def action(session: AsyncSession, _settings: Settings) -> list[BreachCount]:
         return await incidents.breach_report(session, party(None), begin, finish, operator)
 
-    table = Table("operator", "clock", "owed by", "breaches")
+    table = fitted_table("operator", "clock", "owed by", "breaches")
     for row in run(data_dir, action):
         table.add_row(row.operator_id or "(global)", row.clock, row.owner, str(row.breaches))
     console().print(table)

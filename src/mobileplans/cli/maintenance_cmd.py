@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from mobileplans.cli.ops_common import (
     run,
     when,
 )
+from mobileplans.cli.tables import fitted_table
 from mobileplans.config import Environment, Settings
 from mobileplans.domains.maintenance_notice import service
 from mobileplans.domains.maintenance_notice.schemas import NoticeIn, NoticeRead
@@ -46,17 +48,35 @@ def _status(row: NoticeRead) -> str:
     return "announced"
 
 
+def _window(row: NoticeRead) -> str:
+    """``2026-12-08 01:00-02:00`` (one day) or ``... to 2026-12-09 01:00``; the table
+    wraps it at the spaces."""
+    start, end = row.starts_at.astimezone(UTC), row.ends_at.astimezone(UTC)
+    if start.date() == end.date():
+        return f"{when(start)}-{end:%H:%M}"
+    return f"{when(start)} to {when(end)}"
+
+
 def _table(rows: list[NoticeRead]) -> Table:
-    table = Table("id", "operator", "env", "side", "starts", "ends", "notice", "status", "impact")
+    table = fitted_table(
+        "id",
+        "operator",
+        "env",
+        "side",
+        "window (UTC)",
+        "notice",
+        "status",
+        "impact",
+        wrap=("impact",),
+    )
     for r in rows:
-        notice = f"{r.notice_business_days:g} bd" + (" LATE" if r.late_notice else "")
+        notice = f"{r.notice_business_days:.1f} bd" + (" LATE" if r.late_notice else "")
         table.add_row(
             str(r.id),
             r.operator_id,
             r.environment or "all",
             r.side,
-            when(r.starts_at),
-            when(r.ends_at),
+            _window(r),
             notice,
             _status(r),
             r.impact,

@@ -69,7 +69,8 @@ def instant(value: str | None, option: str) -> datetime | None:
 
 
 def when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+    """A UTC time for tables (the column header says UTC)."""
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
 
 
 def print_json(value: object) -> None:

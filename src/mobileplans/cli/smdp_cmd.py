@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.cli.runtime import run
+from mobileplans.cli.tables import fitted_table
 from mobileplans.config import Environment
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.smdp import inventory
@@ -147,7 +147,7 @@ def requester_list(
     rows: list[RequesterRead] = run(
         data_dir, lambda session: inventory.list_requesters(session, operator)
     )
-    table = Table("requester", "operator", "callback URL")
+    table = fitted_table("requester", "operator", "callback URL", wrap=("callback URL",))
     for row in rows:
         table.add_row(row.requester_id, row.operator_id, row.callback_url or "-")
     console.print(table)
@@ -162,7 +162,13 @@ def profiles(
     rows: list[ProfileCount] = run(
         data_dir, lambda session: inventory.profile_counts(session, operator)
     )
-    table = Table("operator", "profile type", "state", "count", title="SM-DP+ profiles")
+    table = fitted_table(
+        "operator",
+        "profile type",
+        "state",
+        "count",
+        title="SM-DP+ profiles",
+    )
     for row in rows:
         table.add_row(row.operator_id, row.profile_type, row.state.value, str(row.count))
     console.print(table if rows else "no profiles")

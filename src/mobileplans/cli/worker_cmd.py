@@ -25,6 +25,7 @@ from mobileplans.cli.runtime import (
     run,
     run_with_database,
 )
+from mobileplans.cli.tables import fitted_table
 from mobileplans.config import Settings
 from mobileplans.db.session import session_scope
 from mobileplans.domains.probe import scheduler
@@ -137,7 +138,16 @@ async def _serve(settings: Settings, worker_id: str, options: WorkerOptions) -> 
 
 
 def _table(probes: list[ProbeRead]) -> Table:
-    table = Table("id", "operator", "env", "kind", "every", "next run (UTC)", "last", "fails")
+    table = fitted_table(
+        "id",
+        "operator",
+        "env",
+        "kind",
+        "every",
+        "next run (UTC)",
+        "last",
+        "fails",
+    )
     for p in probes:
         table.add_row(
             str(p.id),
@@ -145,7 +155,7 @@ def _table(probes: list[ProbeRead]) -> Table:
             p.environment,
             p.kind,
             f"{p.interval_seconds}s" if p.enabled else "disabled",
-            p.next_run_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+            p.next_run_at.strftime("%Y-%m-%d %H:%M:%S"),
             p.last_outcome or "-",
             str(p.consecutive_failures),
         )
@@ -178,7 +188,17 @@ def sync_(data_dir: DataDir = None) -> None:
 
 
 def _results_table(results: list[RunResult]) -> Table:
-    table = Table("probe", "operator", "env", "kind", "outcome", "status", "ms", "detail")
+    table = fitted_table(
+        "probe",
+        "operator",
+        "env",
+        "kind",
+        "outcome",
+        "status",
+        "ms",
+        "detail",
+        wrap=("detail",),
+    )
     for r in results:
         table.add_row(
             str(r.run.probe_id),
