@@ -33,11 +33,15 @@ async def test_a_step_commits_when_it_ends_and_rolls_back_when_it_raises(
     tx = Transactions(sessions)
     async with tx.step() as session:
         session.add(entry(clock, "kept"))
-    with pytest.raises(LostRace):
+
+    async def add_then_fail() -> None:
         async with tx.step() as session:
             session.add(entry(clock, "dropped"))
             await session.flush()
             raise LostRace
+
+    with pytest.raises(LostRace):
+        await add_then_fail()
     assert await stored(sessions) == ["kept"]
 
 
