@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import re
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -191,11 +192,36 @@ def run(data_dir: Path | None, action: Callable[[AsyncSession], Awaitable[T]]) -
     return run_in_transaction(load_settings(data_dir), action)
 
 
+OPTION_OF_FIELD = {"operatorId": "--operator", "from": "--from", "to": "--to"}
+"""API field names whose CLI option is not ``--`` plus the field in kebab case."""
+_CAMEL = re.compile(r"\b[a-z]+(?:[A-Z][a-z0-9]*)+\b")
+
+
+def option_of(field: str) -> str:
+    """The CLI option of an API field: ``startsAt`` → ``--starts-at``."""
+    if field in OPTION_OF_FIELD:
+        return OPTION_OF_FIELD[field]
+    return "--" + re.sub(r"(?<!^)([A-Z])", r"-\1", field).lower().replace("_", "-")
+
+
+def _in_cli_words(text: str) -> str:
+    """API field names in a message (``endsAt must be after startsAt``) as CLI options."""
+    return _CAMEL.sub(lambda m: option_of(m.group(0)), text)
+
+
 def _message(exc: Exception) -> str:
+    """One line naming the CLI option at fault, with the valid values when there are some."""
     if isinstance(exc, AppError):
-        return str(exc.detail)
+        field = exc.extra.get("field")
+        detail = str(exc.detail)
+        if isinstance(field, str) and _CAMEL.fullmatch(field) and field in detail:
+            return _in_cli_words(detail)
+        return f"{option_of(field)}: {detail}" if isinstance(field, str) else detail
     if isinstance(exc, ValidationError):
-        return str(exc.errors()[0]["msg"])
+        first = exc.errors()[0]
+        text = _in_cli_words(str(first["msg"]).removeprefix("Value error, "))
+        location = [str(part) for part in first["loc"] if isinstance(part, str)]
+        return f"{option_of(location[0])}: {text}" if location else text
     return str(exc)
 
 
