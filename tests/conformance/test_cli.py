@@ -178,3 +178,26 @@ def test_load_fails_on_average_latency_against_a_slow_operator(
     junit = (tmp_path / "r.xml").read_text()
     assert 'name="LOAD-002 average latency"' in junit
     assert "<failure" in junit
+
+
+def test_run_prints_a_result_table_in_80_columns_and_exits_by_verdict(
+    operator: Misbehaving, tmp_path: Path
+) -> None:
+    target = write_target(tmp_path, operator)
+    args = ["conformance", "run", "--target", str(target), "--only", "moapi-gb-00*,PORTAL-*"]
+    result = CliRunner().invoke(app, args, terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert "MOAPI-GB-009" in result.output
+    assert "PORTAL-003" in result.output
+    assert "MOAPI-TX-001" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    operator.faults.add("location_not_validated")
+    try:
+        failed = CliRunner().invoke(app, args, terminal_width=80)
+    finally:
+        operator.faults.clear()
+    assert failed.exit_code == 1, failed.output
+    assert "sent:     GET" in failed.output
+    assert "got:      HTTP 200" in failed.output
+    assert "expected: HTTP 400 (4.1.1: bad location)" in failed.output
+    assert max(len(line) for line in failed.output.splitlines()) <= 80

@@ -1,9 +1,8 @@
-"""GetBalance cases (spec 2.3, 4.1.1 positive and negative tables, 7.1 #1 #7 #8) and the
-``X-MS-DM-TransactionId`` cases (2.9, 7.1 #3 #4).
+"""GetBalance cases (spec 2.3, 4.1.1 positive and negative tables, 7.1 #1 #2 #7 #8).
 
 Each case judges one property only, so a fault shows up in the case meant for it: the
 shape checks read keys case-insensitively (7.1 #1 "accept either casing on input"),
-casing is judged by MOAPI-GB-013 alone, the echo by MOAPI-TX-*.
+casing is judged by MOAPI-GB-013 alone, the transaction header by MOAPI-TX-*.
 """
 
 from __future__ import annotations
@@ -13,91 +12,19 @@ import re
 from typing import Any
 
 from mobileplans.conformance.case import Case, CaseContext, CaseSkipped
-from mobileplans.conformance.target import Target
-from mobileplans.conformance.wire import TRANSACTION_HEADER, Exchange, transaction_id
-
-BALANCE_TYPES = ("MODIRECT", "MODIRECTPAYG", "PAYG", "NONE", "NOTSUPPORTED")
-CONSUMABLE = ("MODIRECT", "MODIRECTPAYG", "PAYG")
-BASIC_KEYS = ("id", "type", "dataRemaininginMB", "timeRemaining")
-DATA_KEYS = ("dataRemaininginMB", "dataRemainingInMB")
-DURATION = re.compile(
-    r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+from mobileplans.conformance.moapi import (
+    BALANCE_TYPES,
+    BASIC_KEYS,
+    CONSUMABLE,
+    INT_MAX,
+    balance,
+    ci,
+    expect_balances,
+    expect_status,
+    served,
 )
-INT_MAX = 2147483647
-
-
-def headers() -> dict[str, str]:
-    return {TRANSACTION_HEADER: transaction_id()}
-
-
-def balances_url(target: Target, iccid: str, *, prefix: str = "iccid:") -> str:
-    return f"{target.mo_base_url}/sims/{prefix}{iccid}/balances"
-
-
-async def balance(
-    ctx: CaseContext,
-    iccid: str,
-    params: list[tuple[str, str]] | None = None,
-    *,
-    send_header: bool = True,
-    prefix: str = "iccid:",
-) -> Exchange:
-    return await ctx.get(
-        balances_url(ctx.target, iccid, prefix=prefix),
-        params=params or [],
-        headers=headers() if send_header else {},
-    )
-
-
-def ci(data: dict[str, Any], key: str) -> Any:
-    """A value by key, any casing (spec 7.1 #1)."""
-    lowered = key.lower()
-    return next((v for k, v in data.items() if k.lower() == lowered), None)
-
-
-def balance_list(exchange: Exchange) -> list[dict[str, Any]] | None:
-    body = exchange.json_body
-    items = ci(body, "balances") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        return None
-    return items
-
-
-def served(target: Target) -> str:
-    return target.locations.served[0]
-
-
-def _shape_problem(item: dict[str, Any]) -> str | None:
-    missing = [k for k in BASIC_KEYS if ci(item, k) is None]
-    if missing:
-        return f"balance without {', '.join(missing)}"
-    kind = str(ci(item, "type")).upper()
-    if kind not in BALANCE_TYPES:
-        return f"type {ci(item, 'type')!r} is none of {', '.join(BALANCE_TYPES)}"
-    data = ci(item, "dataRemaininginMB")
-    if isinstance(data, bool) or not isinstance(data, int | float) or data < 0:
-        return f"dataRemaininginMB {data!r} is not a number >= 0"
-    if not isinstance(ci(item, "timeRemaining"), str) or not DURATION.match(
-        ci(item, "timeRemaining")
-    ):
-        return f"timeRemaining {ci(item, 'timeRemaining')!r} is not an ISO 8601 duration"
-    return None
-
-
-def expect_balances(ctx: CaseContext, exchange: Exchange, why: str) -> list[dict[str, Any]]:
-    ctx.require(exchange.status == 200, exchange, f"HTTP 200 ({why})")
-    items = balance_list(exchange)
-    ctx.require(items is not None, exchange, 'a JSON body {"balances": [...]} (2.3)')
-    assert items is not None
-    for item in items:
-        problem = _shape_problem(item)
-        ctx.require(problem is None, exchange, f"every balance well-formed (2.3): {problem}")
-    return items
-
-
-def expect_status(ctx: CaseContext, exchange: Exchange, status: int, why: str) -> None:
-    if exchange.status != status:
-        ctx.fail(exchange, f"HTTP {status} ({why})")
+from mobileplans.conformance.target import Target
+from mobileplans.conformance.wire import Exchange
 
 
 async def gb_active(ctx: CaseContext) -> None:
@@ -294,37 +221,6 @@ async def gb_bare_iccid(ctx: CaseContext) -> None:
     expect_balances(ctx, exchange, "7.1 #2: a bare ICCID as the SIM id")
 
 
-async def tx_required(ctx: CaseContext) -> None:
-    exchange = await balance(ctx, ctx.target.iccids.active, send_header=False)
-    expect_status(ctx, exchange, 400, "2.3/2.9: X-MS-DM-TransactionId missing is a bad header")
-
-
-def _echo_ok(ctx: CaseContext, exchange: Exchange) -> None:
-    sent = exchange.request_headers[TRANSACTION_HEADER]
-    got = exchange.response_headers.get("x-ms-dm-transactionid")
-    if exchange.status is None or got != sent:
-        ctx.fail(
-            exchange, f"{TRANSACTION_HEADER}: {sent} echoed verbatim, quotes included (2.9, 7.1 #3)"
-        )
-
-
-async def tx_echo(ctx: CaseContext) -> None:
-    _echo_ok(ctx, await balance(ctx, ctx.target.iccids.active))
-
-
-async def tx_echo_error(ctx: CaseContext) -> None:
-    _echo_ok(ctx, await balance(ctx, ctx.target.iccids.unknown))
-
-
-async def tx_repeat(ctx: CaseContext) -> None:
-    same = headers()
-    url = balances_url(ctx.target, ctx.target.iccids.active)
-    for _ in range(2):
-        exchange = await ctx.get(url, headers=same)
-        if exchange.status == 409 or exchange.status != 200:
-            ctx.fail(exchange, "HTTP 200: a repeated transaction id is never 409 on a GET (7.1 #4)")
-
-
 def _needs(role: str) -> Any:
     def check(target: Target) -> str | None:
         return None if getattr(target.iccids, role) else f"iccids.{role} is not set"
@@ -476,41 +372,5 @@ CASES = [
         "GET .../sims/{active}/balances",
         "200",
         gb_bare_iccid,
-    ),
-    _c(
-        "MOAPI-TX-001",
-        "X-MS-DM-TransactionId required",
-        "2.3, 2.9",
-        True,
-        "GetBalance without the header",
-        "400",
-        tx_required,
-    ),
-    _c(
-        "MOAPI-TX-002",
-        "X-MS-DM-TransactionId echoed verbatim",
-        "2.3, 2.9, 7.1 #3",
-        True,
-        'X-MS-DM-TransactionId: "MSFT-<uuid>"',
-        "the same value, quotes included",
-        tx_echo,
-    ),
-    _c(
-        "MOAPI-TX-003",
-        "echo on an error answer",
-        "2.9",
-        False,
-        "GetBalance of the unknown SIM",
-        "the header echoed on the 404 too",
-        tx_echo_error,
-    ),
-    _c(
-        "MOAPI-TX-004",
-        "repeated transaction id is not 409",
-        "7.1 #4",
-        False,
-        "the same GetBalance twice with one id",
-        "200 both times",
-        tx_repeat,
     ),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mobileplans.conformance.case import Case, CaseContext
-from mobileplans.conformance.cases_balance import balance, balances_url, ci, headers
+from mobileplans.conformance.moapi import balance, balances_url, ci, headers
 from mobileplans.conformance.target import Target
 from mobileplans.conformance.wire import Exchange, tls_refused
 

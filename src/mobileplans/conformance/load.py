@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mobileplans.conformance import KIT_VERSION
-from mobileplans.conformance.cases_balance import headers
+from mobileplans.conformance.moapi import headers
 from mobileplans.conformance.target import Target
 from mobileplans.conformance.wire import Wire
 from mobileplans.kit.identifiers import parse_iccid

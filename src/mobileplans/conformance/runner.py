@@ -17,6 +17,7 @@ from mobileplans.conformance import (
     cases_device,
     cases_portal,
     cases_tls,
+    cases_transaction,
 )
 from mobileplans.conformance.case import (
     Case,
@@ -31,6 +32,7 @@ from mobileplans.conformance.wire import Wire
 
 ALL_CASES: list[Case] = [
     *cases_balance.CASES,
+    *cases_transaction.CASES,
     *cases_tls.CASES,
     *cases_portal.CASES,
     *cases_device.CASES,
