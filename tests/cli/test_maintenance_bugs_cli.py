@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
-from mobileplans.cli import bugs_cmd, credentials_cmd, maintenance_cmd
+from mobileplans.cli import bugs_cmd, credentials_cmd, incidents_cmd, maintenance_cmd
 from mobileplans.db.engine import make_engine
 from mobileplans.db.session import make_sessionmaker, session_scope
 from mobileplans.domains.access import service as access
@@ -210,3 +211,117 @@ def test_help_texts_explain_the_workflows() -> None:
     assert "tentative deployment date" in helps(bugs_cmd.app)
     assert "--justification" in helps(bugs_cmd.app, "triage")
     assert "printed once" in helps(credentials_cmd.app)
+
+
+def test_late_notice_names_the_earliest_timely_start(world: str) -> None:
+    """Issue #8: the warning says when a start would have had five business days; that
+    start is accepted without the flag."""
+    soon = datetime.now(UTC) + timedelta(hours=6)
+    args = ["schedule", "--operator", "contoso", "--impact", "PGW restart"]
+    late = runner.invoke(
+        maintenance_cmd.app,
+        [*args, "--starts-at", iso(soon), "--ends-at", iso(soon + timedelta(hours=1))],
+    )
+    assert late.exit_code == 0, late.output
+    match = re.search(
+        r"earliest start with five business days' notice is .*--starts-at (\S+)\)", late.output
+    )
+    assert match is not None, late.output
+    earliest = datetime.fromisoformat(match[1])
+    timely = runner.invoke(
+        maintenance_cmd.app,
+        [*args, "--starts-at", match[1], "--ends-at", iso(earliest + timedelta(hours=1))],
+    )
+    assert timely.exit_code == 0, timely.output
+    assert "late notice" not in timely.output
+
+
+def test_errors_name_the_option_and_the_valid_values(world: str) -> None:
+    start = datetime.now(UTC) + timedelta(days=40)
+    backwards = runner.invoke(
+        maintenance_cmd.app,
+        [
+            "schedule",
+            "--operator",
+            "contoso",
+            "--impact",
+            "x",
+            "--starts-at",
+            iso(start),
+            "--ends-at",
+            iso(start - timedelta(hours=1)),
+        ],
+    )
+    assert backwards.exit_code == 1
+    assert backwards.output.strip() == "--ends-at must be after --starts-at"
+    category = runner.invoke(
+        incidents_cmd.app,
+        [
+            "declare",
+            "--title",
+            "x",
+            "--severity",
+            "sev3",
+            "--operator",
+            "contoso",
+            "--category",
+            "nope",
+        ],
+    )
+    assert category.exit_code == 1
+    assert category.output.startswith("--category: ")
+    assert "'core_network_outage'" in category.output
+    assert len(category.output.strip().splitlines()) == 1
+
+
+def test_tables_fit_80_columns_and_cut_no_name(world: str) -> None:
+    """Piped output (no terminal, 80 columns): every line fits, nothing is cut with '…'."""
+    start = datetime.now(UTC) + timedelta(days=3)
+    impact = "Balance lookups may fail for up to ten minutes while the database fails over"
+    for offset in (0, 1):
+        begin = start + timedelta(days=offset)
+        runner.invoke(
+            maintenance_cmd.app,
+            [
+                "schedule",
+                "--operator",
+                "contoso",
+                "--environment",
+                "production",
+                "--impact",
+                impact,
+                "--starts-at",
+                iso(begin),
+                "--ends-at",
+                iso(begin + timedelta(days=offset, hours=2)),
+            ],
+        )
+    runner.invoke(
+        incidents_cmd.app,
+        [
+            "declare",
+            "--title",
+            "GetBalance fails for every Contoso subscriber in production",
+            "--severity",
+            "sev2",
+            "--operator",
+            "contoso",
+            "-m",
+            "we are looking into it",
+        ],
+    )
+    narrow = {"COLUMNS": "80"}
+    for app, args in [
+        (maintenance_cmd.app, ["list"]),
+        (incidents_cmd.app, ["list"]),
+        (incidents_cmd.app, ["show", "1"]),
+        (credentials_cmd.app, ["list"]),
+    ]:
+        shown = runner.invoke(app, args, env=narrow)
+        assert shown.exit_code == 0, shown.output
+        assert max(len(line) for line in shown.output.splitlines()) <= 80, shown.output
+        assert "…" not in shown.output, shown.output
+    listing = runner.invoke(maintenance_cmd.app, ["list"], env=narrow).output
+    assert "contoso" in listing
+    assert "production" in listing
+    assert " ".join(listing.split()).count("fails over") == 2

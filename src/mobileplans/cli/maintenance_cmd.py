@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -14,7 +14,6 @@ from mobileplans.cli.ops_common import (
     DataDir,
     JsonFlag,
     console,
-    errors,
     instant,
     party,
     print_json,
@@ -109,7 +108,9 @@ def schedule(
     """
     window = (instant(starts_at, "--starts-at"), instant(ends_at, "--ends-at"))
 
-    async def action(session: AsyncSession, settings: Settings) -> NoticeRead:
+    async def action(
+        session: AsyncSession, settings: Settings
+    ) -> tuple[NoticeRead, datetime | None]:
         spec = NoticeIn(
             operator_id=operator,
             environment=environment,
@@ -117,23 +118,33 @@ def schedule(
             ends_at=window[1],
             impact=impact,
         )
-        return await service.schedule(
+        row = await service.schedule(
             session,
             party(as_operator),
             spec,
             contacts=settings.platform_contacts,
             now=SystemClock().now(),
         )
+        if not row.late_notice:
+            return row, None
+        earliest = await service.earliest_timely_start(session, row.operator_id, row.announced_at)
+        return row, earliest
 
-    _print_scheduled(run(data_dir, action))
+    _print_scheduled(*run(data_dir, action))
 
 
-def _print_scheduled(row: NoticeRead) -> None:
+def _print_scheduled(row: NoticeRead, earliest: datetime | None) -> None:
     console().print(_table([row]))
     if row.late_notice:
-        errors.print(
-            f"[yellow]late notice: {row.notice_business_days:g} business days "
-            "(spec 5.5 asks for at least 5)[/yellow]"
+        typer.secho(
+            f"late notice: {row.notice_business_days:g} business days (spec 5.5 asks for at "
+            f"least 5); the earliest start with five business days' notice is "
+            f"{when(earliest)} UTC (--starts-at {earliest:%Y-%m-%dT%H:%MZ})"
+            if earliest
+            else f"late notice: {row.notice_business_days:g} business days (spec 5.5 asks "
+            "for at least 5)",
+            err=True,
+            fg=typer.colors.YELLOW,
         )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +16,7 @@ from mobileplans.domains.access.service import Party
 from mobileplans.domains.maintenance_notice import service
 from mobileplans.domains.maintenance_notice.schemas import NoticeCounts, NoticeIn, NoticeRead
 from mobileplans.errors import BadRequest, Forbidden, NotFound
+from mobileplans.kit.business_time import BusinessCalendar
 from mobileplans.kit.clock import FrozenClock
 from mobileplans.worker import jobs as worker_jobs
 from mobileplans.worker import maintenance_jobs
@@ -289,3 +290,29 @@ async def test_two_workers_racing_send_one_reminder(
     assert await sent(sessions, maintenance_id=window.id, event="maintenance.reminder") == [
         ("maintenance.reminder", OPS)
     ]
+
+
+@pytest.mark.parametrize(
+    ("announced", "timezone", "country", "expected"),
+    [
+        # Saturday in Los Angeles: Monday to Friday count, so Saturday 00:00 local
+        (
+            datetime(2026, 12, 5, 17, 50, tzinfo=UTC),
+            "America/Los_Angeles",
+            "US",
+            "2026-12-12T08:00",
+        ),
+        # Monday 15:00 UTC in London: the rest of Monday, Tuesday-Friday, and Monday 15:00
+        (datetime(2026, 11, 9, 15, 0, tzinfo=UTC), "Europe/London", "GB", "2026-11-16T15:00"),
+        # Thanksgiving (Thursday 26 November) is no business day in the US
+        (datetime(2026, 11, 23, 17, 0, tzinfo=UTC), "America/New_York", "US", "2026-12-01T17:00"),
+    ],
+)
+def test_first_start_with_notice_is_the_earliest_timely_start(
+    announced: datetime, timezone: str, country: str, expected: str
+) -> None:
+    calendar = BusinessCalendar(timezone=timezone, country=country)
+    earliest = service.first_start_with_notice(calendar, announced)
+    assert earliest.strftime("%Y-%m-%dT%H:%M") == expected
+    assert calendar.business_days_between(announced, earliest) >= 5
+    assert calendar.business_days_between(announced, earliest - timedelta(minutes=1)) < 5

@@ -19,7 +19,7 @@ side to the operator's contacts. Table CRUD and the SLA exclusion stay in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,9 +36,11 @@ from mobileplans.domains.maintenance_notice.schemas import (
 )
 from mobileplans.domains.notification import service as notification_service
 from mobileplans.domains.notification.schemas import Message, Recipient
+from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.sla import maintenance
 from mobileplans.domains.sla.schemas import MaintenanceWindowIn
 from mobileplans.errors import BadRequest, Forbidden, NotFound
+from mobileplans.kit.business_time import MAX_DAYS_SCANNED, BusinessCalendar
 
 NoticeKind = Literal["announced", "reminder", "completed", "cancelled"]
 DEFAULT_REMINDER_BEFORE = timedelta(hours=24)
@@ -87,6 +89,39 @@ async def list_notices(
     _aware(end, "to")
     scope = operator_id if party.is_platform else party.acting_for(operator_id)
     return [to_read(r) for r in await maintenance.windows(session, scope, start, end)]
+
+
+def first_start_with_notice(
+    calendar: BusinessCalendar, announced: datetime, days: float = REQUIRED
+) -> datetime:
+    """The earliest start that gives ``days`` business days' notice from ``announced``, as
+    :meth:`BusinessCalendar.business_days_between` counts them (calendar-day spans of
+    business days, local time), rounded up to the minute."""
+    local = calendar.local(announced)
+    total = 0.0
+    for _ in range(MAX_DAYS_SCANNED):
+        midnight = datetime.combine(local.date() + timedelta(days=1), time(0), calendar.zone)
+        if calendar.is_business_day(local.date()):
+            span = (midnight - local).total_seconds() / 86400
+            if total + span >= days:
+                found = local + timedelta(days=days - total)
+                rounded = found.replace(second=0, microsecond=0)
+                if rounded < found:
+                    rounded += timedelta(minutes=1)
+                return rounded.astimezone(UTC)
+            total += span
+        local = midnight
+    raise BadRequest("no business days found in the operator's calendar", field="startsAt")
+
+
+async def earliest_timely_start(
+    session: AsyncSession, operator_id: str, announced: datetime
+) -> datetime:
+    """The earliest start of a window announced at ``announced`` that is not late notice
+    (five business days in the operator's time zone and holidays, spec 5.5)."""
+    operator = await registry_service.get_operator(session, operator_id)
+    calendar = await maintenance.notice_calendar(session, operator)
+    return first_start_with_notice(calendar, announced)
 
 
 async def schedule(
