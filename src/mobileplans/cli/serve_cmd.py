@@ -1,8 +1,11 @@
-"""``mobileplans serve PART`` and ``mobileplans openapi PART``: one part as a production process."""
+"""``mobileplans serve PART`` and ``mobileplans openapi PART``: one part as a production process
+(or ``--workers N`` processes of it sharing one port, on PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,11 +14,19 @@ import yaml
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.types import ASGIApp
 
-from mobileplans.cli.runtime import database, ensure_admin_token, load_settings
+from mobileplans.cli.runtime import database, ensure_admin_token, fail, load_settings
 from mobileplans.config import Environment, OperatorAppConfig, OperatorSite, Settings
+from mobileplans.db.engine import is_sqlite
 from mobileplans.db.session import make_sessionmaker
 from mobileplans.domains.smdp.config import SmdpConfig
-from mobileplans.web.server import Listener, make_server, run_servers_forever, serve_all
+from mobileplans.web.server import (
+    Listener,
+    listening_socket,
+    make_server,
+    run_prefork,
+    run_servers_forever,
+    serve_all,
+)
 
 PARTS = ("broker", "operator", "smdp")
 DataDir = Annotated[
@@ -79,16 +90,32 @@ def serve(
     public_url: Annotated[
         str, typer.Option(help="smdp: base URL where this SM-DP+ answers")
     ] = "http://127.0.0.1:8702",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Processes of this part on the port (more than 1: PostgreSQL)"
+        ),
+    ] = 1,
 ) -> None:
-    """Run one part as a production process: migrates first, seeds no demo data."""
+    """Run one part as a production process: migrates first, seeds no demo data.
+
+    ``--workers N`` runs N processes of the part on the same port (PostgreSQL only): the
+    port is bound once, the processes share it, and the kernel hands each connection to
+    one of them; SIGTERM stops them all (docs/operations.md, "Deploying on several
+    machines")."""
     _check_part(part)
     settings = load_settings(data_dir, environment=environment)
     token, generated = ensure_admin_token(settings)
     if generated and part == "broker":
         typer.echo(f"generated an admin token in {settings.data_dir / 'admin_token'}", err=True)
+    if workers > 1 and is_sqlite(settings.resolved_database_url()):
+        raise fail(
+            f"--workers {workers} needs PostgreSQL (MP_DATABASE_URL=postgresql+asyncpg://...): "
+            "a SQLite file is one process's database"
+        )
 
-    async def main() -> None:
-        async with database(settings, process_name=part) as sessions:
+    async def main(sock: socket.socket | None, upgrade: bool) -> None:
+        async with database(settings, process_name=part, upgrade=upgrade, serving=True) as sessions:
             app = build_app(
                 part,
                 settings,
@@ -98,9 +125,24 @@ def serve(
                 smdp_address=smdp_address,
                 public_url=public_url,
             )
-            await serve_all([make_server(Listener(part, app, host, port))])
+            await serve_all([make_server(Listener(part, app, host, port, sock=sock))])
 
-    run_servers_forever(main())
+    if workers == 1:
+        run_servers_forever(main(None, upgrade=True))
+        return
+    asyncio.run(_migrate(settings, part))  # once, before the processes start
+    try:
+        sock = listening_socket(host, port)
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    typer.echo(f"{part}: {workers} processes on http://{host}:{port}", err=True)
+    status = run_prefork(workers, lambda: run_servers_forever(main(sock, upgrade=False)))
+    raise typer.Exit(status)
+
+
+async def _migrate(settings: Settings, part: str) -> None:
+    async with database(settings, process_name=f"{part}-migrate"):
+        pass
 
 
 def openapi_document(part: str) -> dict[str, Any]:
