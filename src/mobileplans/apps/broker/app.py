@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mobileplans import __version__
-from mobileplans.apps.broker.fastpath import SimLookupFastPath
+from mobileplans.apps.broker.fastpath import DeviceFastPath
 from mobileplans.apps.broker.routes import admin, devices, flyout, incidents, operations, sla
 from mobileplans.apps.broker.state import BrokerState
 from mobileplans.config import Settings
@@ -68,6 +68,7 @@ def create_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await state.launches.close()
             await state.flush_lookups()
             await client.close()
 
@@ -96,7 +97,7 @@ def create_app(
 
     app: ASGIApp = MetricsMiddleware(api, app_name="broker")
     if settings.broker_fast_path:
-        app = SimLookupFastPath(app, state)
+        app = DeviceFastPath(app, state)
     return BrokerApp(app, api)
 
 

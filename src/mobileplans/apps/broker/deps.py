@@ -16,7 +16,8 @@ from mobileplans.domains.access.service import Party
 from mobileplans.errors import Unauthorized
 
 
-def get_state(request: Request) -> BrokerState:
+async def get_state(request: Request) -> BrokerState:
+    """Async, like every dependency here: a plain ``def`` would run in the thread pool."""
     state: BrokerState = request.app.state.broker
     return state
 
@@ -43,7 +44,7 @@ async def get_config_session(state: State) -> AsyncIterator[AsyncSession]:
 ConfigSession = Annotated[AsyncSession, Depends(get_config_session, scope="function")]
 
 
-def require_admin(
+async def require_admin(
     state: State,
     authorization: Annotated[str | None, Header()] = None,
     x_mp_actor: Annotated[str | None, Header()] = None,

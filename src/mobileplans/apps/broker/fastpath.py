@@ -1,10 +1,19 @@
-"""A lean ASGI path for ``GET /v1/sims/{iccid}``, in front of FastAPI.
+"""A lean ASGI path in front of FastAPI for the broker's device-facing hot routes.
 
 FastAPI spends ~150-190 us per request on routing, dependency resolution and
-validation (``../shared/design/perf-anchors.md`` 1.3); a lookup from the in-memory
-index costs ~1 us. This wrapper answers that one hot route straight from the
-snapshot with the same body, errors and metrics as the FastAPI route (tests
-compare the two byte for byte) and passes everything else through.
+validation; the answers themselves cost a few microseconds (the SIM index) or one
+network call (GetBalance). This wrapper answers
+
+- ``GET /v1/sims/{iccid}`` (from the in-memory index),
+- ``GET /v1/providers`` (the provider catalog, launch records stored first, D93),
+- ``GET /v1/balances`` (the GetBalance proxy),
+
+with the same status, body, content type and metrics as the FastAPI routes (tests
+compare the two byte for byte) and passes everything else through. Parameters are
+read the way Starlette reads them (``parse_qsl``, blanks kept, last value wins); when
+they are invalid the request goes to FastAPI before anything was done, so error
+answers come from one place. Errors that only the work itself can find (a SIM in no
+range, an operator's failure) are rendered here like FastAPI's problem handlers do.
 """
 
 from __future__ import annotations
@@ -18,57 +27,123 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mobileplans.apps.broker.state import BrokerState
 from mobileplans.config import Environment
 from mobileplans.domains.catalog import service as catalog_service
+from mobileplans.domains.catalog.launch import parse_device
 from mobileplans.errors import AppError, BadRequest
+from mobileplans.kit import identifiers as ids
 from mobileplans.kit.identifiers import IdentifierError
 from mobileplans.web.metrics import observe
 from mobileplans.web.problems import PROBLEM_JSON
 
-PREFIX = "/v1/sims/"
-ROUTE = "/v1/sims/{iccid}"
+SIMS_PREFIX = "/v1/sims/"
+SIMS_ROUTE = "/v1/sims/{iccid}"
+PROVIDERS = "/v1/providers"
+BALANCES = "/v1/balances"
 _ENVIRONMENTS = {e.value for e in Environment}
 _JSON = [(b"content-type", b"application/json")]
 _PROBLEM = [(b"content-type", PROBLEM_JSON.encode())]
 
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
-class SimLookupFastPath:
+
+class _Delegate(Exception):
+    """Let FastAPI answer this request (invalid parameters: its error, its words)."""
+
+
+def query_params(scope: Scope) -> dict[str, str]:
+    """Query parameters as Starlette's ``QueryParams`` reads them (last value wins)."""
+    raw: bytes = scope.get("query_string", b"")
+    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)) if raw else {}
+
+
+def problem(error: AppError | IdentifierError, instance: str) -> Answer:
+    """What ``web.problems.problem_response`` sends for ``error``."""
+    if isinstance(error, IdentifierError):
+        error = BadRequest.from_identifier(error)
+    headers = list(_PROBLEM)
+    if "retryAfter" in error.extra:
+        headers.append((b"retry-after", str(error.extra["retryAfter"]).encode()))
+    return error.status_code, headers, orjson.dumps(error.problem(instance))
+
+
+class DeviceFastPath:
     def __init__(self, app: ASGIApp, state: BrokerState) -> None:
         self.app = app
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or not path.startswith(PREFIX)
-            or "/" in path[len(PREFIX) :]
-        ):
+        if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        environment = self._environment(scope.get("query_string", b""))
-        if environment is None:  # let FastAPI report the bad parameter
-            await self.app(scope, receive, send)
-            return
+        path: str = scope["path"]
         started = time.perf_counter()
-        status, headers, body = self._answer(path, environment)
+        try:
+            if path == PROVIDERS:
+                route, answer = PROVIDERS, await self._providers(scope)
+            elif path == BALANCES:
+                route, answer = BALANCES, await self._balances(scope)
+            elif path.startswith(SIMS_PREFIX) and "/" not in path[len(SIMS_PREFIX) :]:
+                route, answer = SIMS_ROUTE, self._sim(path, scope)
+            else:
+                raise _Delegate
+        except _Delegate:
+            await self.app(scope, receive, send)
+            return
+        status, headers, body = answer
         headers = [*headers, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        observe("broker", "GET", ROUTE, status, time.perf_counter() - started)
+        observe("broker", "GET", route, status, time.perf_counter() - started)
 
-    def _environment(self, query: bytes) -> str | None:
-        default = self.state.settings.environment.value
-        if not query:
-            return default
-        requested = dict(parse_qsl(query.decode("latin-1"))).get("environment", default)
-        return requested if requested in _ENVIRONMENTS else None
+    def _environment(self, params: dict[str, str]) -> str:
+        requested = params.get("environment")
+        if requested is None:
+            return self.state.settings.environment.value
+        if requested not in _ENVIRONMENTS:
+            raise _Delegate
+        return requested
 
-    def _answer(self, path: str, environment: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _sim(self, path: str, scope: Scope) -> Answer:
+        environment = self._environment(query_params(scope))
         try:
-            body = catalog_service.sim_record(self.state.snapshot, path[len(PREFIX) :], environment)
-            return 200, _JSON, orjson.dumps(body)
+            body = catalog_service.sim_record(
+                self.state.snapshot, path[len(SIMS_PREFIX) :], environment
+            )
+        except (AppError, IdentifierError) as exc:
+            return problem(exc, path)
+        return 200, _JSON, orjson.dumps(body)
+
+    async def _providers(self, scope: Scope) -> Answer:
+        """Spec 2.10 Get Providers; any error is raised before a launch is recorded."""
+        params = query_params(scope)
+        environment = self._environment(params)
+        try:
+            device = parse_device(
+                params.get("location"),
+                params.get("market"),
+                params.get("imei"),
+                params.get("eid"),
+                params.get("iccids"),
+                params.get("iccid"),
+            )
+            body = await self.state.providers(device, environment)
+        except (AppError, IdentifierError) as exc:
+            raise _Delegate from exc
+        return 200, _JSON, body
+
+    async def _balances(self, scope: Scope) -> Answer:
+        """Spec 1.10 / 2.3 Get Balance(s) through the SIM's operator."""
+        params = query_params(scope)
+        environment = self._environment(params)
+        iccid = params.get("iccid")
+        location = params.get("location")
+        if iccid is None:
+            raise _Delegate
+        try:
+            country = ids.parse_country(location, field="location") if location else None
         except IdentifierError as exc:
-            error: AppError = BadRequest.from_identifier(exc)
-        except AppError as exc:
-            error = exc
-        return error.status_code, _PROBLEM, orjson.dumps(error.problem(path))
+            raise _Delegate from exc
+        try:
+            body = await self.state.balance(iccid, location=country, environment=environment)
+        except (AppError, IdentifierError) as exc:
+            return problem(exc, BALANCES)
+        return 200, _JSON, body

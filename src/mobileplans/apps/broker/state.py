@@ -1,4 +1,5 @@
-"""Process state of a broker replica: sessions, clock, and the registry snapshot it serves."""
+"""Process state of a broker replica: sessions, clock, the registry snapshot it serves,
+and the writers that store launch records and GetBalance calls in batches."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.config import Settings
 from mobileplans.db.session import session_scope
 from mobileplans.domains.balance import service as balance_service
 from mobileplans.domains.balance.service import BalanceProxy
+from mobileplans.domains.catalog import service as catalog_service
+from mobileplans.domains.catalog.launch import DeviceContext
+from mobileplans.domains.catalog.launch_log import LaunchLog, LaunchRow
+from mobileplans.domains.catalog.service import ProviderCatalog
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.snapshot import (
     RegistrySnapshot,
@@ -32,7 +38,32 @@ class BrokerState:
     admin_token: str
     balances: BalanceProxy
     snapshot: RegistrySnapshot = field(default_factory=lambda: build_snapshot(-1, []))
+    catalog: ProviderCatalog = field(default_factory=ProviderCatalog)
+    launches: LaunchLog = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.launches = LaunchLog(self.store_launches)
+
+    async def providers(self, device: DeviceContext, environment: str) -> bytes:
+        """The ``GET /v1/providers`` body, once its launch records are stored."""
+        body, rows = self.catalog.answer(
+            self.snapshot, device, environment=environment, now=self.clock.now()
+        )
+        await self.launches.record(rows)
+        return orjson.dumps(body)
+
+    async def balance(self, iccid: str, *, location: str | None, environment: str) -> bytes:
+        """The ``GET /v1/balances`` body (schema ``BalanceAnswer``, ``None`` fields dropped)."""
+        answer = await self.balances.lookup(
+            self.snapshot, iccid, location=location, environment=environment
+        )
+        return orjson.dumps(answer.wire())
+
+    async def store_launches(self, rows: list[LaunchRow]) -> None:
+        """One transaction for a batch of portal launch records (decision D93)."""
+        async with session_scope(self.sessions) as session:
+            await catalog_service.save_launches(session, rows)
 
     async def refresh(self) -> bool:
         """Reload the snapshot if the configuration version moved; True if reloaded."""

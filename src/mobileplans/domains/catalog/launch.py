@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from mobileplans.errors import BadRequest
+from mobileplans.kit import identifiers as ids
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceContext:
@@ -27,6 +30,29 @@ class DeviceContext:
     @property
     def is_esim(self) -> bool:
         return self.iccid is None
+
+
+def parse_device(
+    location: str | None,
+    market: str | None,
+    imei: str | None,
+    eid: str | None,
+    iccids: str | None,
+    iccid: str | None,
+) -> DeviceContext:
+    """Validate the device parameters of ``GET /v1/providers``; every rule broken names
+    its parameter (400)."""
+    if iccid and (eid or iccids):
+        raise BadRequest("a physical SIM (iccid) excludes eid and iccids", field="iccid")
+    country = ids.parse_country(location, field="location")
+    return DeviceContext(
+        location=country,
+        market=ids.parse_country(market, field="market") if market else country,
+        imei=ids.parse_imei(imei) if imei else None,
+        eid=ids.parse_eid(eid) if eid else None,
+        iccids=tuple(ids.parse_iccid_list(iccids, lenient=True)),
+        iccid=ids.parse_iccid(iccid, lenient=True) if iccid else None,
+    )
 
 
 def launch_parameters(

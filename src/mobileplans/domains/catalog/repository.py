@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import PortalLaunch
 
+_INSERT = insert(PortalLaunch.__table__)  # type: ignore[arg-type]
 
-def add_launches(session: AsyncSession, rows: list[PortalLaunch]) -> None:
-    session.add_all(rows)
+
+async def insert_launches(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One executemany of plain column values (no ORM unit of work per row)."""
+    await session.execute(_INSERT, rows)
 
 
 async def get_launch(session: AsyncSession, transaction_id: str) -> PortalLaunch | None:

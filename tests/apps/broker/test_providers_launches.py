@@ -1,0 +1,89 @@
+"""Launch records of ``GET /v1/providers`` are stored before the answer goes out, in
+batches (decision D93): a reader that runs after the device got its answer, in this
+broker or in another replica, finds every ``transactionId`` handed out."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mobileplans.apps.broker.app import BrokerApp, create_app
+from mobileplans.config import Settings
+from mobileplans.db.models import PortalLaunch
+from mobileplans.db.session import session_scope
+from mobileplans.kit.clock import FrozenClock
+from tests.apps.broker.conftest import TOKEN
+
+EID = "89033023422130000000000199055797"
+Sessions = async_sessionmaker[AsyncSession]
+
+pytestmark = pytest.mark.usefixtures("world")
+
+
+def report(transaction_id: str) -> dict[str, str]:
+    """Purchase telemetry without ``operatorId``: the broker looks the launch up."""
+    return {
+        "transactionId": transaction_id,
+        "callback": "MobilePlansInlineOperations.notifyProfileDownload",
+        "userAccount": "new",
+        "purchaseInstrument": "New",
+        "lineType": "NEW",
+        "modirectStatus": "complete",
+        "planName": "Contoso 5 GB",
+    }
+
+
+async def stored(sessions: Sessions) -> int:
+    async with session_scope(sessions) as session:
+        return int(await session.scalar(select(func.count()).select_from(PortalLaunch)) or 0)
+
+
+async def test_concurrent_requests_share_transactions_and_every_launch_is_readable_at_once(
+    client: httpx.AsyncClient, broker: BrokerApp, sessions: Sessions
+) -> None:
+    before = broker.state.launches.batches
+
+    async def open_app() -> list[tuple[str, str]]:
+        response = await client.get("/v1/providers", params={"location": "US", "eid": EID})
+        assert response.status_code == 200
+        handed = [(p["transactionId"], p["moId"]) for p in response.json()["providers"]]
+        # The same process reads the launch right after the answer (purchase telemetry).
+        answer = await client.post("/v1/telemetry/purchase", json=report(handed[0][0]))
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["operatorId"] == handed[0][1]
+        return handed
+
+    requests = 40
+    handed = [
+        pair
+        for pairs in await asyncio.gather(*[open_app() for _ in range(requests)])
+        for pair in pairs
+    ]
+    assert len(handed) == requests * 2  # Contoso and Zephyr serve the US
+    assert await stored(sessions) == len(handed)
+    assert broker.state.launches.batches - before < requests  # batched, not one per request
+
+
+async def test_another_replica_finds_the_launch_as_soon_as_the_device_has_it(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    sessions: Sessions,
+    clock: FrozenClock,
+) -> None:
+    other = create_app(settings, sessions, admin_token=TOKEN, clock=clock)
+    await other.state.refresh()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=other), base_url="http://other"
+    ) as replica:
+        for _ in range(5):
+            body = (await client.get("/v1/providers", params={"location": "GB"})).json()
+            [provider] = body["providers"]
+            answer = await replica.post(
+                "/v1/telemetry/purchase", json=report(provider["transactionId"])
+            )
+            assert answer.status_code == 201
+            assert answer.json()["operatorId"] == "fabrikam"
