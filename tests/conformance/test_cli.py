@@ -201,3 +201,11 @@ def test_run_prints_a_result_table_in_80_columns_and_exits_by_verdict(
     assert "got:      HTTP 200" in failed.output
     assert "expected: HTTP 400 (4.1.1: bad location)" in failed.output
     assert max(len(line) for line in failed.output.splitlines()) <= 80
+
+
+def test_the_docs_describe_every_case() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "conformance.md").read_text()
+    for case in ALL_CASES:
+        assert f"`{case.id}`" in docs, case.id
+    for criterion in ("`LOAD-001`", "`LOAD-002`"):
+        assert criterion in docs

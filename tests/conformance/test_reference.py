@@ -49,6 +49,11 @@ def test_the_reference_operator_passes_every_mandatory_case(
     assert verify_seal(evidence)
     assert evidence["verdict"] == "pass"
     assert evidence["target"]["operator"] == "contoso"
+    assert evidence["evidence"] == {
+        "operator": "contoso",
+        "environment": "production",
+        "source": "registry",
+    }
     assert evidence["kitVersion"].startswith("mobileplans-conformance/")
     mandatory = [c for c in evidence["cases"] if c["mandatory"]]
     assert mandatory

@@ -86,6 +86,10 @@ def _target(
     return asyncio.run(target_from_registry(path, operator, environment))
 
 
+def _source(operator: str | None) -> str:
+    return "target-file" if operator is None else "registry"
+
+
 @app.command("cases")
 def cases() -> None:
     """List every case: stable id, spec reference, whether it is mandatory."""
@@ -123,6 +127,7 @@ def run(
                 chosen,
                 on_done=lambda r: advance(f"{r.id} {r.outcome.value}"),
                 browser=browser,
+                source=_source(operator),
             )
         )
     console.print(result_table(report.results))
@@ -167,7 +172,7 @@ def load(
         weights = parse_mix(mix, subject)
     except (TargetError, LoadInputError, OSError) as exc:
         raise _fail(str(exc)) from exc
-    plan = LoadRun(subject, numbers, rate, seconds, weights)
+    plan = LoadRun(subject, numbers, rate, seconds, weights, source=_source(operator))
     with progress_bar(console, plan.scheduled, "load") as advance:
 
         def live(current: LoadRun, _sample: Sample) -> None:

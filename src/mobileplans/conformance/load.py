@@ -24,6 +24,7 @@ from typing import Any
 
 from mobileplans.conformance import KIT_VERSION
 from mobileplans.conformance.moapi import headers
+from mobileplans.conformance.runner import evidence_of
 from mobileplans.conformance.target import Target
 from mobileplans.conformance.wire import Wire
 from mobileplans.kit.identifiers import parse_iccid
@@ -116,6 +117,7 @@ class LoadRun:
     samples: list[Sample] = field(default_factory=list)
     started: str = ""
     finished: str = ""
+    source: str = "target-file"
 
     @property
     def scheduled(self) -> int:
@@ -165,6 +167,7 @@ class LoadRun:
             "kind": "conformance-load",
             "kitVersion": KIT_VERSION,
             "target": self.target.summary(),
+            "evidence": evidence_of(self.target.summary(), {"source": self.source}),
             "parameters": {
                 "rate": self.rate,
                 "durationS": self.duration,

@@ -91,6 +91,7 @@ class RunReport:
             "kitVersion": self.kit_version,
             "target": self.target,
             "options": self.options,
+            "evidence": evidence_of(self.target, self.options),
             "startedAt": self.started,
             "finishedAt": self.finished,
             "verdict": "pass" if self.passed else "fail",
@@ -98,6 +99,15 @@ class RunReport:
             "mandatoryFailures": [r.id for r in self.mandatory_failures],
             "cases": [r.wire() for r in self.results],
         }
+
+
+def evidence_of(target: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Who and what a report is evidence for, so the onboarding domain can file it later."""
+    return {
+        "operator": target.get("operator"),
+        "environment": target.get("environment"),
+        "source": options.get("source", "target-file"),
+    }
 
 
 async def run_case(case: Case, target: Target, wire: Wire, extras: dict[str, Any]) -> CaseResult:
@@ -128,8 +138,9 @@ async def run_cases(
     on_done: Callable[[CaseResult], None] | None = None,
     browser: bool = False,
     http_timeout: float = 15.0,
+    source: str = "target-file",
 ) -> RunReport:
-    report = RunReport(target=target.summary(), options={"browser": browser})
+    report = RunReport(target=target.summary(), options={"browser": browser, "source": source})
     with tempfile.TemporaryDirectory(prefix="mp-conformance-") as directory:
         wire = Wire(target, Path(directory), timeout=http_timeout)
         try:
