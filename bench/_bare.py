@@ -1,9 +1,18 @@
-"""A bare ASGI callable (no framework) that answers every request with fixed bytes.
+"""Bare ASGI callables (no framework), the ceilings the apps are compared against.
 
-Served by uvicorn with the broker's flags (uvloop, httptools, no access log), it is
-the ceiling the broker's ``GET /v1/sims/{iccid}`` is compared against.
+Served by uvicorn with the broker's flags (uvloop, httptools, no access log):
+
+- ``--body-file``: answers every request with fixed bytes (the broker's
+  ``GET /v1/sims/{iccid}``);
+- ``--database URL``: GetBalance's two queries with the raw driver, nothing else: the
+  ICCID is the path segment before ``/balances`` (after an optional ``iccid:``), then
+  the line and its balances (the SQL text of ``domains/subscriber/repository.py``'s
+  ``LINE_SUMMARY`` and ``BALANCE_ROWS``) on ``sqlite3`` on the event loop or on asyncpg
+  with prepared statements (4 connections), and the raw rows as JSON (404 when the line
+  is unknown). No checks, no parsing, no row processing.
 
     python -m bench._bare --port 8000 --body-file body.json [--loop asyncio]
+    python -m bench._bare --port 8000 --database sqlite+aiosqlite:////path/to/db
 """
 
 from __future__ import annotations
@@ -44,11 +53,74 @@ def make_app(body: bytes, content_type: bytes = b"application/json") -> Any:
     return app
 
 
+def database_app(url: str) -> Any:
+    import orjson
+
+    from mobileplans.db.engine import make_engine
+    from mobileplans.domains.subscriber import repository
+
+    dialect = make_engine(url).dialect
+    line_sql = str(repository.LINE_SUMMARY.compile(dialect=dialect))
+    balance_sql = str(repository.BALANCE_ROWS.compile(dialect=dialect))
+    query = _sqlite_query(url) if url.startswith("sqlite") else _asyncpg_query(url)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await make_app(b"")(scope, receive, send)
+            return
+        iccid = scope["path"].rsplit("/", 2)[-2].removeprefix("iccid:")
+        line = await query(line_sql, iccid)
+        status, body = 404, b"{}"
+        if line:
+            status = 200
+            body = orjson.dumps({"balances": [list(r) for r in await query(balance_sql, iccid)]})
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def _sqlite_query(url: str) -> Callable[[str, str], Awaitable[list[Any]]]:
+    import sqlite3
+
+    connection = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+
+    async def query(sql: str, iccid: str) -> list[Any]:
+        return connection.execute(sql, (iccid,)).fetchall()
+
+    return query
+
+
+def _asyncpg_query(url: str) -> Callable[[str, str], Awaitable[list[Any]]]:
+    import asyncio
+
+    import asyncpg  # type: ignore[import-untyped]
+
+    dsn = url.replace("postgresql+asyncpg", "postgresql")
+    holder: dict[str, Any] = {"opened": 0}
+
+    async def query(sql: str, iccid: str) -> list[Any]:
+        idle = holder.setdefault("idle", asyncio.LifoQueue())
+        if idle.empty() and holder["opened"] < 4:
+            holder["opened"] += 1
+            connection = await asyncpg.connect(dsn)
+        else:
+            connection = await idle.get()
+        try:
+            return list(await connection.fetch(sql, iccid))
+        finally:
+            idle.put_nowait(connection)
+
+    return query
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--body-file", type=Path, required=True)
+    parser.add_argument("--body-file", type=Path)
+    parser.add_argument("--database", help="GetBalance's two queries on this database")
     parser.add_argument(
         "--loop",
         choices=("uvloop", "asyncio"),
@@ -57,8 +129,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     # The same settings as mobileplans.web.server.make_server uses for the broker.
+    if (args.body_file is None) == (args.database is None):
+        parser.error("give one of --body-file and --database")
+    app = database_app(args.database) if args.database else make_app(args.body_file.read_bytes())
     uvicorn.run(
-        make_app(args.body_file.read_bytes()),
+        app,
         host=args.host,
         port=args.port,
         loop=args.loop,

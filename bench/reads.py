@@ -42,52 +42,15 @@ if __package__ in (None, ""):
 import uvloop
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import text
 
-from bench._mo_seed import OPERATOR, bench_iccids
-from mobileplans.db import migrate
+from bench._mo_seed import seed_database
 from mobileplans.db.engine import make_engine
 from mobileplans.db.reads import AsyncpgReads, SqliteReads
 from mobileplans.db.session import make_sessionmaker, session_scope
 from mobileplans.domains.subscriber import repository
-from mobileplans.domains.subscriber.schemas import LineStatus, SimKind
 
 Pair = Callable[[str], Awaitable[Any]]
 console = Console(width=None if sys.stdout.isatty() else 140)
-
-
-async def seed(url: str, count: int) -> list[str]:
-    """1,000 lines with one balance each, through the subscriber services."""
-    from mobileplans.cli.demo_operator import ensure_operator_demo
-    from mobileplans.domains.subscriber import balances as balance_service
-    from mobileplans.domains.subscriber import service as subscriber_service
-    from mobileplans.kit.clock import SystemClock
-
-    engine = make_engine(url, process_name="bench-reads")
-    if not url.startswith("sqlite"):
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    await migrate.upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    now = SystemClock().now()
-    await ensure_operator_demo(sessions, [OPERATOR], now)
-    iccids = bench_iccids(count)
-    async with session_scope(sessions) as session:
-        plans = await subscriber_service.list_plans(session, OPERATOR)
-        plan = next(p for p in plans if p.kind == "prepaid")
-        for iccid in iccids:
-            await subscriber_service.create_line(
-                session,
-                OPERATOR,
-                iccid=iccid,
-                sim_kind=SimKind.ESIM,
-                status=LineStatus.ACTIVE,
-                now=now,
-            )
-            await balance_service.credit(session, iccid, plan, now=now)
-    await engine.dispose()
-    return iccids
 
 
 async def measure(pair: Pair, iccids: list[str], count: int, concurrency: int) -> dict[str, float]:
@@ -230,7 +193,7 @@ def options(url: str) -> dict[str, Callable[[], tuple[Pair, Callable[[], Awaitab
 
 
 async def run(url: str, args: argparse.Namespace) -> list[tuple[str, dict[str, float]]]:
-    iccids = await seed(url, 1000)
+    iccids = await seed_database(url, 1000)
     results = []
     for name, make in options(url).items():
         pair, close = make()

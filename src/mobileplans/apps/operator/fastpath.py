@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
-from starlette.datastructures import URL, QueryParams
+from starlette.datastructures import URL
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mobileplans.apps.operator.mo_request import TRANSACTION_HEADER, admit
+from mobileplans.apps.operator.mo_request import TRANSACTION_HEADER, Query, QueryValues, admit
 from mobileplans.apps.operator.routes import moapi
 from mobileplans.apps.operator.state import OperatorState
 from mobileplans.config import OperatorSite
@@ -33,10 +33,10 @@ from mobileplans.db.reads import Reads
 from mobileplans.errors import AppError, BadRequest
 from mobileplans.kit.clock import Clock
 from mobileplans.kit.identifiers import IdentifierError
-from mobileplans.web.metrics import observe
+from mobileplans.web.metrics import LATENCY, REQUESTS
 from mobileplans.web.problems import problem_response
 
-Answer = Callable[[OperatorSite, Clock, Reads, str, QueryParams], Awaitable[bytes]]
+Answer = Callable[[OperatorSite, Clock, Reads, str, QueryValues], Awaitable[bytes]]
 
 _PREFIX: Final = "/{operator_id}/api/v1/sims/"
 ROUTES: Final[dict[str, tuple[str, Answer]]] = {
@@ -55,6 +55,19 @@ class MoApiFastPath:
     def __init__(self, app: ASGIApp, state: OperatorState) -> None:
         self.app = app
         self.state = state
+        self._metrics: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def _observe(self, template: str, status: int, seconds: float) -> None:
+        """``web.metrics.observe("operator", "GET", …)`` with the labelled series kept."""
+        series = self._metrics.get((template, status))
+        if series is None:
+            series = (
+                REQUESTS.labels("operator", "GET", template, str(status)),
+                LATENCY.labels("operator", template),
+            )
+            self._metrics[(template, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._route(scope)
@@ -69,7 +82,7 @@ class MoApiFastPath:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         finally:
-            observe("operator", "GET", template, status, time.perf_counter() - started)
+            self._observe(template, status, time.perf_counter() - started)
 
     def _route(self, scope: Scope) -> tuple[str, Answer, OperatorSite, str] | None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -92,7 +105,7 @@ class MoApiFastPath:
         state = self.state
         try:
             admit(site, state, scope, transaction_id)
-            query = QueryParams(scope["query_string"])
+            query = Query(scope["query_string"])
             body = await answer(site, state.clock, state.reads, sim_id, query)
             status = 200
             headers = [*_JSON, (b"content-length", str(len(body)).encode()), _CONTENT_TYPE]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Protocol
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
-from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from mobileplans.apps.operator.client_auth import Caller, authenticate
@@ -85,7 +85,26 @@ async def authorize(request: Request, site: Site, state: State) -> Caller:
 MoCaller = Annotated[Caller, Depends(authorize)]
 
 
-def query_value(query: QueryParams, name: str) -> str | None:
+class QueryValues(Protocol):
+    """The query parameters of a request: Starlette's ``QueryParams`` or :class:`Query`."""
+
+    def getlist(self, key: str) -> list[str]: ...
+
+
+class Query:
+    """A query string parsed as Starlette's ``QueryParams`` parses it (latin-1,
+    ``parse_qsl`` keeping blank values), without building its multi-dict."""
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, raw: bytes) -> None:
+        self._pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
+
+    def getlist(self, key: str) -> list[str]:
+        return [value for name, value in self._pairs if name == key]
+
+
+def query_value(query: QueryValues, name: str) -> str | None:
     """One query parameter; empty counts as missing (spec 7.1 #7); repeated is a 400."""
     values = query.getlist(name)
     if len(values) > 1:

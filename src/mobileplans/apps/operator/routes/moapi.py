@@ -19,7 +19,6 @@ from typing import Any, Final
 
 import orjson
 from fastapi import APIRouter, Request
-from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from mobileplans.apps.operator.deps import DbReads, Site, State
@@ -27,6 +26,7 @@ from mobileplans.apps.operator.mo_request import (
     TRANSACTION_HEADER,
     MoApiRoute,
     MoCaller,
+    QueryValues,
     parse_fields_template,
     parse_imei,
     parse_limit,
@@ -80,7 +80,7 @@ def _json(body: bytes) -> Response:
 
 
 async def answer_balance(
-    site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryParams
+    site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryValues
 ) -> bytes:
     """GetBalance after the request checks: parameters in the order of spec 2.3, then
     the reads (``NotFound`` for an unknown SIM); the response body."""
@@ -102,7 +102,7 @@ async def answer_balance(
 
 
 async def answer_offers(
-    site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryParams
+    site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryValues
 ) -> bytes:
     """GetOffers after the request checks (spec 2.6)."""
     iccid = parse_sim_id(sim_id, field="simmri")
@@ -120,7 +120,7 @@ async def answer_offers(
 
 
 async def answer_notifications(
-    site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryParams
+    site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryValues
 ) -> bytes:
     """GetNotifications after the request checks (spec 2.7)."""
     iccid = parse_sim_id(sim_id, field="simmri")
