@@ -9,11 +9,12 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tests.support import free_port
 
@@ -70,6 +71,20 @@ class UpProcess:
         return self.process.returncode, output
 
 
+def commands_on(
+    data_dir: Path, database_url: str
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `mobileplans ARGS` as a user would after `export MP_DATA_DIR=...`."""
+    env = {**os.environ, "MP_DATA_DIR": str(data_dir), "MP_DATABASE_URL": database_url}
+    env.pop("MP_URL_POLICY", None)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "mobileplans.cli.main", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    return cli
+
+
 @pytest.fixture
 def up_runner(tmp_path: Path, database_url: str) -> Iterator[list[UpProcess]]:
     started: list[UpProcess] = []
@@ -93,6 +108,7 @@ def test_up_serves_the_demo_and_keeps_data_across_restarts(
     token = str(endpoints["admin_token"])
     assert (data_dir / "admin_token").read_text().strip() == token
     assert stat.S_IMODE((data_dir / "admin_token").stat().st_mode) == 0o600
+    assert stat.S_IMODE(up.endpoints_file.stat().st_mode) == 0o600  # it holds the token
     operators = {o["id"]: o for o in endpoints["operators"]}  # type: ignore[attr-defined]
     assert operators["contoso"]["name"] == "Contoso Cellular"
     assert operators["contoso"]["countries"] == ["US"]
@@ -109,6 +125,17 @@ def test_up_serves_the_demo_and_keeps_data_across_restarts(
     sim = httpx.get(f"{broker}/v1/sims/8901999000000000000").json()
     assert sim["field"] == "iccid"  # range start has no valid check digit: a clear 400
 
+    cli = commands_on(data_dir, database_url)
+    exported = cli("config", "export")
+    assert exported.returncode == 0, exported.stderr
+    operators_yaml = {o["id"]: o for o in yaml.safe_load(exported.stdout)["operators"]}
+    assert operators_yaml["fabrikam"]["callbackApi"] == "legacy"  # its portal calls DataMart
+    assert operators_yaml["contoso"]["callbackApi"] == "current"
+    (tmp_path / "config.yaml").write_text(exported.stdout)
+    reimported = cli("config", "import", str(tmp_path / "config.yaml"))
+    assert reimported.returncode == 0, reimported.stderr  # up's URL policy is kept
+    assert "must use https" not in reimported.stderr
+
     auth = {"Authorization": f"Bearer {token}"}
     config = httpx.get(f"{broker}/v1/admin/config", headers=auth).text
     renamed = config.replace("id: fabrikam", "id: northwind").replace(
@@ -122,6 +149,8 @@ def test_up_serves_the_demo_and_keeps_data_across_restarts(
     code, output = up.stop(signal.SIGTERM)
     assert code == 0, output
     assert "stopped" in output
+    assert token in output  # printed once, when it was made
+    assert f"export MP_DATA_DIR={data_dir.resolve()}" in output
 
     again = UpProcess(data_dir, database_url, port)
     up_runner.append(again)
@@ -130,3 +159,4 @@ def test_up_serves_the_demo_and_keeps_data_across_restarts(
     assert {o["id"] for o in endpoints["operators"]} == {"contoso", "northwind"}  # type: ignore[attr-defined]
     code, output = again.stop(signal.SIGINT)
     assert code == 0, output
+    assert token not in output  # not on every start: it would land in the logs

@@ -200,12 +200,12 @@ def _announce(
             f"[yellow]new admin token[/yellow] {new_token} (kept in "
             f"{settings.data_dir.resolve() / 'admin_token'}, mode 0600; shown only now)"
         )
-    if settings.database_url is None:
-        console.print(
-            "other commands find this stack with: "
-            f"[bold]export MP_DATA_DIR={settings.data_dir.resolve()}[/bold]",
-            soft_wrap=True,
-        )
+    same_url = "  # and the same MP_DATABASE_URL" if settings.database_url else ""
+    console.print(
+        "other commands find this stack with: "
+        f"[bold]export MP_DATA_DIR={settings.data_dir.resolve()}[/bold]{same_url}",
+        soft_wrap=True,
+    )
     console.print(
         f"broker {endpoints['broker']}/docs · portal {endpoints['operator']}/contoso/portal/"
         f" · SM-DP+ {endpoints['smdp']}/docs — Ctrl-C stops everything"
