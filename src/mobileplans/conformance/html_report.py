@@ -107,10 +107,10 @@ def bar_chart(buckets: list[dict[str, Any]], *, width: int = 640, height: int = 
             f'height="{h:.1f}" fill="#3b6ea8"><title>{escape(bucket["label"])}: '
             f"{bucket['count']}</title></rect>"
         )
-        if i % max(1, len(buckets) // 8) == 0:
-            parts.append(_axis_label(x + slot / 2, bottom + 14, bucket["label"]))
+        parts.append(_axis_label(x, bottom + 14, str(bucket.get("from", bucket["label"]))))
     parts.append(_axis_label(left - 4, 20, str(top), "end"))
     parts.append(_axis_label(left - 4, bottom, "0", "end"))
+    parts.append(_axis_label(width - 10, 14, "requests per latency bucket (ms, from)", "end"))
     parts.append("</svg>")
     return "".join(parts)
 

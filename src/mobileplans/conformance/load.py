@@ -226,7 +226,8 @@ def histogram(latencies: list[float]) -> list[dict[str, Any]]:
     out = []
     for low, high in itertools.pairwise(edges):
         label = f"{low}-{high:g} ms" if high != float("inf") else f"≥{low} ms"
-        out.append({"label": label, "count": sum(1 for v in latencies if low <= v < high)})
+        count = sum(1 for v in latencies if low <= v < high)
+        out.append({"label": label, "from": low, "count": count})
     return out
 
 
