@@ -42,6 +42,7 @@ from mobileplans.domains.incident.assess import (
     assess,
     assess_global,
 )
+from mobileplans.domains.incident.policies import POLICIES
 from mobileplans.domains.incident.profiles import OpsProfile, ProfileCache
 from mobileplans.domains.incident.schemas import EvaluationSummary, Status
 from mobileplans.domains.probe import service as probe_service
@@ -50,6 +51,14 @@ from mobileplans.domains.sla import active_windows
 from mobileplans.domains.traffic import service as traffic_service
 
 GLOBAL_HEALTHY_FOR = timedelta(minutes=2)
+# The lowest window failure % any policy acts on: a probe whose failures cannot reach it
+# (and that is not failing now) cannot make its scope fail, so the pass does not read it.
+LOWEST_PERCENT = min(
+    rule.partner_failure_percent
+    for policy in POLICIES.values()
+    for rule in policy.severities
+    if rule.partner_failure_percent is not None
+)
 Scope = tuple[str, str]
 
 
@@ -91,7 +100,7 @@ KIND_NAMES = {"portal": "Portal", "getbalance": "GetBalance", "microbalance": "M
 
 
 def _endpoint_phrase(e: EndpointHealth, t: Thresholds) -> str | None:
-    """"GetBalance failing (40 % of probes in the last 5 min)"; two failures in a row count
+    """ "GetBalance failing (40 % of probes in the last 5 min)"; two failures in a row count
     as 100 % (the detection rule), so a hard-down endpoint reads 100 % at once."""
     pct = e.failure_percent(t.confirm_failures, t.window_seconds)
     if pct <= 0:
@@ -146,7 +155,10 @@ class Engine:
         traffic, overall = await _traffic(session, set(probed), now, self.t)
         watched = {i.operator_id for i in open_now.values() if i.operator_id is not None}
         watched |= {op for (op, _), share in traffic.items() if share.failures}
-        probes = await probe_service.failing_watch(session, since, also_operators=watched)
+        probes = await probe_service.failing_watch(
+            session, since, window_seconds=self.t.window_seconds,
+            min_window_percent=LOWEST_PERCENT, also_operators=watched,
+        )  # fmt: skip
         profiles = await self.profiles.profiles_of(session, {p.operator_id for p in probes})
         scopes = _endpoints([p for p in probes if p.operator_id in profiles])
         excluded = await active_windows.in_excluded_window(session, now)

@@ -21,9 +21,9 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy import cast as sql_cast
@@ -220,7 +220,7 @@ def _chunks(ids: Sequence[int], size: int = 5000) -> list[list[int]]:
 
 # Repeats the partial index's predicate word for word (literals, not bound parameters), so
 # SQLite and PostgreSQL both use ``ix_probe_results_failed_started``.
-_FAILED = literal_column(FAILED_OUTCOME_SQL, Boolean)
+_FAILED = text(FAILED_OUTCOME_SQL)
 
 
 async def failing_in_window(session: AsyncSession, since: datetime) -> dict[int, tuple[str, int]]:
@@ -271,6 +271,15 @@ async def failing_now(session: AsyncSession) -> Sequence[Any]:
         PROBES.c.consecutive_failures > 0, PROBES.c.enabled.is_(True)
     )
     return (await session.execute(query)).all()
+
+
+async def states_by_id(session: AsyncSession, probe_ids: Sequence[int]) -> Sequence[Any]:
+    """The same columns for the enabled probes among ``probe_ids``."""
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(probe_ids)):
+        query = select(*_STATE_COLUMNS).where(PROBES.c.id.in_(chunk), PROBES.c.enabled.is_(True))
+        rows.extend((await session.execute(query)).all())
+    return rows
 
 
 async def states_of(session: AsyncSession, operator_ids: Sequence[str]) -> Sequence[Any]:

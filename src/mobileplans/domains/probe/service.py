@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
@@ -304,17 +305,34 @@ async def add_definitions(
     return len(fresh)
 
 
+def _may_reach(row: Any, failures: int, window_seconds: int, percent: float) -> bool:
+    """Whether this probe's window failure share can reach ``percent``: its share is at
+    most failures / (window / interval), the results the window should hold."""
+    expected = max(window_seconds // max(int(row.interval_seconds), 1), 1)
+    return 100.0 * failures / expected >= percent
+
+
 async def failing_watch(
-    session: AsyncSession, since: datetime, *, also_operators: Iterable[str] = ()
+    session: AsyncSession,
+    since: datetime,
+    *,
+    window_seconds: int,
+    min_window_percent: float,
+    also_operators: Iterable[str] = (),
 ) -> list[ProbeHealth]:
     """Every enabled probe of the operators with a probe failing now (its last run failed)
-    or failed since ``since``, or named in ``also_operators``, with its window counts.
+    or whose failures since ``since`` can reach ``min_window_percent`` of the window, or
+    named in ``also_operators``, with its window counts (results and failures; 0 and 0
+    without a failure).
 
-    Probes of healthy operators are not read: the cost follows what fails, not the number
+    Probes of other operators are not read: the cost follows what fails, not the number
     of probes (the incident engine runs this every 5 s at 50,000 probes, issue #8)."""
     failed = await repository.failing_in_window(session, since)
-    operators = {op for op, _ in failed.values()} | set(also_operators)
+    operators = set(also_operators)
     operators |= {r.operator_id for r in await repository.failing_now(session)}
+    for r in await repository.states_by_id(session, list(failed)):
+        if _may_reach(r, failed[int(r.id)][1], window_seconds, min_window_percent):
+            operators.add(r.operator_id)
     rows = await repository.states_of(session, sorted(operators))
     totals = await repository.totals_in_window(
         session, since, [int(r.id) for r in rows if int(r.id) in failed]
