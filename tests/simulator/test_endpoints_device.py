@@ -186,3 +186,51 @@ def test_per_operator_demo_data_wins_for_that_operator() -> None:
     assert fabrikam.demo.sims.warm_candidates() == ["8944999099999900059"]
     assert fabrikam.demo.accounts == endpoints.demo.accounts  # not given: top level kept
     assert endpoints.for_operator("contoso") is endpoints
+
+
+def test_without_a_broker_the_device_launches_the_portal_as_the_service_would() -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from mobileplans.simulator.app import direct_provider, flyout_from_balances
+
+    endpoints = parse_endpoints(
+        {
+            "operators": [
+                {
+                    "id": "northwind",
+                    "name": "Northwind",
+                    "countries": ["US"],
+                    "portal_url": "https://portal.northwind.example/mp?brand=nw",
+                }
+            ]
+        }
+    )
+    assert endpoints.broker is None
+    pc = esim_pc()
+    assert pc.euicc is not None
+    pc.euicc.install(EuiccProfile("8901999000000000020", "northwind", "Northwind", "p"))
+    pc.euicc.install(EuiccProfile("8944999000000000021", "fabrikam", "Fabrikam", "p"))
+    provider = direct_provider(endpoints, "northwind", pc)
+    url = urlsplit(provider.launch_url)
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert (url.scheme, url.netloc, url.path) == ("https", "portal.northwind.example", "/mp")
+    assert query["brand"] == "nw"
+    assert query["transactionId"] == provider.transaction_id
+    assert len(provider.transaction_id) <= 64
+    assert (query["market"], query["location"], query["eid"]) == ("US", "US", EID)
+    assert query["iccids"] == "8901999000000000020"  # this MO's profiles only (2.1.1)
+    assert provider.notification_hosts == ("https://portal.northwind.example",)
+    assert provider.gateway == {}
+    zero = {"balances": [{"type": "NONE", "dataRemaininginMB": 0.0, "timeRemaining": "PT0S"}]}
+    assert flyout_from_balances(zero).action == "connectWithDataPlan"
+    payg = {
+        "balances": [{"type": "MODIRECTPAYG", "dataRemaininginMB": 5.0, "timeRemaining": "P1D"}]
+    }
+    assert flyout_from_balances(payg).balance_text == "5.0 MB, P1D"
+
+
+def test_an_endpoints_file_needs_a_broker_or_a_portal() -> None:
+    with pytest.raises(EndpointsError, match="needs a 'broker' URL or an operator"):
+        parse_endpoints({"operators": [{"id": "northwind", "countries": ["US"]}]})
+    with pytest.raises(EndpointsError, match=r"operators\.0\.countries"):
+        parse_endpoints({"broker": "https://b", "operators": [{"id": "x", "countries": 3}]})
