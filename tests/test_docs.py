@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from playwright.sync_api import Route, sync_playwright
 from starlette.types import ASGIApp
 
 from mobileplans.cli.serve_cmd import PARTS, build_app, openapi_document
 from mobileplans.config import Settings
 from mobileplans.db.engine import make_engine
 from mobileplans.db.session import make_sessionmaker
+from tests.support import free_port
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -65,3 +71,42 @@ async def test_api_docs_page_is_served_without_internet(part: str, tmp_path: Pat
             assert response.status_code == 200, url
             assert response.content, url
         assert b"SwaggerUIBundle" in (await client.get(assets[-1])).content
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("part", PARTS)
+def test_api_docs_render_in_chromium_with_no_request_leaving_the_host(
+    part: str, tmp_path: Path
+) -> None:
+    """The page does not only load: Swagger UI renders the operations (a Swagger UI that
+    cannot read OpenAPI 3.1 shows a blank page with all assets served)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(docs_app(part, tmp_path), host="127.0.0.1", port=port, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    outside: list[str] = []
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"))
+            page = browser.new_page()
+
+            def only_local(route: Route) -> None:
+                if route.request.url.startswith(f"http://127.0.0.1:{port}/"):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", only_local)
+            page.goto(f"http://127.0.0.1:{port}/docs")
+            page.wait_for_selector(".opblock", timeout=30_000)
+            assert page.locator(".opblock").count() > 0
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert outside == []
