@@ -133,3 +133,14 @@ def test_load_passes_against_the_reference_operator(stack: TlsStack, tmp_path: P
     assert sum(b["count"] for b in evidence["histogram"]) == 9
     html = page.read_text()
     assert html.count("<svg") == 2
+
+
+async def test_the_journeys_run_in_chromium_with_browser(stack: TlsStack) -> None:
+    target = await target_from_registry(stack.endpoints_file, "contoso", "production")
+    report = await run_cases(target, select("DEVICE-001"), browser=True)
+    [result] = report.results
+    assert result.outcome is Outcome.PASS, result.failures
+    assert "(browser)" in result.detail
+    assert report.options["browser"] is True
+    script = next(s for s in result.steps if s["step"] == "profileActivationCompleteScript")
+    assert "page shows" in script["detail"]  # the portal's own JavaScript ran
