@@ -81,8 +81,9 @@ def written_commands() -> Iterator[tuple[str, str]]:
     for where, text in sources.items():
         for code in _code(text):
             for line in code.replace("\\|", "|").splitlines():
-                if command_line.match(line):
-                    yield where, pattern.search(line)[0]  # type: ignore[index]
+                found = pattern.search(line) if command_line.match(line) else None
+                if found:
+                    yield where, found[0]
     for path, command in ALL:
         for match in pattern.finditer(_flat(command.help or "")):
             yield "mobileplans " + " ".join(path) + " --help", match[0]

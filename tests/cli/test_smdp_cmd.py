@@ -125,7 +125,7 @@ def test_requester_add_and_list(env_for_cli: Path, database_url: str) -> None:
         ],
     )
     assert bad.exit_code == 1
-    assert "callbackUrl" in bad.output
+    assert "--callback-url" in bad.output  # the CLI option, not the API field
 
 
 def test_help_explains_itself() -> None:
