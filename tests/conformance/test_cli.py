@@ -209,3 +209,23 @@ def test_the_docs_describe_every_case() -> None:
         assert f"`{case.id}`" in docs, case.id
     for criterion in ("`LOAD-001`", "`LOAD-002`"):
         assert criterion in docs
+
+
+def test_the_documented_target_file_is_valid(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from mobileplans.kit import certs
+
+    docs = (Path(__file__).parents[2] / "docs" / "conformance.md").read_text()
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    now = datetime.now(UTC)
+    ca = certs.make_ca("CN=Northwind Test CA", now=now)
+    ca.write(tmp_path / "certs", "test-ca")
+    ca.write(tmp_path / "certs", "ca")
+    certs.issue_client(ca, certs.BROKER_SUBJECT, now=now).write(tmp_path / "certs", "service")
+    target = load_target(_write(tmp_path / "northwind.yaml", example))
+    assert target.operator == "northwind"
+    assert target.api_base("offers") == "https://mo.staging.northwind.example/v1"
+    assert target.tls.client_key == tmp_path / "certs" / "service-key.pem"
+    assert target.device is not None
+    assert target.device.plans.prepaid == "nw-5gb"
