@@ -146,10 +146,10 @@ def run(
 
 @app.command("load")
 def load(
+    iccids: Annotated[
+        Path, typer.Option("--iccids", help="ICCIDs, one per line (spec 4.2: 1,000)")
+    ],
     target: TargetOpt = None,
-    iccids: Annotated[Path, typer.Option("--iccids", help="ICCIDs, one per line")] = Path(
-        "iccids.txt"
-    ),
     rate: Annotated[float, typer.Option(min=0.01, help="Requests per second")] = 3.0,
     duration: Annotated[str, typer.Option(help="Seconds, or 90s / 5m / 1h")] = "1h",
     mix: Annotated[
