@@ -35,7 +35,11 @@ class Probe(Base):
     """
 
     __tablename__ = "probes"
-    __table_args__ = (UniqueConstraint("operator_id", "environment", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("operator_id", "environment", "kind"),
+        # Covering: the incident engine counts the probed operators per environment.
+        Index("ix_probes_environment_operator_enabled", "environment", "operator_id", "enabled"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     operator_id: Mapped[str] = mapped_column(String(64), index=True)
