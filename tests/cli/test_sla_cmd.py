@@ -70,7 +70,11 @@ def test_rollup_then_report_in_every_format(
     base = ["sla", "report", "--operator", "kolkata", "--period", "2026-10-30"]
     table = runner.invoke(app, base)
     assert table.exit_code == 0, table.output
-    assert table.output.splitlines()[0].split()[:4] == ["operator", "env", "kind", "period"]
+    assert table.output.splitlines()[1].split()[:3] == ["operator", "kind", "probes"]
+    assert max(len(line) for line in table.output.splitlines()) <= 80  # CI logs
+    assert "kolkata: period 2026-10-30 (Asia/Kolkata), targets 99.9 % and 400 ms avg" in (
+        table.output
+    )
     assert "kolkata" in table.output
     assert "720" in table.output
     as_json = json.loads(runner.invoke(app, [*base, "--format", "json"]).output)

@@ -101,7 +101,7 @@ def to_csv(report: SlaReport) -> str:
     return out.getvalue()
 
 
-TABLE_COLUMNS = (
+HTML_COLUMNS = (
     ("operator", 0),
     ("env", 1),
     ("kind", 2),
@@ -118,17 +118,49 @@ TABLE_COLUMNS = (
 )
 
 
+TABLE_COLUMNS = (
+    ("operator", 0),
+    ("kind", 2),
+    ("probes", 7),
+    ("avail %", 12),
+    ("avg ms", 14),
+    ("p99 ms", 17),
+    ("down min", 20),
+    ("budget %", 23),
+    ("verdict", 26),
+)
+"""The text table fits 80 columns (CI logs): environment, periods and targets are told in
+the lines around it; CSV, JSON and HTML carry every figure."""
+
+
 def to_table(report: SlaReport) -> str:
     rows = [[row_of(i.statement)[index] for _, index in TABLE_COLUMNS] for i in report.statements]
     header = [name for name, _ in TABLE_COLUMNS]
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines = [f"SLA statements, {report.environment}"]
+    lines.append(" ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+    lines.append(" ".join("-" * w for w in widths))
+    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     if not rows:
         lines.append("(no probes)")
+    lines += _terms(report)
     lines += [f"{label}: {status}" for label, status in period_statuses(report)]
     return "\n".join(lines) + "\n"
+
+
+def _terms(report: SlaReport) -> list[str]:
+    """One line per operator: its period (in its zone) and its contract's targets."""
+    seen: dict[str, str] = {}
+    for item in report.statements:
+        s = item.statement
+        p, c = s.period, s.contract
+        seen.setdefault(
+            s.operator_id,
+            f"{s.operator_id}: period {p.label} ({p.timezone}), targets "
+            f"{_fmt(c.availability_target)} % and {_fmt(c.latency_target_ms)} ms "
+            f"{c.latency_statistic}",
+        )
+    return list(seen.values())
 
 
 def period_statuses(report: SlaReport) -> list[tuple[str, str]]:
@@ -156,7 +188,7 @@ text-align:right}th{background:#f3f3f3}td.l{text-align:left}.met{color:#0a6b2b;f
 
 def _html_row(s: SlaStatementBody) -> str:
     cells = row_of(s)
-    text = [escape(cells[i]) for _, i in TABLE_COLUMNS]
+    text = [escape(cells[i]) for _, i in HTML_COLUMNS]
     verdict = s.verdict.overall
     tds = [f'<td class="l">{c}</td>' for c in text[:4]] + [f"<td>{c}</td>" for c in text[4:-1]]
     tds.append(f'<td class="{verdict}">{escape(verdict)}</td>')
@@ -172,7 +204,7 @@ def to_html(report: SlaReport) -> str:
         if period
         else "each operator's period in its own time zone"
     )
-    head = "".join(f"<th>{escape(name)}</th>" for name, _ in TABLE_COLUMNS)
+    head = "".join(f"<th>{escape(name)}</th>" for name, _ in HTML_COLUMNS)
     body = "".join(_html_row(i.statement) for i in report.statements)
     statuses = "".join(
         f"<p><strong>{escape(label)}: {escape(status)}</strong></p>"
