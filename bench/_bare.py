@@ -62,18 +62,17 @@ def database_app(url: str) -> Any:
     dialect = make_engine(url).dialect
     line_sql = str(repository.LINE_SUMMARY.compile(dialect=dialect))
     balance_sql = str(repository.BALANCE_ROWS.compile(dialect=dialect))
-    query = _sqlite_query(url) if url.startswith("sqlite") else _asyncpg_query(url)
+    queries = _sqlite_queries(url) if url.startswith("sqlite") else _asyncpg_queries(url)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await make_app(b"")(scope, receive, send)
             return
         iccid = scope["path"].rsplit("/", 2)[-2].removeprefix("iccid:")
-        line = await query(line_sql, iccid)
+        line, balances = await queries(line_sql, balance_sql, iccid)
         status, body = 404, b"{}"
         if line:
-            status = 200
-            body = orjson.dumps({"balances": [list(r) for r in await query(balance_sql, iccid)]})
+            status, body = 200, orjson.dumps({"balances": [list(r) for r in balances]})
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -81,38 +80,61 @@ def database_app(url: str) -> Any:
     return app
 
 
-def _sqlite_query(url: str) -> Callable[[str, str], Awaitable[list[Any]]]:
+Queries = Callable[[str, str, str], Awaitable[tuple[list[Any], list[Any]]]]
+
+
+def _sqlite_queries(url: str) -> Queries:
+    """``sqlite3`` on the event loop, autocommit (as ``db.reads.SqliteReads``)."""
     import sqlite3
 
     connection = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
 
-    async def query(sql: str, iccid: str) -> list[Any]:
-        return connection.execute(sql, (iccid,)).fetchall()
+    async def queries(line_sql: str, balance_sql: str, iccid: str) -> tuple[list[Any], list[Any]]:
+        line = connection.execute(line_sql, (iccid,)).fetchall()
+        return line, connection.execute(balance_sql, (iccid,)).fetchall() if line else []
 
-    return query
+    return queries
 
 
-def _asyncpg_query(url: str) -> Callable[[str, str], Awaitable[list[Any]]]:
+def _asyncpg_queries(url: str) -> Queries:
+    """Up to 4 asyncpg connections handed out in the order of asking (as
+    ``db.reads.AsyncpgReads``), one held per request, statements prepared by asyncpg's
+    statement cache."""
     import asyncio
+    import collections
 
     import asyncpg  # type: ignore[import-untyped]
 
     dsn = url.replace("postgresql+asyncpg", "postgresql")
-    holder: dict[str, Any] = {"opened": 0}
+    idle: list[Any] = []
+    waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
+    opened = [0]
 
-    async def query(sql: str, iccid: str) -> list[Any]:
-        idle = holder.setdefault("idle", asyncio.LifoQueue())
-        if idle.empty() and holder["opened"] < 4:
-            holder["opened"] += 1
-            connection = await asyncpg.connect(dsn)
+    async def acquire() -> Any:
+        if idle:
+            return idle.pop()
+        if opened[0] < 4:
+            opened[0] += 1
+            return await asyncpg.connect(dsn)
+        waiter = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
+        return await waiter
+
+    def release(connection: Any) -> None:
+        if waiters:
+            waiters.popleft().set_result(connection)
         else:
-            connection = await idle.get()
-        try:
-            return list(await connection.fetch(sql, iccid))
-        finally:
-            idle.put_nowait(connection)
+            idle.append(connection)
 
-    return query
+    async def queries(line_sql: str, balance_sql: str, iccid: str) -> tuple[list[Any], list[Any]]:
+        connection = await acquire()
+        try:
+            line = await connection.fetch(line_sql, iccid)
+            return line, await connection.fetch(balance_sql, iccid) if line else []
+        finally:
+            release(connection)
+
+    return queries
 
 
 def main() -> None:

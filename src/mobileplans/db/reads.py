@@ -30,11 +30,13 @@ when the engine is disposed. Usage (any app)::
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import sqlite3
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,6 +56,28 @@ class Reads(Protocol):
     async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None: ...
 
     async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]: ...
+
+
+class DriverReads(Reads, Protocol):
+    """Driver-level reads; ``hold()`` keeps one connection for a block (a request's
+    reads), where the driver has connections to hand out (asyncpg)."""
+
+    def hold(self) -> AbstractAsyncContextManager[Reads]: ...
+
+
+class _Itself:
+    """``hold()`` of reads that have nothing to hold (one SQLite connection)."""
+
+    __slots__ = ("reads",)
+
+    def __init__(self, reads: Reads) -> None:
+        self.reads = reads
+
+    async def __aenter__(self) -> Reads:
+        return self.reads
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
 
 
 class SessionReads:
@@ -178,6 +202,9 @@ class SqliteReads:
     async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
         return await self._run(statement, params, True)
 
+    def hold(self) -> AbstractAsyncContextManager[Reads]:
+        return _Itself(self)
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
@@ -194,7 +221,8 @@ class AsyncpgReads:
         self.dialect = dialect
         self.compiled = _Compiler(dialect)
         self._json = getattr(dialect, "_json_deserializer", None) or json.loads
-        self._idle: asyncio.LifoQueue[Any] | None = None
+        self._idle: list[Any] = []
+        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._all: list[Any] = []
         self._opened = 0
@@ -213,27 +241,53 @@ class AsyncpgReads:
         return connection
 
     async def _acquire(self) -> Any:
+        """An idle connection, a new one (up to ``size``), or the next one released, in
+        the order of asking (a queue that lets late callers overtake waiting ones
+        starves some requests for seconds under load)."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # first use, or a new event loop (tests): start afresh
             self.close()
-            self._loop, self._idle = loop, asyncio.LifoQueue()
-        assert self._idle is not None
-        if self._idle.empty() and self._opened < self.size:
+            self._loop = loop
+        if self._idle:
+            return self._idle.pop()
+        if self._opened < self.size:
             self._opened += 1
             try:
                 return await self._open()
             except BaseException:
                 self._opened -= 1
                 raise
-        return await self._idle.get()
+        waiter: asyncio.Future[Any] = loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed over, then cancelled
+                self._release(waiter.result(), False)
+            raise
 
     def _release(self, connection: Any, broken: bool) -> None:
         if broken or connection.is_closed():
             self._opened -= 1
-            self._all.remove(connection)
+            if connection in self._all:
+                self._all.remove(connection)
             connection.terminate()
-        elif self._idle is not None:
-            self._idle.put_nowait(connection)
+            self._wake_opener()
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self._idle.append(connection)
+
+    def _wake_opener(self) -> None:
+        """A connection was dropped: the first waiter opens a new one."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(_Reopen())
+                return
 
     async def _compile(self, statement: Statement, connection: Any) -> Compiled:
         compiled = self.compiled.get(statement)
@@ -243,15 +297,63 @@ class AsyncpgReads:
             compiled = self.compiled(statement, oids)
         return compiled
 
-    async def _run(self, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
-        connection = await self._acquire()
-        broken = True
+    def hold(self) -> AbstractAsyncContextManager[Reads]:
+        """One connection for the block: a request's reads wait for a connection once."""
+        return _Held(self)
+
+    async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None:
+        async with _Held(self) as held:
+            return await held.one(statement, params)
+
+    async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
+        async with _Held(self) as held:
+            return await held.all(statement, params)
+
+    def close(self) -> None:
+        for connection in self._all:
+            connection.terminate()
+        self._all.clear()
+        self._opened = 0
+        self._idle = []
+        self._waiters.clear()
+        self._loop = None
+
+
+class _Reopen(Exception):
+    """Tells a waiter that a connection was dropped: ask again (and open one)."""
+
+
+class _Held:
+    """An asyncpg connection held for a block; released (or dropped, when a statement
+    failed on it) when the block ends."""
+
+    __slots__ = ("broken", "connection", "owner")
+
+    def __init__(self, owner: AsyncpgReads) -> None:
+        self.owner = owner
+        self.connection: Any = None
+        self.broken = False
+
+    async def __aenter__(self) -> _Held:
+        while True:
+            try:
+                self.connection = await self.owner._acquire()
+                return self
+            except _Reopen:
+                continue
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.owner._release(self.connection, self.broken)
+
+    async def _run(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
         try:
-            compiled = await self._compile(statement, connection)
-            raw = await connection.fetch(compiled.sql, *compiled.args(params))
-            broken = False
-        finally:
-            self._release(connection, broken)
+            compiled = self.owner.compiled.get(statement) or await self.owner._compile(
+                statement, self.connection
+            )
+            raw = await self.connection.fetch(compiled.sql, *compiled.args(params))
+        except BaseException:
+            self.broken = True  # a failed or interrupted statement: not reused
+            raise
         return [compiled.make(r) for r in raw]
 
     async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None:
@@ -261,19 +363,11 @@ class AsyncpgReads:
     async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
         return await self._run(statement, params)
 
-    def close(self) -> None:
-        for connection in self._all:
-            connection.terminate()
-        self._all.clear()
-        self._opened = 0
-        self._idle = None
-        self._loop = None
-
 
 _BY_ENGINE: weakref.WeakKeyDictionary[Any, SqliteReads | AsyncpgReads] = weakref.WeakKeyDictionary()
 
 
-def reads_for(engine: AsyncEngine, *, name: str = "mobileplans-reads") -> Reads:
+def reads_for(engine: AsyncEngine, *, name: str = "mobileplans-reads") -> DriverReads:
     """The driver-level :class:`Reads` of ``engine`` (one per engine; closed on dispose).
 
     An in-memory SQLite database cannot be opened a second time, so it gets
@@ -310,3 +404,6 @@ class _EngineReads:
     async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
         async with self.engine.connect() as connection:
             return list((await connection.execute(statement, dict(params))).all())
+
+    def hold(self) -> AbstractAsyncContextManager[Reads]:
+        return _Itself(self)

@@ -43,8 +43,9 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_reads(state: State) -> Reads:
-    return state.reads
+async def get_reads(state: State) -> AsyncIterator[Reads]:
+    async with state.reads.hold() as reads:
+        yield reads
 
 
-DbReads = Annotated[Reads, Depends(get_reads)]
+DbReads = Annotated[Reads, Depends(get_reads, scope="function")]

@@ -106,7 +106,8 @@ class MoApiFastPath:
         try:
             admit(site, state, scope, transaction_id)
             query = Query(scope["query_string"])
-            body = await answer(site, state.clock, state.reads, sim_id, query)
+            async with state.reads.hold() as reads:
+                body = await answer(site, state.clock, reads, sim_id, query)
             status = 200
             headers = [*_JSON, (b"content-length", str(len(body)).encode()), _CONTENT_TYPE]
         except (AppError, IdentifierError) as exc:

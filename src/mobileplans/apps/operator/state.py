@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.apps.operator.ratelimit import RateLimiter
 from mobileplans.config import OperatorAppConfig, OperatorSite
-from mobileplans.db.reads import Reads, reads_for
+from mobileplans.db.reads import DriverReads, reads_for
 from mobileplans.domains.purchase.es2plus_client import Es2PlusPool
 from mobileplans.errors import NotFound
 from mobileplans.kit.clock import Clock
@@ -21,7 +21,7 @@ class OperatorState:
     clock: Clock
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)  # MO API, spec 2.3 429
     es2plus: Es2PlusPool = field(init=False)  # ES2+ client per site (portal orders)
-    reads: Reads = field(init=False)  # the MO API's reads on the raw driver (db.reads)
+    reads: DriverReads = field(init=False)  # the MO API's reads on the raw driver (db.reads)
 
     def __post_init__(self) -> None:
         self.es2plus = Es2PlusPool(self.config.sites)
