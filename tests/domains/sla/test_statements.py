@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mobileplans.db.session import session_scope
 from mobileplans.domains.sla import contracts, maintenance, service
 from mobileplans.domains.sla import histogram as hist
-from mobileplans.domains.sla.periods import Interval, parse_period
+from mobileplans.domains.sla.periods import Interval, month_period, parse_period
 from mobileplans.domains.sla.schemas import ContractTerms, MaintenanceWindowIn, SlaStatementBody
+from mobileplans.domains.sla.statements import ProbeRef, StatementInput, build_statement
+from mobileplans.domains.sla.tally import Tally
 from mobileplans.kit.clock import FrozenClock
 from tests.domains.sla.support import (
     Result,
@@ -283,14 +285,6 @@ def test_a_period_in_progress_counts_the_elapsed_part_only() -> None:
     """Issue #8: one failed probe four days into December is 0.5 minutes down out of the
     elapsed minutes, with the whole month's error budget nearly intact (not 44,640 minutes
     down and a -99,900 % budget)."""
-    from mobileplans.domains.sla.periods import month_period
-    from mobileplans.domains.sla.statements import (
-        ProbeRef,
-        StatementInput,
-        build_statement,
-    )
-    from mobileplans.domains.sla.tally import Tally
-
     december = month_period(2026, 12, "UTC")
     now = utc(2026, 12, 5)
     probe = ProbeRef(1, "contoso", "production", "getbalance", 30)
@@ -321,8 +315,6 @@ def test_a_period_in_progress_counts_the_elapsed_part_only() -> None:
 
 
 def test_no_period_means_the_current_month_of_the_operators_zone() -> None:
-    from mobileplans.domains.sla.periods import parse_period
-
     now = utc(2026, 11, 30, 20)  # already December 1st in Kolkata
     kolkata = parse_period(None, start=None, end=None, timezone="Asia/Kolkata", now=now)
     assert kolkata.label == "2026-12"
