@@ -68,7 +68,7 @@ def create_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await state.launches.close()
+            await state.close_launches()
             await state.flush_lookups()
             await client.close()
 

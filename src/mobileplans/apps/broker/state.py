@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mobileplans.apps.broker.launch_store import (
+    SessionLaunchStore,
+    SqliteLaunchStore,
+    make_launch_store,
+)
 from mobileplans.config import Settings
 from mobileplans.db.session import session_scope
 from mobileplans.domains.balance import service as balance_service
 from mobileplans.domains.balance.service import BalanceProxy
-from mobileplans.domains.catalog import service as catalog_service
 from mobileplans.domains.catalog.launch import DeviceContext
-from mobileplans.domains.catalog.launch_log import LaunchLog, LaunchRow
+from mobileplans.domains.catalog.launch_log import LaunchLog
 from mobileplans.domains.catalog.service import ProviderCatalog
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.snapshot import (
@@ -40,10 +44,12 @@ class BrokerState:
     snapshot: RegistrySnapshot = field(default_factory=lambda: build_snapshot(-1, []))
     catalog: ProviderCatalog = field(default_factory=ProviderCatalog)
     launches: LaunchLog = field(init=False)
+    launch_store: SessionLaunchStore | SqliteLaunchStore = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
-        self.launches = LaunchLog(self.store_launches)
+        self.launch_store = make_launch_store(self.sessions)
+        self.launches = LaunchLog(self.launch_store)
 
     async def providers(self, device: DeviceContext, environment: str) -> bytes:
         """The ``GET /v1/providers`` body, once its launch records are stored."""
@@ -60,11 +66,6 @@ class BrokerState:
         )
         return orjson.dumps(answer.wire())
 
-    async def store_launches(self, rows: list[LaunchRow]) -> None:
-        """One transaction for a batch of portal launch records (decision D93)."""
-        async with session_scope(self.sessions) as session:
-            await catalog_service.save_launches(session, rows)
-
     async def refresh(self) -> bool:
         """Reload the snapshot if the configuration version moved; True if reloaded."""
         async with self._lock:
@@ -75,6 +76,11 @@ class BrokerState:
                 self.snapshot = await load_snapshot(session)
             log.info("registry snapshot reloaded at version %s", self.snapshot.version)
             return True
+
+    async def close_launches(self) -> None:
+        """Store every launch record still waiting, then let the writer go (shutdown)."""
+        await self.launches.close()
+        await self.launch_store.close()
 
     async def flush_lookups(self) -> int:
         """Write the GetBalance calls recorded since the last flush, in one transaction."""

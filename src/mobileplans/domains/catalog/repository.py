@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,15 +43,22 @@ async def insert_launches(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     """
     connection = await session.connection()
     if connection.dialect.name == "sqlite":
-        stamps: dict[datetime, str] = {}
-        params = [
-            _values(row, stamps.get(row["created_at"]) or _sqlite_stamp(stamps, row))
-            for row in rows
-        ]
-        await connection.exec_driver_sql(_SQLITE_INSERT, params)
+        await connection.exec_driver_sql(_SQLITE_INSERT, _sqlite_params(rows))
     else:
         params = [_values(row, row["created_at"].astimezone(UTC)) for row in rows]
         await connection.exec_driver_sql(_POSTGRES_INSERT, params)
+
+
+def insert_launches_sqlite(connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    """The same on a plain ``sqlite3`` connection, inside the caller's transaction."""
+    connection.executemany(_SQLITE_INSERT, _sqlite_params(rows))
+
+
+def _sqlite_params(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    stamps: dict[datetime, str] = {}
+    return [
+        _values(row, stamps.get(row["created_at"]) or _sqlite_stamp(stamps, row)) for row in rows
+    ]
 
 
 def _sqlite_stamp(stamps: dict[datetime, str], row: dict[str, Any]) -> str:

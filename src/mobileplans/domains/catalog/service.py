@@ -7,6 +7,7 @@ record of each portal launch and its ``transactionId``, stored in batches by
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -203,6 +204,11 @@ def _launch_row(
 async def save_launches(session: AsyncSession, rows: list[LaunchRow]) -> None:
     """Store a batch of launch records (the edge's transaction; see ``launch_log``)."""
     await repository.insert_launches(session, rows)
+
+
+def save_launches_sqlite(connection: sqlite3.Connection, rows: list[LaunchRow]) -> None:
+    """The same on a plain ``sqlite3`` connection (the broker's launch writer thread)."""
+    repository.insert_launches_sqlite(connection, rows)
 
 
 async def purge_launches(session: AsyncSession, *, now: datetime, retention_days: int) -> int:

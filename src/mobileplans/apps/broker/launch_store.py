@@ -1,0 +1,127 @@
+"""Where the broker's launch log writes its batches (decision D93).
+
+On PostgreSQL a batch is one short transaction through the process's engine (asyncpg:
+no thread on the way). On SQLite the async driver runs every statement in a thread of
+its own and hands each result back to the event loop: begin, insert, commit and the
+pool's reset cost about five hand-offs per batch, and each can wait for the GIL while
+the loop is busy answering (up to the 5 ms switch interval). So SQLite batches go
+through one ``sqlite3`` connection owned by one writer thread: a batch is one
+hand-off, its transaction begins and ends in that thread, and the event loop never
+blocks on the database file (a busy lock waits in the thread).
+
+WAL checkpoints (copying the log into the database, with an fsync) took up to a
+quarter of a second on a busy disk; done by the committing connection, as SQLite does
+by default, every request waiting for that batch waited too. The writer connection
+therefore does not checkpoint; a second thread runs a PASSIVE checkpoint (it never
+blocks writers) after every ``CHECKPOINT_ROWS`` rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mobileplans.db.session import session_scope
+from mobileplans.domains.catalog import service as catalog_service
+from mobileplans.domains.catalog.launch_log import LaunchRow
+
+BUSY_TIMEOUT_S = 10.0  # as the engine's busy_timeout
+CHECKPOINT_ROWS = 4_000  # ~1,000 WAL pages: SQLite's own autocheckpoint size
+
+
+def sqlite_file(sessions: async_sessionmaker[AsyncSession]) -> str | None:
+    """The database file behind ``sessions`` when it is a SQLite file, else ``None``."""
+    engine = sessions.kw.get("bind")
+    url = getattr(engine, "url", None)
+    if url is None or url.get_backend_name() != "sqlite":
+        return None
+    database: str | None = url.database
+    return database if database and database != ":memory:" else None
+
+
+class SessionLaunchStore:
+    """A batch per transaction of the process's engine (PostgreSQL)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def __call__(self, rows: list[LaunchRow]) -> None:
+        async with session_scope(self.sessions) as session:
+            await catalog_service.save_launches(session, rows)
+
+    async def close(self) -> None:
+        return None
+
+
+class SqliteLaunchStore:
+    """A batch per transaction of one connection in one writer thread (SQLite)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="launch-writer")
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        self._connection: sqlite3.Connection | None = None
+        self._checkpoint_connection: sqlite3.Connection | None = None
+        self._rows_since_checkpoint = 0
+        self._checkpoint: Future[None] | None = None
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA synchronous=NORMAL")  # WAL is the file's mode already
+        return connection
+
+    def _run_checkpoint(self) -> None:
+        if self._checkpoint_connection is None:
+            self._checkpoint_connection = self._open()
+        self._checkpoint_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _after_commit(self, rows: int) -> None:
+        self._rows_since_checkpoint += rows
+        running = self._checkpoint is not None and not self._checkpoint.done()
+        if self._rows_since_checkpoint >= CHECKPOINT_ROWS and not running:
+            self._rows_since_checkpoint = 0
+            self._checkpoint = self._checkpointer.submit(self._run_checkpoint)
+
+    def _write(self, rows: list[LaunchRow]) -> None:
+        if self._connection is None:
+            self._connection = self._open()
+            self._connection.execute("PRAGMA wal_autocheckpoint=0")  # see the module doc
+        connection = self._connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            catalog_service.save_launches_sqlite(connection, rows)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        self._after_commit(len(rows))
+
+    async def __call__(self, rows: list[LaunchRow]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._write, rows)
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _close_checkpointer(self) -> None:
+        if self._checkpoint_connection is not None:
+            self._checkpoint_connection.close()
+            self._checkpoint_connection = None
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close)
+        await loop.run_in_executor(self._checkpointer, self._close_checkpointer)
+
+
+def make_launch_store(
+    sessions: async_sessionmaker[AsyncSession],
+) -> SessionLaunchStore | SqliteLaunchStore:
+    path = sqlite_file(sessions)
+    return SqliteLaunchStore(path) if path else SessionLaunchStore(sessions)
