@@ -28,6 +28,11 @@ from mobileplans.kit import certs
 BODY_EXCERPT = 600
 KEPT_HEADERS = ("content-type", "x-ms-dm-transactionid", "retry-after", "location")
 TRANSACTION_HEADER = "X-MS-DM-TransactionId"
+IDENTITY_LABELS = {
+    "configured": "the configured client certificate",
+    "none": "no client certificate",
+    "portal": "as the WebView: no client certificate",
+}
 OTHER_SUBJECT = "CN=conformance-kit.invalid,O=Not The Mobile Plans Service"
 
 
@@ -54,11 +59,8 @@ class Exchange:
 
     def sent(self) -> str:
         shown = "; ".join(f"{k}: {v}" for k, v in self.request_headers.items())
-        return (
-            f"{self.method} {self.url}"
-            + (f" [{shown}]" if shown else "")
-            + (f" (certificate: {self.identity})")
-        )
+        who = IDENTITY_LABELS.get(self.identity, f"client certificate: {self.identity}")
+        return f"{self.method} {self.url}" + (f" [{shown}]" if shown else "") + f" ({who})"
 
     def got(self) -> str:
         if self.error is not None:
