@@ -192,7 +192,14 @@ def run(data_dir: Path | None, action: Callable[[AsyncSession], Awaitable[T]]) -
     return run_in_transaction(load_settings(data_dir), action)
 
 
-OPTION_OF_FIELD = {"operatorId": "--operator", "from": "--from", "to": "--to"}
+OPTION_OF_FIELD = {
+    "operatorId": "--operator",
+    "from": "--from",
+    "to": "--to",
+    "intervalSeconds": "--interval",  # probes add/set
+    "timeoutSeconds": "--timeout",
+    "latencyTargetMs": "--latency-target",
+}
 """API field names whose CLI option is not ``--`` plus the field in kebab case."""
 _CAMEL = re.compile(r"\b[a-z]+(?:[A-Z][a-z0-9]*)+\b")
 
