@@ -13,6 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from mobileplans.cli.demo_operator import demo_summary
 from mobileplans.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,3 +137,19 @@ def test_the_port_layout_is_the_same_in_help_and_readme() -> None:
 def test_readme_uses_no_macos_only_command() -> None:
     for line in (ROOT / "README.md").read_text().splitlines():
         assert not re.match(r"\s*open\s", line), line
+
+
+def test_demo_sim_roles_written_in_docs_are_in_endpoints_json() -> None:
+    """`warm_sim` (one SIM) and `warm_sims` (the pool) both exist, and the docs name no
+    other role than those endpoints.json carries."""
+    roles = set(demo_summary("contoso")["sims"])
+    assert {"warm_sim", "warm_sims"} <= roles
+    texts = [(ROOT / "README.md").read_text()] + [
+        p.read_text() for p in (ROOT / "docs").glob("*.md")
+    ]
+    named = {m for text in texts for m in re.findall(r"\bsims\.([a-z_]+)", text)}
+    sample = re.search(r'"sims": \{(.*?)\}', (ROOT / "README.md").read_text(), flags=re.S)
+    assert sample is not None
+    named |= set(re.findall(r'"([a-z_]+)":', sample[1]))
+    assert {"warm_sim", "warm_sims"} <= named
+    assert named <= roles, named - roles
