@@ -27,7 +27,9 @@ Measurements, for the bare baseline and for the operator, one after the other:
 - *open loop*: ``bench._mo_load`` (aiohttp on uvloop, pinned to core 1, a fresh quoted
   transaction id per request, latency from the scheduled send time) at rising rates
   (``--rates``, ``--step`` seconds each after a 2 s warm-up) until a step's p99 >= 50
-  ms or success < 99.9 %: the **highest open-loop rate with p99 < 50 ms**.
+  ms or success < 99.9 % twice in a row (a failing step is tried once more): the
+  **highest open-loop rate with p99 < 50 ms**. The generator's own lateness (send lag)
+  is printed: where it is large, the generator, not the server, was short of CPU.
 
 "other CPU %" is what the rest of the machine took meanwhile (``bench._procs.CpuMeter``,
 % of one core): the machine is shared, so CPU per request is the robust figure.
@@ -228,17 +230,27 @@ def open_loop_step(
 def search(
     server: _procs.Server, paths_file: Path, rates: tuple[int, ...], step: float
 ) -> dict[str, Any]:
+    """Rising open-loop rates; a failing step is tried once more (the machine is shared:
+    a late generator or a burst of other work fails a step the server would pass), and
+    the search stops at the first rate that fails both tries."""
     steps: list[dict[str, Any]] = []
     best: int | None = None
     for rate in rates:
-        result = open_loop_step(server, paths_file, float(rate), step)
-        steps.append(result)
-        log(
-            f"    {server.name} {rate}/s: p99 {result['p99_ms']:.1f} ms, success "
-            f"{result['success_pct']:.2f} %, achieved {result['achieved_rps']:.0f}/s, "
-            f"send lag p99 {result['send_lag_p99_ms']:.1f} ms, CPU {result['server_cpu_pct']:.0f} %"
-        )
-        if not result["passed"]:
+        passed = False
+        for attempt in (1, 2):
+            result = open_loop_step(server, paths_file, float(rate), step)
+            result["attempt"] = attempt
+            steps.append(result)
+            log(
+                f"    {server.name} {rate}/s (try {attempt}): p99 {result['p99_ms']:.1f} ms, "
+                f"success {result['success_pct']:.2f} %, achieved {result['achieved_rps']:.0f}/s,"
+                f" send lag p99 {result['send_lag_p99_ms']:.1f} ms, "
+                f"CPU {result['server_cpu_pct']:.0f} %, other {result['other_cpu_pct']:.0f} %"
+            )
+            if result["passed"]:
+                passed = True
+                break
+        if not passed:
             break
         best = rate
     return {"steps": steps, "max_passing_rps": best}
@@ -269,7 +281,8 @@ def measure_database(
         closed = closed_loop(server, script, args.duration, args.connections)
         log(
             f"    {closed['rps']:.0f}/s, p99 {closed['p99_ms']:.1f} ms, "
-            f"{closed['cpu_ms_per_request']:.3f} CPU ms/request, other {closed['other_cpu_pct']:.0f} %"
+            f"{closed['cpu_ms_per_request']:.3f} CPU ms/request, "
+            f"other {closed['other_cpu_pct']:.0f} %"
         )
         found = search(server, paths_file, args.rate_steps, args.step)
         document[role] = {"closed_loop": closed, "open_loop": found}
@@ -317,13 +330,14 @@ def summary_table(documents: list[dict[str, Any]], args: argparse.Namespace) -> 
 
 def steps_table(doc: dict[str, Any], role: str) -> Table:
     table = Table(title=f"open loop, {doc['database']} {role}", title_justify="left")
-    for column in ("target/s", "achieved/s", "success %", "p50 ms", "p99 ms", "max ms"):
+    for column in ("target/s", "try", "achieved/s", "success %", "p50 ms", "p99 ms", "max ms"):
         table.add_column(column, justify="right")
     for column in ("send lag p99 ms", "server CPU %", "CPU ms/req", "other CPU %", "pass"):
         table.add_column(column, justify="right")
     for s in doc[role]["open_loop"]["steps"]:
         table.add_row(
             f"{s['target_rps']:g}",
+            str(s["attempt"]),
             f"{s['achieved_rps']:.0f}",
             f"{s['success_pct']:.2f}",
             f"{s['p50_ms']:.1f}",
