@@ -45,6 +45,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Select
 
+from mobileplans.db.sqlite_loop import retry_when_busy
+
 Statement = Select[*tuple[Any, ...]]  # a repository's select, named bindparams
 Row = Any  # a named tuple: attributes named after the statement's selected columns
 Processor = Callable[[Any], Any] | None
@@ -164,35 +166,25 @@ class SqliteReads:
         self.compiled = _Compiler(dialect)
         self._connection: sqlite3.Connection | None = None
 
-    def _connect(self, busy_timeout_ms: int) -> sqlite3.Connection:
+    def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        connection.execute("PRAGMA busy_timeout=0")
         connection.execute("PRAGMA query_only=ON")
         return connection
 
     def _rows(self, compiled: Compiled, args: list[Any], many: bool) -> list[Any]:
         if self._connection is None:
-            self._connection = self._connect(0)
+            self._connection = self._connect()
         cursor = self._connection.execute(compiled.sql, args)
         return cursor.fetchall() if many else cursor.fetchmany(1)
-
-    def _rows_waiting(self, compiled: Compiled, args: list[Any], many: bool) -> list[Any]:
-        connection = self._connect(10_000)
-        try:
-            cursor = connection.execute(compiled.sql, args)
-            return cursor.fetchall() if many else cursor.fetchmany(1)
-        finally:
-            connection.close()
 
     async def _run(self, statement: Statement, params: Mapping[str, Any], many: bool) -> list[Row]:
         compiled = self.compiled(statement)
         args = compiled.args(params)
         try:
             raw = self._rows(compiled, args, many)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise
-            raw = await asyncio.to_thread(self._rows_waiting, compiled, args, many)
+        except sqlite3.OperationalError:  # busy: awaited retries (others raise again)
+            raw = await retry_when_busy(lambda: self._rows(compiled, args, many))
         return [compiled.make(r) for r in raw]
 
     async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None:
