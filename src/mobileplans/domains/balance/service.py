@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import BalanceLookup
 from mobileplans.domains.balance import repository
 from mobileplans.domains.balance.flyout import flyout_for
 from mobileplans.domains.balance.mo_client import MoApiClient, MoCall
@@ -42,7 +42,7 @@ class BalanceProxy:
         default_factory=OrderedDict
     )
     _hold_until: dict[str, datetime] = field(default_factory=dict)
-    _records: list[BalanceLookup] = field(default_factory=list)
+    _records: list[dict[str, Any]] = field(default_factory=list)
 
     async def lookup(
         self, snapshot: RegistrySnapshot, raw_iccid: str, *, location: str | None, environment: str
@@ -130,23 +130,24 @@ class BalanceProxy:
         self, operator_id: str, environment: str, iccid: str, tx: str, call: MoCall, now: datetime
     ) -> None:
         self._records.append(
-            BalanceLookup(
-                at=now,
-                operator_id=operator_id,
-                environment=environment,
-                iccid=iccid,
-                ms_transaction_id=tx,
-                outcome=call.outcome,
-                status_code=call.status,
-                latency_ms=round(call.latency_ms, 3),
-            )
+            {
+                "at": now,
+                "operator_id": operator_id,
+                "environment": environment,
+                "iccid": iccid,
+                "ms_transaction_id": tx,
+                "outcome": call.outcome,
+                "status_code": call.status,
+                "latency_ms": round(call.latency_ms, 3),
+            }
         )
 
-    def drain_records(self) -> list[BalanceLookup]:
+    def drain_records(self) -> list[dict[str, Any]]:
+        """The ``balance_lookups`` rows (column values) recorded since the last drain."""
         records, self._records = self._records, []
         return records
 
 
-async def save_lookups(session: AsyncSession, records: list[BalanceLookup]) -> None:
+async def save_lookups(session: AsyncSession, records: list[dict[str, Any]]) -> None:
     """Write a batch of recorded upstream calls (the app flushes every second)."""
-    repository.add_lookups(session, records)
+    await repository.insert_lookups(session, records)
