@@ -20,8 +20,9 @@ Cost of a pass (issue #8, 50,000 probes): only scopes that can change anything a
 and assessed: those with a probe failing now or in the window, with failing traffic, or
 with an open detected incident. A healthy scope with nothing open assesses to "healthy,
 nothing to do", so skipping it changes no outcome; the global quorum's denominator (the
-operators probed per environment) is one aggregate query. Failed results are found through
-a partial index, so a pass reads the failures, never the successful bulk.
+operators probed per environment) is counted only as far as the quorum needs. Failed
+results are found through a partial index, so a pass reads the failures, never the
+successful bulk.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.config import Environment
 from mobileplans.db.models import Incident
 from mobileplans.domains.incident import clocks, lifecycle, notify, repository
 from mobileplans.domains.incident.assess import (
@@ -51,6 +53,7 @@ from mobileplans.domains.sla import active_windows
 from mobileplans.domains.traffic import service as traffic_service
 
 GLOBAL_HEALTHY_FOR = timedelta(minutes=2)
+ENVIRONMENTS = tuple(e.value for e in Environment)
 # The lowest window failure % any policy acts on: a probe whose failures cannot reach it
 # (and that is not failing now) cannot make its scope fail, so the pass does not read it.
 LOWEST_PERCENT = min(
@@ -151,8 +154,8 @@ class Engine:
             for i in await repository.open_incidents(session, source="detected")
             if i.open_key is not None
         }
-        probed = await probe_service.scope_counts(session)
-        traffic, overall = await _traffic(session, set(probed), now, self.t)
+        environments = await probe_service.environments_probed(session, ENVIRONMENTS)
+        traffic, overall = await _traffic(session, environments, now, self.t)
         watched = {i.operator_id for i in open_now.values() if i.operator_id is not None}
         watched |= {op for (op, _), share in traffic.items() if share.failures}
         probes = await probe_service.failing_watch(
@@ -172,11 +175,12 @@ class Engine:
                 summary.suppressed_by_maintenance += 1
                 evidence = ScopeEvidence(op, env, (), None)
             assessed[(op, env)] = (evidence, assess(profiles[op].policy, evidence, self.t))
-        summary.scopes = sum(probed.values())
-        for env in sorted(probed):
+        summary.scopes = len(assessed)
+        for env in sorted(environments):
             in_env = [a for (o, e), (_, a) in assessed.items() if e == env]
             failing = sum(1 for a in in_env if a.severity in ("sev1", "sev2", "high"))
-            verdict = assess_global(failing, probed[env], overall.get(env), self.t)
+            probed = await self._probed(session, env, failing)
+            verdict = assess_global(failing, probed, overall.get(env), self.t)
             await self._reconcile_global(session, env, verdict, now, summary, open_now)
         for (op, _env), (evidence, assessment) in assessed.items():
             await self._reconcile_partner(
@@ -184,6 +188,16 @@ class Engine:
             )
         await session.flush()
         return summary
+
+    async def _probed(self, session: AsyncSession, env: str, failing: int) -> int:
+        """The quorum's denominator, counted only as far as the quorum needs: with
+        ``failing`` partners failing, more than ``failing / quorum`` probed partners means
+        no quorum, so the count stops there (exact below it). 0 when no quorum is possible
+        (fewer than ``global_min_partners`` failing)."""
+        if failing < self.t.global_min_partners:
+            return 0
+        at_most = int(failing / self.t.global_quorum) + 1
+        return await probe_service.operators_probed(session, env, at_most=at_most)
 
     async def _reconcile_partner(
         self,

@@ -295,14 +295,27 @@ async def states_of(session: AsyncSession, operator_ids: Sequence[str]) -> Seque
     return rows
 
 
-async def scope_counts(session: AsyncSession) -> dict[str, int]:
-    """Operators with an enabled probe, per environment."""
+async def has_enabled(session: AsyncSession, environment: str) -> bool:
+    """Whether ``environment`` has an enabled probe (index on environment, operator, enabled)."""
     query = (
-        select(PROBES.c.environment, func.count(PROBES.c.operator_id.distinct()))
-        .where(PROBES.c.enabled.is_(True))
-        .group_by(PROBES.c.environment)
+        select(PROBES.c.id)
+        .where(PROBES.c.environment == environment, PROBES.c.enabled.is_(True))
+        .limit(1)
     )
-    return {str(env): int(n) for env, n in (await session.execute(query)).all()}
+    return (await session.scalar(query)) is not None
+
+
+async def operators_probed(session: AsyncSession, environment: str, at_most: int) -> int:
+    """Operators with an enabled probe in ``environment``, counted up to ``at_most`` (the
+    scan stops there: same covering index)."""
+    operators = (
+        select(PROBES.c.operator_id)
+        .where(PROBES.c.environment == environment, PROBES.c.enabled.is_(True))
+        .distinct()
+        .limit(at_most)
+        .subquery()
+    )
+    return int(await session.scalar(select(func.count()).select_from(operators)) or 0)
 
 
 async def latest_outcomes(

@@ -351,9 +351,15 @@ async def failing_watch(
     return health
 
 
-async def scope_counts(session: AsyncSession) -> dict[str, int]:
-    """``{environment: operators with an enabled probe there}``."""
-    return await repository.scope_counts(session)
+async def environments_probed(session: AsyncSession, environments: Iterable[str]) -> set[str]:
+    """Those of ``environments`` with an enabled probe."""
+    return {env for env in environments if await repository.has_enabled(session, env)}
+
+
+async def operators_probed(session: AsyncSession, environment: str, *, at_most: int) -> int:
+    """Operators with an enabled probe in ``environment``; at most ``at_most`` are counted
+    (enough to decide a quorum without reading every probe)."""
+    return await repository.operators_probed(session, environment, at_most)
 
 
 async def healthy_run(session: AsyncSession, probe_id: int, count: int) -> bool:
