@@ -158,6 +158,11 @@ async def version_everywhere(url: str, version: int, iccid: str) -> None:
             await asyncio.sleep(0.5)
 
 
+def children(pid: int) -> list[str]:
+    """Child process ids (Linux ``/proc``)."""
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
 def slots(probe: Probe, start: datetime, end: datetime) -> list[datetime]:
     """The probe's grid slots in ``[start, end]``."""
     out, slot = [], scheduler.slot_at_or_after(start, probe.interval_seconds, probe.jitter_ms)
@@ -198,6 +203,8 @@ async def test_two_brokers_and_two_workers_share_one_postgresql(
                 broker_a.start(), broker_b.start(), *(w.start(b"running") for w in workers)
             )
             await asyncio.gather(ready(url_a), ready(url_b))
+            assert broker_a.process is not None
+            assert len(children(broker_a.process.pid)) == 2  # --workers 2: two processes
 
             # A configuration change through B reaches both processes of A by polling.
             newop = {**operator(900, target), "id": "newop"}
