@@ -9,7 +9,9 @@ comment or a string never triggers it, and reports each finding as ``file:line: 
   (``from sqlalchemy import select``, ``sqlalchemy.dialects.postgresql.insert``,
   ``sa.select(...)`` after ``import sqlalchemy as sa``);
 - a statement run on a session or connection (``session.execute``, ``.scalars``,
-  ``.scalar``, ``.stream``, ``.stream_scalars``, and ``session.get(Model, key)``);
+  ``.scalar``, ``.stream``, ``.stream_scalars``, and ``session.get(Model, key)``); outside
+  ``domains`` a literal ``PRAGMA``/``BEGIN``/``COMMIT``/``ROLLBACK``/``SAVEPOINT``/``RELEASE``
+  is connection plumbing, not SQL on a table, and is allowed;
 - inside ``mobileplans.domains``: opening a transaction of its own (an import of
   ``mobileplans.db.session``, any use of ``async_sessionmaker`` or ``session_scope``,
   ``session.commit()``/``.rollback()``/``.begin()``). Only the edge opens sessions; work
@@ -33,6 +35,9 @@ SQL_BUILDERS = frozenset({"select", "insert", "update", "delete", "text"})
 STATEMENT_METHODS = frozenset({"execute", "scalars", "scalar", "stream", "stream_scalars"})
 TRANSACTION_METHODS = frozenset({"commit", "rollback", "begin"})
 SESSION_FACTORIES = frozenset({"async_sessionmaker", "session_scope", "sessionmaker"})
+CONNECTION_CONTROL = frozenset({"PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
+"""Statements that set up a connection or delimit a transaction, not SQL on a table: allowed
+at the edge as a literal (``connection.execute("BEGIN IMMEDIATE")``), never in a domain."""
 SESSION_MODULE = "a domain imports mobileplans.db.session (only the edge opens sessions)"
 
 
@@ -57,6 +62,14 @@ def _is_sessionish(node: ast.expr) -> bool:
         return False
     name = name.lower().lstrip("_")
     return name.endswith("session") or name in {"conn", "connection", "db"}
+
+
+def _is_connection_control(call: ast.Call) -> bool:
+    first = call.args[0] if call.args else None
+    if not isinstance(first, ast.Constant) or not isinstance(first.value, str):
+        return False
+    words = first.value.split(maxsplit=1)
+    return bool(words) and words[0].upper() in CONNECTION_CONTROL
 
 
 class _Visitor(ast.NodeVisitor):
@@ -122,7 +135,8 @@ class _Visitor(ast.NodeVisitor):
         if func.attr in SQL_BUILDERS and isinstance(root, ast.Name) and root.id in self.sa_modules:
             self._add(node, f"SQL outside a repository: {ast.unparse(func)}(...)")
         elif func.attr in STATEMENT_METHODS and _is_sessionish(func.value):
-            self._add(node, f"a statement outside a repository: {ast.unparse(func)}(...)")
+            if self.in_domain or not _is_connection_control(node):
+                self._add(node, f"a statement outside a repository: {ast.unparse(func)}(...)")
         elif (
             func.attr == "get"
             and _is_sessionish(func.value)

@@ -59,14 +59,19 @@ async def leak(session, factory: async_sessionmaker) -> None:
     row = await session.get(Price, 1)
     async with session_scope(factory) as own_session:
         await own_session.commit()
+        await own_session.execute("ROLLBACK")
 """
 
 APP_ROUTE = """
 from sqlalchemy import select
 
 
-async def route(session) -> None:
+async def route(session, connection) -> None:
     await session.scalar(select(Price))
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("INSERT INTO prices VALUES (1)")
+    connection.execute("COMMIT")
 """
 
 
@@ -122,12 +127,13 @@ def test_sql_and_own_transactions_in_a_domain_are_named_by_file_and_line(tmp_pat
         ("15", "a row read outside a repository: session.get(...)"),
         ("16", "a domain uses session_scope (take a session or a Transactions instead)"),
         ("17", "a domain ends a transaction: own_session.commit() (the edge does)"),
+        ("18", "a statement outside a repository: own_session.execute(...)"),
     }
     assert expected <= found, "\n".join(lines)
     assert "finding(s)" in result.stderr
 
 
-def test_sql_in_an_app_is_flagged_but_not_its_session_use(tmp_path: Path) -> None:
+def test_sql_in_an_app_is_flagged_but_not_its_connection_control(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"apps/shop/routes.py": APP_ROUTE})
     result = _run(root)
     assert result.returncode == 1
@@ -135,6 +141,7 @@ def test_sql_in_an_app_is_flagged_but_not_its_session_use(tmp_path: Path) -> Non
     assert result.stdout.splitlines() == [
         f"{path}:6: a statement outside a repository: session.scalar(...)",
         f"{path}:6: SQL outside a repository: select(...)",
+        f"{path}:9: a statement outside a repository: connection.execute(...)",
     ]
 
 
