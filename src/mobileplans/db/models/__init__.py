@@ -11,6 +11,12 @@ from mobileplans.db.models.monitoring import (
     SlaContract,
     SlaStatement,
 )
+from mobileplans.db.models.onboarding import (
+    OnboardingEvent,
+    OnboardingEvidence,
+    OnboardingMilestone,
+    OnboardingProject,
+)
 from mobileplans.db.models.operator import (
     ConfigState,
     IccidRange,
@@ -69,6 +75,10 @@ __all__ = [
     "MoTransactionLog",
     "MoUsage",
     "Notification",
+    "OnboardingEvent",
+    "OnboardingEvidence",
+    "OnboardingMilestone",
+    "OnboardingProject",
     "Operator",
     "OperatorContact",
     "OperatorEnvironment",

@@ -20,6 +20,7 @@ class Operator(Base):
     brand_name: Mapped[str] = mapped_column(String(120))
     countries: Mapped[list[str]]
     plmns: Mapped[list[str]]
+    phone_prefixes: Mapped[list[str] | None]
     logo: Mapped[dict[str, Any] | None]
     gateway_templates: Mapped[list[Any]]
     monitoring_iccid: Mapped[str | None] = mapped_column(String(20))

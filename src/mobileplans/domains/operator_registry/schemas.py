@@ -239,7 +239,8 @@ class OperatorSpec(ApiModel):
     gateway_templates: list[GatewayTemplate] = Field(default_factory=list)
     iccid_lenient: bool = False
     monitoring_iccid: str | None = None
-    onboarding_phase: OnboardingPhase = OnboardingPhase.FEASIBILITY
+    onboarding_phase: OnboardingPhase = OnboardingPhase.LAUNCHED
+    """Live unless an onboarding project says otherwise (``onboarding start``; D140)."""
     callback_api: CallbackApi = CallbackApi.CURRENT
     timezone: str = "UTC"
     environments: dict[Environment, EnvironmentSettings] = Field(default_factory=dict)
