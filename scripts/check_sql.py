@@ -8,8 +8,9 @@ comment or a string never triggers it, and reports each finding as ``file:line: 
 - a call of ``select``/``insert``/``update``/``delete``/``text`` imported from SQLAlchemy
   (``from sqlalchemy import select``, ``sqlalchemy.dialects.postgresql.insert``,
   ``sa.select(...)`` after ``import sqlalchemy as sa``);
-- a statement run on a session or connection (``session.execute``, ``.scalars``,
-  ``.scalar``, ``.stream``, ``.stream_scalars``, and ``session.get(Model, key)``); outside
+- a statement run on a session or connection (``session.execute``, ``.executemany``,
+  ``.exec_driver_sql``, ``.scalars``, ``.scalar``, ``.stream``, ``.stream_scalars``, the
+  driver's ``.fetch``/``.fetchrow``/``.fetchval``, and ``session.get(Model, key)``); outside
   ``domains`` a literal ``PRAGMA``/``BEGIN``/``COMMIT``/``ROLLBACK``/``SAVEPOINT``/``RELEASE``
   is connection plumbing, not SQL on a table, and is allowed;
 - inside ``mobileplans.domains``: opening a transaction of its own (an import of
@@ -32,7 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SQL_BUILDERS = frozenset({"select", "insert", "update", "delete", "text"})
-STATEMENT_METHODS = frozenset({"execute", "scalars", "scalar", "stream", "stream_scalars"})
+STATEMENT_METHODS = frozenset(
+    {"execute", "executemany", "exec_driver_sql", "scalars", "scalar", "stream", "stream_scalars",
+     "fetch", "fetchrow", "fetchval"}
+)  # fmt: skip
 TRANSACTION_METHODS = frozenset({"commit", "rollback", "begin"})
 SESSION_FACTORIES = frozenset({"async_sessionmaker", "session_scope", "sessionmaker"})
 CONNECTION_CONTROL = frozenset({"PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})

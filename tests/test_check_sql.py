@@ -66,12 +66,13 @@ APP_ROUTE = """
 from sqlalchemy import select
 
 
-async def route(session, connection) -> None:
+async def route(session, connection, conn) -> None:
     await session.scalar(select(Price))
     connection.execute("BEGIN IMMEDIATE")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("INSERT INTO prices VALUES (1)")
     connection.execute("COMMIT")
+    await conn.fetchrow("SELECT 1")
 """
 
 
@@ -142,6 +143,7 @@ def test_sql_in_an_app_is_flagged_but_not_its_connection_control(tmp_path: Path)
         f"{path}:6: a statement outside a repository: session.scalar(...)",
         f"{path}:6: SQL outside a repository: select(...)",
         f"{path}:9: a statement outside a repository: connection.execute(...)",
+        f"{path}:11: a statement outside a repository: conn.fetchrow(...)",
     ]
 
 
