@@ -115,6 +115,7 @@ def measured(
     workdir: Path,
 ) -> dict[str, Any]:
     before = _procs._process_cpu(server.process.pid)
+    others_before = {pid: _procs._process_cpu(pid) for pid in pids if pid != server.process.pid}
     meter = _procs.CpuMeter(pids)
     started = time.monotonic()
     result = open_loop(server.base_url, paths, args, workdir, server.name)
@@ -124,6 +125,10 @@ def measured(
     sent = args.rate * (args.duration + args.warmup)
     result["cpu_ms_per_request"] = used * 1e3 / sent
     result["server_cpu_pct"] = used / elapsed * 100
+    result["other_servers_cpu_pct"] = {
+        str(pid): (_procs._process_cpu(pid) - cpu) / elapsed * 100
+        for pid, cpu in others_before.items()
+    }
     return result
 
 

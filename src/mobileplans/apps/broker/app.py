@@ -13,7 +13,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mobileplans import __version__
 from mobileplans.apps.broker.fastpath import DeviceFastPath
-from mobileplans.apps.broker.routes import admin, devices, flyout, incidents, operations, sla
+from mobileplans.apps.broker.routes import (
+    admin,
+    devices,
+    flyout,
+    incidents,
+    onboarding,
+    operations,
+    sla,
+)
 from mobileplans.apps.broker.state import BrokerState
 from mobileplans.config import Settings
 from mobileplans.domains.balance.mo_client import MoApiClient, client_ssl_context
@@ -89,6 +97,7 @@ def create_app(
     api.include_router(sla.router)
     api.include_router(incidents.router)
     api.include_router(operations.router)
+    api.include_router(onboarding.router)
     api.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @api.get("/healthz", include_in_schema=False)

@@ -1,10 +1,13 @@
 """Where the broker's launch log writes its batches (decision D93).
 
-On PostgreSQL a batch is one short transaction through the process's engine (asyncpg:
-no thread on the way). On SQLite the async driver runs every statement in a thread of
-its own and hands each result back to the event loop: begin, insert, commit and the
-pool's reset cost about five hand-offs per batch, and each can wait for the GIL while
-the loop is busy answering (up to the 5 ms switch interval). So SQLite batches go
+On PostgreSQL a batch is one short transaction on a connection the writer keeps
+(asyncpg: no thread on the way; no pool check-out and liveness ping per batch). A
+failed batch drops that connection; the next batch opens a new one.
+
+On SQLite the async driver runs every statement in a thread of its own and hands
+each result back to the event loop: begin, insert, commit and the pool's reset cost
+about five hand-offs per batch, and each can wait for the GIL while the loop is busy
+answering (up to the 5 ms switch interval). So SQLite batches go
 through one ``sqlite3`` connection owned by one writer thread: a batch is one
 hand-off, its transaction begins and ends in that thread, and the event loop never
 blocks on the database file (a busy lock waits in the thread).
@@ -19,10 +22,11 @@ blocks writers) after every ``CHECKPOINT_ROWS`` rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from mobileplans.db.session import session_scope
 from mobileplans.domains.catalog import service as catalog_service
@@ -42,18 +46,33 @@ def sqlite_file(sessions: async_sessionmaker[AsyncSession]) -> str | None:
     return database if database and database != ":memory:" else None
 
 
-class SessionLaunchStore:
-    """A batch per transaction of the process's engine (PostgreSQL)."""
+class EngineLaunchStore:
+    """A batch per transaction of one connection the writer keeps (PostgreSQL)."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
+        self._connection: AsyncConnection | None = None
 
     async def __call__(self, rows: list[LaunchRow]) -> None:
-        async with session_scope(self.sessions) as session:
-            await catalog_service.save_launches(session, rows)
+        engine = self.sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):  # a sessionmaker without one engine
+            async with session_scope(self.sessions) as session:
+                await catalog_service.save_launches(session, rows)
+            return
+        if self._connection is None:
+            self._connection = await engine.connect()
+        try:
+            async with self._connection.begin():
+                await catalog_service.save_launches_on(self._connection, rows)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
-        return None
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
 
 
 class SqliteLaunchStore:
@@ -122,6 +141,6 @@ class SqliteLaunchStore:
 
 def make_launch_store(
     sessions: async_sessionmaker[AsyncSession],
-) -> SessionLaunchStore | SqliteLaunchStore:
+) -> EngineLaunchStore | SqliteLaunchStore:
     path = sqlite_file(sessions)
-    return SqliteLaunchStore(path) if path else SessionLaunchStore(sessions)
+    return SqliteLaunchStore(path) if path else EngineLaunchStore(sessions)

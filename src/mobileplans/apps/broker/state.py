@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.apps.broker.launch_store import (
-    SessionLaunchStore,
+    EngineLaunchStore,
     SqliteLaunchStore,
     make_launch_store,
 )
@@ -44,7 +44,7 @@ class BrokerState:
     snapshot: RegistrySnapshot = field(default_factory=lambda: build_snapshot(-1, []))
     catalog: ProviderCatalog = field(default_factory=ProviderCatalog)
     launches: LaunchLog = field(init=False)
-    launch_store: SessionLaunchStore | SqliteLaunchStore = field(init=False)
+    launch_store: EngineLaunchStore | SqliteLaunchStore = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:

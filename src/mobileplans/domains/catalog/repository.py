@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mobileplans.db.models import PortalLaunch
 
@@ -34,14 +34,13 @@ _POSTGRES_INSERT = (
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's DateTime stores on SQLite
 
 
-async def insert_launches(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """One executemany straight to the driver.
+async def insert_launches(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """One executemany straight to the driver, in the caller's transaction.
 
     The batch writer stores thousands of rows a second; SQLAlchemy's per-row bind
     processing cost ~20 us a row, so the values are given in the driver's own form,
     exactly as the column types would have written them (UTC timestamps, JSON text).
     """
-    connection = await session.connection()
     if connection.dialect.name == "sqlite":
         await connection.exec_driver_sql(_SQLITE_INSERT, _sqlite_params(rows))
     else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from stdnum import luhn
 
 from mobileplans.domains.catalog import repository
@@ -133,6 +133,8 @@ class ProviderCatalog:
         if device.iccid is not None:
             _, owner = resolve_range(snapshot, device.iccid, environment)
             offers = [o for o in offers if o.operator_id == owner.operator_id]
+        if environment == "production":
+            offers = [o for o in offers if _offered(snapshot, o.operator_id, device)]
         owners = _owners(snapshot, device.iccids, environment) if offers else {}
         providers: list[dict[str, Any]] = []
         launches: list[LaunchRow] = []
@@ -150,6 +152,21 @@ class ProviderCatalog:
             "providers": providers,
         }
         return body, launches
+
+
+def _offered(snapshot: RegistrySnapshot, operator_id: str, device: DeviceContext) -> bool:
+    """Production offers an operator once launched; before that only to a device whose SIM
+    is in one of its production *test* ranges (spec 4.3/4.5, issue #9, D146)."""
+    if snapshot.operators[operator_id].onboarding_phase == "launched":
+        return True
+    for raw in device.iccids + ((device.iccid,) if device.iccid else ()):
+        try:
+            owner = snapshot.index.resolve(parse_iccid(raw, lenient=True), "production")
+        except IdentifierError:
+            continue
+        if owner is not None and owner.operator_id == operator_id and owner.kind == "test":
+            return True
+    return False
 
 
 def _owners(
@@ -203,7 +220,12 @@ def _launch_row(
 
 async def save_launches(session: AsyncSession, rows: list[LaunchRow]) -> None:
     """Store a batch of launch records (the edge's transaction; see ``launch_log``)."""
-    await repository.insert_launches(session, rows)
+    await repository.insert_launches(await session.connection(), rows)
+
+
+async def save_launches_on(connection: AsyncConnection, rows: list[LaunchRow]) -> None:
+    """The same on a connection whose transaction the edge holds (the broker's writer)."""
+    await repository.insert_launches(connection, rows)
 
 
 def save_launches_sqlite(connection: sqlite3.Connection, rows: list[LaunchRow]) -> None:
