@@ -315,3 +315,14 @@ class TestJoinBase:
     ) -> None:
         joined = join_base(base + "/" * base_slashes, "/" * path_slashes + path)
         assert joined == base + "/" + path
+
+
+def test_a_strict_refusal_of_a_loopback_url_names_the_setting_that_allows_it() -> None:
+    with pytest.raises(ValueError, match=r"must use https \(.*MP_URL_POLICY=local"):
+        check_endpoint_url("http://127.0.0.1/api/", strict=True)
+    with pytest.raises(ValueError, match=r"must not carry a port number \(.*MP_URL_POLICY"):
+        check_endpoint_url("https://localhost:8701/api/", strict=True)
+    # not on a public host: no setting makes http acceptable there
+    with pytest.raises(ValueError, match=r"^must use https$"):
+        check_endpoint_url("http://mo.example/api/", strict=False)
+    assert check_endpoint_url("http://127.0.0.1:8701/api/", strict=False)

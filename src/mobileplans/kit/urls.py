@@ -26,11 +26,12 @@ def check_endpoint_url(url: str, *, strict: bool, trailing_slash: bool = False) 
     if "#" in url:  # an empty fragment too: "{uri}#" + "sims/..." would break the join
         raise ValueError("must not have a #fragment")
     local = parts.hostname in LOOPBACK_HOSTS
+    hint = " (on a loopback host, MP_URL_POLICY=local allows it)" if local else ""
     if parts.scheme != "https" and (strict or not local):
-        raise ValueError("must use https")
+        raise ValueError("must use https" + hint)
     has_port = parts.port is not None or parts.netloc.endswith(":")  # "host:" is a port too
     if has_port and (strict or not local):
-        raise ValueError("must not carry a port number")
+        raise ValueError("must not carry a port number" + hint)
     if trailing_slash and ("?" in url or not url.endswith("/")):
         raise ValueError("must end with '/' (it is joined as '{uri}sims/...')")
     return url
