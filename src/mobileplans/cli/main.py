@@ -21,6 +21,7 @@ from mobileplans.cli import (
     help_format,
     incidents_cmd,
     maintenance_cmd,
+    onboarding_cmd,
     serve_cmd,
     sla_cmd,
     smdp_cmd,
@@ -49,6 +50,7 @@ app.add_typer(smdp_cmd.app, name="smdp")
 app.add_typer(incidents_cmd.app, name="incidents")
 app.add_typer(maintenance_cmd.app, name="maintenance")
 app.add_typer(bugs_cmd.app, name="bugs")
+app.add_typer(onboarding_cmd.app, name="onboarding")
 app.add_typer(credentials_cmd.app, name="credentials")
 app.command(name="e2e")(e2e_cmd.e2e)
 app.add_typer(conformance_cmd.app, name="conformance")

@@ -145,13 +145,16 @@ async def test_walk_from_feasibility_to_acceptance(
         )
         project = await service.show(session, PLATFORM, "northwind", now=now())
         gb = next(m for m in project.milestones if m.key == "getbalance-validated")
-        assert gb.done_at == now() and gb.evidence is not None
-        assert gb.evidence["runId"] == filed.run_id and gb.evidence["verdict"] == "pass"
+        assert gb.done_at == now()
+        assert gb.evidence is not None
+        assert gb.evidence["runId"] == filed.run_id
+        assert gb.evidence["verdict"] == "pass"
         # production test range before Go (spec 4.3 / DYNAMO "small test SIM range")
         promoted = await gates.promote(
             session, PLATFORM, "northwind", PromoteIn(range=RangeChoice.TEST), now=now()
         )
-        assert promoted.applied and promoted.production_stage == "test"
+        assert promoted.applied
+        assert promoted.production_stage == "test"
         assert (
             (await registry_service.get_operator(session, "northwind"))
             .environments["production"]
@@ -189,7 +192,8 @@ async def test_walk_from_feasibility_to_acceptance(
         project = await gates.accept(
             session, NORTHWIND, "northwind", NoteIn(note="E2E ok"), now=now()
         )
-        assert project.accepted_at == now() and project.phase == "post-launch"
+        assert project.accepted_at == now()
+        assert project.phase == "post-launch"
         entries = await audit_service.list_entries(session, entity_id="northwind", limit=500)
         assert any(e.action == "onboarding.acceptance" for e in entries)
         assert [e.kind for e in project.timeline][-1] == "acceptance"

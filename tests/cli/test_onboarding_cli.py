@@ -1,0 +1,155 @@
+"""``mobileplans onboarding`` as a shell user runs it: an operator walked from Feasibility
+to its accepted launch on a frozen clock; bad input is one line and writes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typer.testing import CliRunner
+
+from mobileplans.cli import onboarding_cmd
+from mobileplans.cli.main import app
+from mobileplans.db.engine import make_engine
+from mobileplans.db.session import make_sessionmaker, session_scope
+from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.domains.operator_registry.schemas import OperatorSpec
+from mobileplans.kit.clock import FrozenClock
+from tests.domains.onboarding.support import (
+    DEVICES_OK,
+    GETBALANCE_OK,
+    green_probes,
+    northwind,
+    report,
+)
+
+runner = CliRunner()
+T = TypeVar("T")
+Sessions = async_sessionmaker[AsyncSession]
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def in_db(database_url: str, action: Callable[[Sessions], Awaitable[T]]) -> T:
+    async def go() -> T:
+        engine = make_engine(database_url)
+        try:
+            return await action(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+async def _add(sessions: Sessions) -> None:
+    async with session_scope(sessions) as session:
+        spec = OperatorSpec.model_validate(northwind())
+        await registry_service.put_operator(session, spec, actor="test", now=NOW)
+
+
+async def _probes(sessions: Sessions) -> None:
+    async with session_scope(sessions) as session:
+        await green_probes(session, "northwind", now=NOW)
+
+
+@pytest.fixture
+def world(env_for_cli: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(onboarding_cmd, "clock", FrozenClock(NOW))
+    in_db(database_url, _add)
+    return database_url
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["onboarding", *args], env={"COLUMNS": "80"})
+    return result.exit_code, result.output
+
+
+def ok(*args: str) -> str:
+    code, output = cli(*args)
+    assert code == 0, output
+    return output
+
+
+def file(tmp_path: Path, name: str, document: dict[str, object]) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def test_feasibility_to_accepted_launch(world: str, tmp_path: Path) -> None:
+    shown = ok("start", "northwind", "--plan", "mobile-plans", "--start", "2026-11-02")
+    assert "phase feasibility" in shown
+    assert "assess-scenarios" in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    for key, sides in [
+        ("assess-scenarios", ("platform", "operator")),
+        ("commit", ("platform", "operator")),
+        ("cosa-update", ("operator",)),
+        ("code-complete", ("operator",)),
+        ("test-sign-off", ("platform",)),
+        ("customer-support", ("platform", "operator")),
+        ("commercial-agreement", ("operator",)),
+    ]:
+        for side in sides:
+            extra = ["--as-operator", "northwind"] if side == "operator" else []
+            ok("record", "northwind", key, "--note", "agreed", *extra)
+    code, output = cli("go-no-go", "northwind")
+    assert code == 1
+    assert "NO-GO" in output
+    assert "getbalance-validated" in output
+    code, output = cli("go", "northwind")
+    assert code == 1
+    assert "Go refused" in output
+    assert len(output.strip().splitlines()) == 1
+    staging = report("staging", {**GETBALANCE_OK, **DEVICES_OK}, finished=NOW)
+    assert "filed conformance-run#1" in ok(
+        "evidence", "northwind", "--file", file(tmp_path, "s.json", staging)
+    )
+    promoted = ok("promote", "northwind", "--range", "test")
+    assert "portal URL" in promoted
+    assert "applied" in promoted
+    ok(
+        "evidence",
+        "northwind",
+        "--file",
+        file(tmp_path, "p.json", report("production", DEVICES_OK, finished=NOW)),
+    )
+    load = report("production", {"LOAD-001": "pass"}, finished=NOW, kind="conformance-load")
+    ok("evidence", "northwind", "--file", file(tmp_path, "l.json", load))
+    in_db(world, _probes)
+    assert "northwind: GO" in ok("go-no-go", "northwind")
+    ok("go", "northwind", "--as-operator", "northwind", "--note", "ready")
+    assert "both sides" in ok("go", "northwind", "--note", "ready")
+    ok("promote", "northwind", "--range", "full")
+    ok("launch", "northwind", "--note", "09:00 Paris")
+    assert "accepted" in ok("accept", "northwind", "--note", "launch-day E2E passed")
+    shown = ok("show", "northwind")
+    assert "phase post-launch" in shown
+    assert "accepted by the operator" in shown
+    assert "conformance-run#1" in shown  # evidence of GetBalance validated
+
+
+def test_bad_input_is_one_line_and_writes_nothing(world: str, tmp_path: Path) -> None:
+    ok("start", "northwind", "--start", "2026-11-02")
+    edited = {**report("staging", GETBALANCE_OK, finished=NOW), "verdict": "fail"}
+    code, output = cli("evidence", "northwind", "--file", file(tmp_path, "e.json", edited))
+    assert code == 1
+    assert "sha256" in output
+    assert len(output.strip().splitlines()) == 1
+    code, output = cli("evidence", "northwind", "--file", str(tmp_path / "missing.json"))
+    assert code == 1
+    assert "missing.json" in output
+    code, output = cli("record", "northwind", "getbalance-validated", "--note", "trust me")
+    assert code == 1
+    assert "cannot be ticked by hand" in output
+    code, output = cli("start", "nobody", "--start", "2026-11-02")
+    assert code == 1
+    assert "nobody" in output
+    shown = json.loads(ok("show", "northwind", "--json"))
+    assert shown["evidence"] == []
+    assert all(m["doneAt"] is None for m in shown["milestones"] if m["kind"] == "manual")
