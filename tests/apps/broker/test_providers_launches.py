@@ -87,3 +87,34 @@ async def test_another_replica_finds_the_launch_as_soon_as_the_device_has_it(
             )
             assert answer.status_code == 201
             assert answer.json()["operatorId"] == "fabrikam"
+
+
+async def test_a_batch_is_stored_whole_or_not_at_all(broker: BrokerApp, sessions: Sessions) -> None:
+    """The launch store's batch is one transaction (SQLite: the writer thread's; PostgreSQL:
+    one atomic executemany): a duplicate stores none of its batch, and the store goes on."""
+    now = broker.state.clock.now()
+
+    def row(transaction_id: str) -> dict[str, object]:
+        return {
+            "transaction_id": transaction_id,
+            "created_at": now,
+            "operator_id": "contoso",
+            "environment": "production",
+            "location": "US",
+            "market": "US",
+            "imei": None,
+            "eid": EID,
+            "iccid": None,
+            "iccids": [],
+            "portal_url": "https://portal.contoso.example/mobileplans?transactionId=x",
+        }
+
+    store = broker.state.launch_store
+    await store([row("first.1")])
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await store([row("second.1"), row("first.1"), row("third.1")])
+    await store([row("fourth.1")])
+    async with session_scope(sessions) as session:
+        kept = set((await session.scalars(select(PortalLaunch.transaction_id))).all())
+    assert kept == {"first.1", "fourth.1"}
+    await broker.state.close_launches()

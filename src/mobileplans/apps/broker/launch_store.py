@@ -1,8 +1,9 @@
 """Where the broker's launch log writes its batches (decision D93).
 
-On PostgreSQL a batch is one short transaction on a connection the writer keeps
-(asyncpg: no thread on the way; no pool check-out and liveness ping per batch). A
-failed batch drops that connection; the next batch opens a new one.
+On PostgreSQL a batch is one atomic ``executemany`` (one round trip) on a connection
+the writer keeps in autocommit mode: no thread on the way, no pool check-out, liveness
+ping, BEGIN or COMMIT per batch. A failed batch drops that connection; the next batch
+opens a new one.
 
 On SQLite the async driver runs every statement in a thread of its own and hands
 each result back to the event loop: begin, insert, commit and the pool's reset cost
@@ -60,10 +61,13 @@ class EngineLaunchStore:
                 await catalog_service.save_launches(session, rows)
             return
         if self._connection is None:
-            self._connection = await engine.connect()
+            connection = await engine.connect()
+            self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            async with self._connection.begin():
-                await catalog_service.save_launches_on(self._connection, rows)
+            # asyncpg's executemany is atomic (>= 0.22): the batch is one transaction and
+            # one round trip, with no BEGIN and COMMIT of its own.
+            await catalog_service.save_launches_on(self._connection, rows)
+            await self._connection.commit()  # ends SQLAlchemy's bookkeeping; nothing is sent
         except BaseException:
             await self.close()
             raise
