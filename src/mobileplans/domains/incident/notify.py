@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.config import PlatformContact
+from mobileplans.config import Environment, PlatformContact
 from mobileplans.db.models import Incident, IncidentClock
 from mobileplans.domains.incident import repository
 from mobileplans.domains.incident.policies import policy_named
 from mobileplans.domains.notification import service as notifications
 from mobileplans.domains.notification.schemas import Message, Recipient
 from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.domains.operator_registry.schemas import OnboardingPhase
 from mobileplans.errors import NotFound
 
 SUBJECTS = {
@@ -233,6 +234,21 @@ async def _operator_side(
     return out
 
 
+async def _support_environment(session: AsyncSession, incident: Incident) -> str | None:
+    """Whose platform contacts: before its launch an operator's incidents go to
+    implementation support (the staging contacts), after it to operations support by
+    environment (seed 000 "during staging / onboarding"; issue #9, D148)."""
+    if incident.operator_id is None:
+        return incident.environment
+    try:
+        operator = await registry_service.get_operator(session, incident.operator_id)
+    except NotFound:
+        return incident.environment
+    if operator.onboarding_phase is OnboardingPhase.LAUNCHED:
+        return incident.environment
+    return Environment.STAGING.value
+
+
 async def send(
     session: AsyncSession,
     ctx: NotifyContext,
@@ -253,7 +269,9 @@ async def send(
             batches += await _operator_side(session, incident)
     if audience.platform:
         platform = notifications.platform_recipients(
-            ctx.platform_contacts, environment=incident.environment, severity=incident.severity
+            ctx.platform_contacts,
+            environment=await _support_environment(session, incident),
+            severity=incident.severity,
         )
         batches.append((Reader("platform", "UTC"), platform))
     batches = [(reader, recipients) for reader, recipients in batches if recipients]

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mobileplans.config import Environment
 from mobileplans.db.models import Probe
 from mobileplans.domains.operator_registry import service as registry_service
-from mobileplans.domains.operator_registry.schemas import OperatorSpec
+from mobileplans.domains.operator_registry.schemas import OnboardingPhase, OperatorSpec
 from mobileplans.domains.probe import repository
 from mobileplans.domains.probe.kinds import KINDS
 from mobileplans.domains.probe.scheduler import jitter_ms_for, slot_at_or_after
@@ -53,9 +53,20 @@ def target_of(operator: OperatorSpec, environment: str, kind: str) -> str | None
     except ValueError:
         return None
     settings = operator.environments.get(env)
-    if settings is None or not settings.enabled:
+    if settings is None or not settings.enabled or not _probed(operator, env):
         return None
     return KINDS[kind].target_for(operator, env, settings)
+
+
+PRODUCTION_PROBED = frozenset({OnboardingPhase.ROLLOUT, OnboardingPhase.LAUNCHED})
+
+
+def _probed(operator: OperatorSpec, environment: Environment) -> bool:
+    """Production probes start with Rollout & Launch, the phase in which "monitoring and
+    escalation in place" falls due (issue #9, D147); staging is probed from the start."""
+    return environment is not Environment.PRODUCTION or (
+        operator.onboarding_phase in PRODUCTION_PROBED
+    )
 
 
 def desired_probes(operators: Iterable[OperatorSpec]) -> list[ProbeDefinition]:
