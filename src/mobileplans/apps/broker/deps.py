@@ -1,4 +1,6 @@
-"""Request dependencies: state, a transaction per request, admin authentication."""
+"""Request dependencies: state, a transaction per writing request, a plain session for
+reads, admin and API-credential authentication. Every dependency is ``async``: FastAPI
+runs a plain ``def`` dependency in its thread pool (a thread hand-off per request)."""
 
 from __future__ import annotations
 
@@ -32,6 +34,16 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(state: State) -> AsyncIterator[AsyncSession]:
+    """A session for a request that only reads: nothing to commit; closing it ends
+    whatever the driver began (architecture: reads need no transaction of their own)."""
+    async with state.sessions() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 async def get_config_session(state: State) -> AsyncIterator[AsyncSession]:
@@ -76,7 +88,7 @@ async def require_party(
     if hmac.compare_digest(token.encode(), state.admin_token.encode()):
         actor = (x_mp_actor or "").strip()[:100]
         return Party("platform", None, f"admin:{actor}" if actor else "admin")
-    async with session_scope(state.sessions) as session:
+    async with state.sessions() as session:  # a read: nothing to commit
         party = await access_service.authenticate(session, token)
     if party is None:
         raise Unauthorized("token is not valid (unknown or revoked)")
