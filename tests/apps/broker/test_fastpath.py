@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.apps.broker.app import BrokerApp, create_app
 from mobileplans.config import Settings
+from mobileplans.domains.catalog.schemas import ProviderList
 from mobileplans.kit.clock import FrozenClock
 from tests.apps.broker.conftest import ADMIN, TOKEN
 from tests.controllable_operator import ControllableOperator
@@ -183,3 +184,19 @@ async def test_balances_rate_limited_answers_alike_with_retry_after(
     assert first[1]["retry-after"] == "30"
     assert held_fast == held_slow
     assert len(operator.requests) == 2
+
+
+async def test_provider_answers_match_the_documented_schema(broker: BrokerApp) -> None:
+    """The providers body is built by hand now (no response model on the way): it must
+    still be what the OpenAPI schema ``ProviderList`` documents, field for field. (The
+    balance body is ``BalanceAnswer.wire()`` itself.)"""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=broker), base_url="http://b"
+    ) as http:
+        providers = (
+            await http.get(
+                "/v1/providers", params={"location": "US", "eid": EID, "iccids": CONTOSO_SIM}
+            )
+        ).json()
+    assert providers["providers"][0]["logo"]["width"] == 300
+    assert ProviderList.model_validate(providers).model_dump(by_alias=True) == providers
