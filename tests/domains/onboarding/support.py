@@ -39,20 +39,20 @@ def northwind(**extra: Any) -> dict[str, Any]:
         iccidRanges=[
             {
                 "environment": "staging",
-                "start": f"{STAGING_PREFIX}0000000000000",
-                "end": f"{STAGING_PREFIX}9999999999999",
+                "start": f"{STAGING_PREFIX}000000000000",
+                "end": f"{STAGING_PREFIX}999999999999",
                 "kind": "full",
             },
             {
                 "environment": "production",
-                "start": f"{PRODUCTION_PREFIX}0000000000000",
-                "end": f"{PRODUCTION_PREFIX}0999999999999",
+                "start": f"{PRODUCTION_PREFIX}000000000000",
+                "end": f"{PRODUCTION_PREFIX}099999999999",
                 "kind": "test",
             },
             {
                 "environment": "production",
-                "start": f"{PRODUCTION_PREFIX}1000000000000",
-                "end": f"{PRODUCTION_PREFIX}9999999999999",
+                "start": f"{PRODUCTION_PREFIX}100000000000",
+                "end": f"{PRODUCTION_PREFIX}999999999999",
                 "kind": "full",
             },
         ],
