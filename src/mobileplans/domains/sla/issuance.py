@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import SlaStatement
 from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.domains.operator_registry.schemas import OnboardingPhase
 from mobileplans.domains.sla import repository, service
 from mobileplans.domains.sla.maintenance import IntervalSet
 from mobileplans.domains.sla.periods import Period, parse_period
@@ -141,6 +142,12 @@ async def issue(
 ) -> list[IssuedStatement]:
     """Freeze the statements of a closed period (idempotent: an issued one is returned)."""
     operator = await registry_service.get_operator(session, operator_id)
+    if environment == "production" and operator.onboarding_phase is not OnboardingPhase.LAUNCHED:
+        raise Conflict(
+            f"{operator_id} is in {operator.onboarding_phase.value}: production SLA statements "
+            "count from Post launch (issue #9)",
+            phase=operator.onboarding_phase.value,
+        )
     chosen = parse_period(period, start=start, end=end, timezone=operator.timezone)
     closes = chosen.end + timedelta(seconds=policy.issue_grace_seconds)
     if closes > now:
