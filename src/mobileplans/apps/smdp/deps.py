@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from mobileplans.apps.smdp.state import SmdpState
 
 
-def get_state(request: Request) -> SmdpState:
+async def get_state(request: Request) -> SmdpState:
     state: SmdpState = request.app.state.smdp
     return state
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import secrets
 from datetime import datetime
 
@@ -12,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoAccount, MoLine, MoPlan
 from mobileplans.domains.subscriber import repository
-from mobileplans.domains.subscriber.passwords import hash_password, verify_password
+from mobileplans.domains.subscriber.passwords import (
+    hash_password_off_loop,
+    verify_password_off_loop,
+)
 from mobileplans.domains.subscriber.schemas import (
     AccountRead,
     LineRead,
@@ -99,9 +100,14 @@ async def get_plan(session: AsyncSession, operator_id: str, plan_id: int) -> Pla
     return _plan(row)
 
 
-@functools.cache
-def _decoy_hash() -> str:
-    return hash_password(secrets.token_urlsafe(16))
+_decoy: list[str] = []
+
+
+async def _decoy_hash() -> str:
+    """A hash of a random password, made once (off the loop) for unknown emails."""
+    if not _decoy:
+        _decoy.append(await hash_password_off_loop(secrets.token_urlsafe(16)))
+    return _decoy[0]
 
 
 def _normal_email(email: str) -> str:
@@ -128,7 +134,7 @@ async def sign_up(
     row = MoAccount(
         operator_id=operator_id,
         email=address,
-        password_hash=await asyncio.to_thread(hash_password, password),  # scrypt off the loop
+        password_hash=await hash_password_off_loop(password),  # scrypt off the loop
         display_name=display_name.strip()[:120] or address,
         created_at=now,
     )
@@ -145,8 +151,8 @@ async def sign_in(
 ) -> AccountRead:
     row = await repository.account_by_email(session, operator_id, email.strip().lower())
     # An unknown email costs one scrypt too: the answer time tells nothing about accounts.
-    stored = row.password_hash if row is not None else _decoy_hash()
-    if not await asyncio.to_thread(verify_password, password, stored) or row is None:
+    stored = row.password_hash if row is not None else await _decoy_hash()
+    if not await verify_password_off_loop(password, stored) or row is None:
         raise Unauthorized("email or password is not right")
     return _account(row)
 

@@ -144,14 +144,14 @@ class Portal:
         return response
 
 
-def get_portal(request: Request, site: Site, state: State) -> Portal:
+async def get_portal(request: Request, site: Site, state: State) -> Portal:
     return Portal(request, site, state)
 
 
 PortalDep = Annotated[Portal, Depends(get_portal)]
 
 
-def get_transactions(state: State) -> Transactions:
+async def get_transactions(state: State) -> Transactions:
     """Short transactions for a step that calls the SM-DP+ between database steps (the
     review's order, the re-entry's re-issue): it holds no request session across ES2+
     (docs/architecture.md, "Transactions")."""
