@@ -20,6 +20,7 @@ from mobileplans.apps.broker.routes import (
     incidents,
     onboarding,
     operations,
+    phone_numbers,
     sla,
 )
 from mobileplans.apps.broker.state import BrokerState
@@ -98,6 +99,7 @@ def create_app(
     api.include_router(incidents.router)
     api.include_router(operations.router)
     api.include_router(onboarding.router)
+    api.include_router(phone_numbers.router)
     api.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @api.get("/healthz", include_in_schema=False)

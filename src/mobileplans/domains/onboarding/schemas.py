@@ -108,7 +108,7 @@ class MilestoneRead(ApiModel):
     evidence: dict[str, Any] | None
 
 
-class EventRead(ApiModel):
+class OnboardingEventRead(ApiModel):
     at: datetime
     kind: str
     side: str
@@ -131,7 +131,7 @@ class ProjectRead(ApiModel):
     accepted_at: datetime | None
     milestones: list[MilestoneRead]
     evidence: list[EvidenceRead]
-    timeline: list[EventRead]
+    timeline: list[OnboardingEventRead]
 
 
 class CriterionRead(ApiModel):

@@ -22,10 +22,10 @@ from mobileplans.domains.access.service import Party
 from mobileplans.domains.incident import profiles
 from mobileplans.domains.onboarding import criteria, promotion, repository, schedule, timeline
 from mobileplans.domains.onboarding.schemas import (
-    EventRead,
     EvidenceRead,
     Kind,
     MilestoneRead,
+    OnboardingEventRead,
     Owner,
     ProjectRead,
     RangeChoice,
@@ -215,7 +215,7 @@ async def read(session: AsyncSession, project: OnboardingProject, *, now: dateti
         milestones=reads,
         evidence=[evidence_read(e) for e in await repository.evidence(session, operator_id)],
         timeline=[
-            EventRead(at=e.at, kind=e.kind, side=e.side, actor=e.actor, message=e.message)
+            OnboardingEventRead(at=e.at, kind=e.kind, side=e.side, actor=e.actor, message=e.message)
             for e in await repository.events(session, operator_id)
         ],
     )

@@ -55,6 +55,7 @@ def to_spec(row: Operator) -> OperatorSpec:
         "brandName": row.brand_name,
         "countries": row.countries,
         "plmns": row.plmns,
+        "phonePrefixes": row.phone_prefixes or None,
         "logo": row.logo,
         "gatewayTemplates": row.gateway_templates,
         "monitoringIccid": row.monitoring_iccid,
@@ -101,6 +102,7 @@ def apply_spec(row: Operator, spec: OperatorSpec, now: datetime) -> None:
     row.brand_name = spec.brand_name
     row.countries = list(spec.countries)
     row.plmns = list(spec.plmns)
+    row.phone_prefixes = list(spec.phone_prefixes) if spec.phone_prefixes else None
     row.logo = spec.logo.wire() if spec.logo else None
     row.gateway_templates = [t.wire() for t in spec.gateway_templates]
     row.monitoring_iccid = spec.monitoring_iccid

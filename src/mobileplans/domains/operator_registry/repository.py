@@ -32,6 +32,12 @@ async def ranges_of_others(session: AsyncSession, operator_id: str) -> list[Icci
     return list((await session.scalars(query)).all())
 
 
+async def prefixes_of_others(session: AsyncSession, operator_id: str) -> list[tuple[str, str]]:
+    """``(operator id, phone prefix)`` of every other operator."""
+    query = select(Operator.id, Operator.phone_prefixes).where(Operator.id != operator_id)
+    return [(op_id, p) for op_id, prefixes in await session.execute(query) for p in prefixes or ()]
+
+
 async def all_ranges(session: AsyncSession) -> list[IccidRange]:
     return list((await session.scalars(select(IccidRange))).all())
 

@@ -26,6 +26,7 @@ from mobileplans.domains.operator_registry.assets import (
     LOGO_SIZES,
     brand_name_line_share,
 )
+from mobileplans.domains.operator_registry.phone_numbers import parse_prefix
 from mobileplans.kit import identifiers as ids
 from mobileplans.kit.schema import ApiModel
 from mobileplans.kit.urls import check_endpoint_url, check_origin, origin_of
@@ -235,6 +236,8 @@ class OperatorSpec(ApiModel):
     brand_name: str = Field(min_length=1, max_length=120)
     countries: list[Country] = Field(min_length=1)
     plmns: list[str] = Field(default_factory=list)
+    phone_prefixes: list[str] | None = None
+    """E.164 prefixes of the numbers the operator serves (phone-number lookup, issue #9)."""
     logo: Logo | None = None
     gateway_templates: list[GatewayTemplate] = Field(default_factory=list)
     iccid_lenient: bool = False
@@ -276,6 +279,11 @@ class OperatorSpec(ApiModel):
     @classmethod
     def _plmns(cls, value: list[str]) -> list[str]:
         return [str(ids.parse_plmn(v, field="plmns")) for v in value]
+
+    @field_validator("phone_prefixes")
+    @classmethod
+    def _prefixes(cls, value: list[str] | None) -> list[str] | None:
+        return sorted({parse_prefix(v) for v in value}) or None if value is not None else None
 
     @field_validator("timezone")
     @classmethod
@@ -331,3 +339,12 @@ class ImportSummary(ApiModel):
     deleted: list[str]
     unchanged: list[str]
     version: int
+
+
+class PhoneNumberRead(ApiModel):
+    """``GET /v1/phone-numbers/{e164}``: the operator serving a number (seed 004 step 1)."""
+
+    phone_number: str
+    operator_id: str
+    brand_name: str
+    environment: Environment

@@ -16,6 +16,7 @@ from mobileplans.db.models import IccidRange, Operator
 from mobileplans.domains.audit import service as audit_service
 from mobileplans.domains.operator_registry import mapping, repository
 from mobileplans.domains.operator_registry.iccid_index import RangeRef, find_overlaps
+from mobileplans.domains.operator_registry.phone_numbers import PrefixRef, check_no_prefix_overlap
 from mobileplans.domains.operator_registry.schemas import (
     IccidRangeIn,
     IccidRangeRead,
@@ -32,6 +33,10 @@ def check_no_overlap(ranges: Iterable[RangeRef]) -> None:
     if overlaps:
         messages = [o.message() for o in overlaps]
         raise Conflict(messages[0], overlaps=messages)
+
+
+def _prefix_refs(spec: OperatorSpec) -> list[PrefixRef]:
+    return [PrefixRef(spec.id, p) for p in spec.phone_prefixes or ()]
 
 
 async def list_operators(session: AsyncSession) -> list[OperatorSpec]:
@@ -55,6 +60,10 @@ async def put_operator(
     """Create or replace one operator. Returns the stored spec and whether it was created."""
     others = [mapping.range_ref(r) for r in await repository.ranges_of_others(session, spec.id)]
     check_no_overlap(others + [mapping.spec_range_ref(spec.id, r) for r in spec.iccid_ranges])
+    check_no_prefix_overlap(
+        [PrefixRef(op, p) for op, p in await repository.prefixes_of_others(session, spec.id)]
+        + _prefix_refs(spec)
+    )
     created = await _upsert(session, spec, actor=actor, now=now)
     if created is not None:
         await repository.bump_version(session, now)
@@ -187,6 +196,7 @@ async def import_document(
     check_no_overlap(
         mapping.spec_range_ref(op.id, r) for op in document.operators for r in op.iccid_ranges
     )
+    check_no_prefix_overlap(ref for op in document.operators for ref in _prefix_refs(op))
     wanted = {op.id for op in document.operators}
     existing = await repository.list_all(session)
     deleted = sorted(row.id for row in existing if row.id not in wanted)

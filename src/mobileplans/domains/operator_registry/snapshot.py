@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.domains.operator_registry import mapping, repository
 from mobileplans.domains.operator_registry.iccid_index import IccidIndex
+from mobileplans.domains.operator_registry.phone_numbers import PhoneIndex, PrefixRef
 from mobileplans.domains.operator_registry.schemas import OperatorSpec
 
 
@@ -22,6 +23,7 @@ class RegistrySnapshot:
     index: IccidIndex
     operators: dict[str, OperatorSpec]
     by_country: dict[tuple[str, str], list[OperatorSpec]] = field(default_factory=dict)
+    phones: PhoneIndex = field(default_factory=lambda: PhoneIndex(()))
 
     def providers(self, environment: str, country: str) -> list[OperatorSpec]:
         """Enabled operators serving ``country`` in ``environment``, sorted by brand name."""
@@ -42,6 +44,9 @@ def build_snapshot(version: int, operators: list[OperatorSpec]) -> RegistrySnaps
         index=IccidIndex(refs),
         operators={op.id: op for op in operators},
         by_country=by_country,
+        phones=PhoneIndex(
+            PrefixRef(op.id, prefix) for op in operators for prefix in op.phone_prefixes or ()
+        ),
     )
 
 
