@@ -318,6 +318,22 @@ async def operators_probed(session: AsyncSession, environment: str, at_most: int
     return int(await session.scalar(select(func.count()).select_from(operators)) or 0)
 
 
+async def recent_outcomes(
+    session: AsyncSession, probe_ids: Sequence[int], since: datetime
+) -> list[tuple[int, str]]:
+    """(probe, outcome) of the results of ``probe_ids`` due at or after ``since``, per probe
+    newest first (index on probe and slot)."""
+    rows: list[tuple[int, str]] = []
+    for chunk in _chunks(sorted(probe_ids)):
+        query = (
+            select(RESULTS.c.probe_id, RESULTS.c.outcome)
+            .where(RESULTS.c.probe_id.in_(chunk), RESULTS.c.scheduled_at >= since)
+            .order_by(RESULTS.c.probe_id, RESULTS.c.scheduled_at.desc())
+        )
+        rows.extend((int(r.probe_id), str(r.outcome)) for r in await session.execute(query))
+    return rows
+
+
 async def latest_outcomes(
     session: AsyncSession, probe_id: int, count: int
 ) -> list[tuple[datetime, str]]:

@@ -16,9 +16,9 @@ Functions take the session and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -373,7 +373,31 @@ async def operators_probed(session: AsyncSession, environment: str, *, at_most: 
     return await repository.operators_probed(session, environment, at_most)
 
 
+SUCCEEDED = ("ok", "degraded")
+
+
+async def latest_outcomes(
+    session: AsyncSession, probes: Mapping[int, int], count: int, *, now: datetime
+) -> dict[int, list[str]]:
+    """The last ``count`` outcomes of each probe (``{id: interval}``), newest first.
+
+    One query for all of them over the last ``count`` intervals (and 2 min): the newest
+    rows of a probe are the newest overall when there are ``count`` of them; a probe with
+    fewer there (its worker stopped a while) is asked on its own."""
+    if not probes:
+        return {}
+    since = now - timedelta(seconds=count * max(probes.values()) + 120)
+    latest: dict[int, list[str]] = {pid: [] for pid in probes}
+    for pid, outcome in await repository.recent_outcomes(session, list(probes), since):
+        if len(latest[pid]) < count:
+            latest[pid].append(outcome)
+    for pid, outcomes in latest.items():
+        if len(outcomes) < count:
+            latest[pid] = [o for _, o in await repository.latest_outcomes(session, pid, count)]
+    return latest
+
+
 async def healthy_run(session: AsyncSession, probe_id: int, count: int) -> bool:
     """Whether the probe's last ``count`` results all succeeded (ok or degraded)."""
     latest = await repository.latest_outcomes(session, probe_id, count)
-    return len(latest) >= count and all(outcome in ("ok", "degraded") for _, outcome in latest)
+    return len(latest) >= count and all(outcome in SUCCEEDED for _, outcome in latest)
