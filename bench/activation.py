@@ -15,10 +15,19 @@ finished and counted. Reported: completed flows/s, failures with reasons, the fl
 p50/p99 and every step's p50/p99 (the simulator's step timings), the CPU the stack and
 the simulator used, and the load average (the machine is shared).
 
+CPU per flow is split: the account's password hash (scrypt, in the stack's hashing
+threads) is read from the stack's own counter ``mobileplans_password_hash_seconds_total``
+(thread CPU time of each hash, scraped from ``/metrics`` before and after each level);
+"outside the hash" is the rest. The stack's idle CPU (worker loops with no flow running)
+is measured for ``--idle`` seconds after the warm-up and reported, and also subtracted
+pro rata in the "net" column. The bound is the rate one core allows at the measured CPU
+per flow (hash included): ``1000 / ms per flow`` flows/s; "of bound" is the achieved rate
+over it (on a shared machine it is the share of core 0 the stack got).
+
 Run from the repository root::
 
     .venv/bin/python -m bench.activation [--quick] [--levels 1,10,50] [--duration 30]
-        [--json PATH]
+        [--idle S] [--json PATH]
 """
 
 from __future__ import annotations
@@ -78,6 +87,9 @@ class Level:
     server_cpu_s: float = 0.0
     load_before: dict[str, float] = field(default_factory=dict)
     load_after: dict[str, float] = field(default_factory=dict)
+    hash_cpu_s: float = 0.0
+    hashes: float = 0.0
+    idle_cpu_pct: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         ok = [r for r in self.runs if r.outcome is Outcome.PASS]
@@ -98,9 +110,28 @@ class Level:
             "steps": step_stats(ok),
             "client_cpu_pct": self.client_cpu_s / elapsed * 100,
             "server_cpu_pct": self.server_cpu_s / elapsed * 100,
-            "server_cpu_ms_per_flow": self.server_cpu_s / max(len(self.runs), 1) * 1000,
+            **self.cpu_split(elapsed, len(ok)),
             "load_before": self.load_before,
             "load_after": self.load_after,
+        }
+
+    def cpu_split(self, elapsed: float, ok: int) -> dict[str, Any]:
+        """Stack CPU per flow, the password hash's part, the rest, the bound it sets."""
+        flows = max(len(self.runs), 1)
+        per_flow = self.server_cpu_s / flows * 1000
+        hash_ms = self.hash_cpu_s / flows * 1000
+        idle_ms = self.idle_cpu_pct / 100 * elapsed / flows * 1000
+        bound = 1000 / per_flow if per_flow > 0 else float("nan")
+        return {
+            "server_cpu_ms_per_flow": per_flow,
+            "hash_cpu_ms_per_flow": hash_ms,
+            "hashes_per_flow": self.hashes / flows,
+            "outside_hash_cpu_ms_per_flow": per_flow - hash_ms,
+            "idle_cpu_pct": self.idle_cpu_pct,
+            "idle_cpu_ms_per_flow": idle_ms,
+            "outside_hash_net_cpu_ms_per_flow": per_flow - hash_ms - idle_ms,
+            "bound_flows_per_s": bound,
+            "of_bound": (ok / elapsed) / bound if per_flow > 0 else float("nan"),
         }
 
 
@@ -171,11 +202,44 @@ async def device(
         level.runs.append(run)
 
 
+HASH_SECONDS = "mobileplans_password_hash_seconds_total"
+HASH_COUNT = "mobileplans_password_hashes_total"
+
+
+async def hash_counters(endpoints: Endpoints) -> tuple[float, float]:
+    """(CPU seconds, hashes) of the stack's password hashing, from its ``/metrics``."""
+    values = {HASH_SECONDS: 0.0, HASH_COUNT: 0.0}
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, verify=endpoints.verify()) as c:
+        response = await c.get(f"{endpoints.broker}/metrics")
+    response.raise_for_status()
+    for line in response.text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in values:
+            values[name] = float(value)
+    return values[HASH_SECONDS], values[HASH_COUNT]
+
+
+async def idle_cpu_pct(pid: int, seconds: float) -> float:
+    """The stack's CPU with no flow running (its worker loops), % of a core."""
+    if seconds <= 0:
+        return 0.0
+    cpu0, started = _procs._process_cpu(pid), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return (_procs._process_cpu(pid) - cpu0) / (time.perf_counter() - started) * 100
+
+
 async def run_level(
-    endpoints: Endpoints, operator: str, devices: int, duration: float, max_flows: int, pid: int
+    endpoints: Endpoints,
+    operator: str,
+    devices: int,
+    duration: float,
+    max_flows: int,
+    pid: int,
+    idle_pct: float = 0.0,
 ) -> Level:
-    level = Level(devices, load_before=_stack.load_average())
+    level = Level(devices, load_before=_stack.load_average(), idle_cpu_pct=idle_pct)
     budget = [max_flows]
+    hash0 = await hash_counters(endpoints)
     cpu0, server0 = _cpu_self(), _procs._process_cpu(pid)
     level.started = time.perf_counter()
     deadline = level.started + duration
@@ -186,27 +250,39 @@ async def run_level(
     level.client_cpu_s = _cpu_self() - cpu0
     level.server_cpu_s = _procs._process_cpu(pid) - server0
     level.load_after = _stack.load_average()
+    hash1 = await hash_counters(endpoints)
+    level.hash_cpu_s, level.hashes = hash1[0] - hash0[0], hash1[1] - hash0[1]
     return level
 
 
 async def drive(
-    endpoints: Endpoints, levels: list[int], duration: float, max_flows: int, pid: int
+    endpoints: Endpoints,
+    levels: list[int],
+    duration: float,
+    max_flows: int,
+    pid: int,
+    idle_seconds: float,
 ) -> list[dict[str, Any]]:
     operator = default_operator(endpoints)
+    if operator is None:
+        raise RuntimeError("endpoints.json names no operator to buy from")
     endpoints = endpoints.for_operator(operator)
     log(f"warm-up: 2 flows ({operator})")
     warm = await run_level(endpoints, operator, 1, FLOW_TIME_LIMIT_S, 2, pid)
     for run in warm.runs:
         if run.failed:
             log(f"[yellow]warm-up flow failed: {reason(run)}[/yellow]")
+    idle = await idle_cpu_pct(pid, idle_seconds)
+    log(f"stack idle: {idle:.1f} % of a core over {idle_seconds:g} s")
     out = []
     for devices in levels:
         log(f"{devices} concurrent device(s), {duration:g} s (at most {max_flows} flows)")
-        level = await run_level(endpoints, operator, devices, duration, max_flows, pid)
+        level = await run_level(endpoints, operator, devices, duration, max_flows, pid, idle)
         summary = level.summary()
         log(
             f"  {summary['ok']} ok, {summary['failed']} failed, "
-            f"{summary['flows_per_s']:.2f} flows/s"
+            f"{summary['flows_per_s']:.2f} flows/s, {summary['server_cpu_ms_per_flow']:.1f}"
+            f" ms CPU/flow of which hash {summary['hash_cpu_ms_per_flow']:.1f}"
         )
         out.append(summary)
     return out
@@ -223,7 +299,7 @@ def level_table(results: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{SCENARIO} flows (HTTP mode)", title_justify="left")
     for name in ("devices", "ok", "failed", "flows/s", "flow p50 ms", "flow p99 ms"):
         table.add_column(name, justify="right")
-    for name in ("stack CPU %", "stack CPU ms/flow", "devices CPU %", "load1 before/after"):
+    for name in ("stack CPU %", "devices CPU %", "load1 before/after"):
         table.add_column(name, justify="right")
     for r in results:
         table.add_row(
@@ -234,9 +310,32 @@ def level_table(results: list[dict[str, Any]]) -> Table:
             _ms(r["flow_p50_ms"]),
             _ms(r["flow_p99_ms"]),
             f"{r['server_cpu_pct']:.0f}",
-            f"{r['server_cpu_ms_per_flow']:.0f}",
             f"{r['client_cpu_pct']:.0f}",
             f"{r['load_before']['load1']:.2f} / {r['load_after']['load1']:.2f}",
+        )
+    return table
+
+
+def cpu_table(results: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title="stack CPU per flow (ms) and the bound it sets for one core", title_justify="left"
+    )
+    for name in ("devices", "total", "password hash", "hashes/flow", "outside hash"):
+        table.add_column(name, justify="right")
+    for name in ("idle part", "outside hash net", "bound flows/s", "flows/s", "of bound"):
+        table.add_column(name, justify="right")
+    for r in results:
+        table.add_row(
+            str(r["devices"]),
+            f"{r['server_cpu_ms_per_flow']:.1f}",
+            f"{r['hash_cpu_ms_per_flow']:.1f}",
+            f"{r['hashes_per_flow']:.2f}",
+            f"{r['outside_hash_cpu_ms_per_flow']:.1f}",
+            f"{r['idle_cpu_ms_per_flow']:.1f}",
+            f"{r['outside_hash_net_cpu_ms_per_flow']:.1f}",
+            f"{r['bound_flows_per_s']:.2f}",
+            f"{r['flows_per_s']:.2f}",
+            f"{r['of_bound'] * 100:.0f} %",
         )
     return table
 
@@ -260,6 +359,7 @@ def steps_table(results: list[dict[str, Any]]) -> Table:
 
 def print_report(results: list[dict[str, Any]]) -> None:
     console.print(level_table(results))
+    console.print(cpu_table(results))
     console.print(steps_table(results))
     for r in results:
         for why, count in r["failures"].items():
@@ -277,6 +377,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-flows", type=int, default=2000, help="cap per level")
     parser.add_argument("--profiles", type=int, help="SM-DP+ profiles to add first")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--idle", type=float, default=10.0, help="seconds of idle stack CPU to measure first"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp data directory")
     return parser.parse_args(argv)
 
@@ -303,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
         endpoints = load_endpoints(data_dir / "endpoints.json")
         with on_core(_procs.LOAD_CORE):
             results = asyncio.run(
-                drive(endpoints, levels, duration, args.max_flows, up.process.pid)
+                drive(endpoints, levels, duration, args.max_flows, up.process.pid, args.idle)
             )
     finally:
         servers.stop_all()
