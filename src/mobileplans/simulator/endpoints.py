@@ -83,6 +83,8 @@ class DemoData(_Model):
     plans: DemoPlans = Field(default_factory=DemoPlans)
     delay_minute_seconds: float = Field(default=DEFAULT_DELAY_MINUTE_SECONDS, gt=0)
     location: str = "US"
+    phone_number: str | None = None
+    """The user's number: first-run eSIM starts with its lookup (seed 001, issue #9)."""
     imei: str | None = None
     language: str = "en-US"
     by_operator: dict[str, OperatorDemo] = Field(default_factory=dict)

@@ -1,5 +1,6 @@
 """Phone-number lookup (seed 004 step 1; spec 1.11, 2.10): E.164 prefixes in the registry,
-overlaps between operators refused, ``GET /v1/phone-numbers/{e164}`` on the broker."""
+overlaps between operators refused, ``GET /v1/phone-numbers/{e164}`` on the broker, and the
+simulator's first-run eSIM step that performs it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from pydantic import ValidationError
 
 from mobileplans.apps.broker.app import BrokerApp
 from mobileplans.domains.operator_registry.schemas import OperatorSpec
+from mobileplans.kit.clock import FrozenClock
+from mobileplans.simulator.driver import PortalDriver
+from mobileplans.simulator.endpoints import parse_endpoints
+from mobileplans.simulator.runlog import ScenarioAborted, ScenarioRun
+from mobileplans.simulator.scenarios.common import ScenarioContext
+from mobileplans.simulator.scenarios.first_run_esim import lookup_phone_number
 from tests.apps.broker.conftest import ADMIN
 from tests.support import operator_data
 
@@ -61,3 +68,28 @@ async def test_overlapping_prefixes_are_refused(
     assert response.status_code == 409
     assert "+14255551 of fabrikam overlaps +1425555 of contoso" in response.json()["detail"]
     assert (await client.get("/v1/admin/operators/fabrikam", headers=ADMIN)).status_code == 404
+
+
+async def _no_driver(language: str, hosts: tuple[str, ...]) -> PortalDriver:
+    raise AssertionError("the lookup step opens no portal")
+
+
+@pytest.mark.parametrize(("operator_id", "outcome"), [("contoso", "pass"), ("fabrikam", "fail")])
+async def test_first_run_esim_starts_with_the_lookup(
+    client: httpx.AsyncClient, broker: BrokerApp, clock: FrozenClock, operator_id: str, outcome: str
+) -> None:
+    assert (await put(client, CONTOSO)).status_code == 201
+    await broker.state.refresh()
+    endpoints = parse_endpoints(
+        {"broker": "http://broker", "demo": {"phone_number": "+14255550100"}}
+    )
+    run = ScenarioRun("first-run-esim", "http")
+    ctx = ScenarioContext(endpoints, operator_id, run, client, clock, _no_driver)
+    try:
+        await lookup_phone_number(ctx)
+    except ScenarioAborted:
+        pass
+    [step] = run.steps
+    assert step.name == "phone-number lookup"
+    assert step.outcome.value == outcome, step.detail
+    assert "contoso" in step.detail
