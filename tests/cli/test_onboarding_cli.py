@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
+from mobileplans.apps.broker.app import create_app
 from mobileplans.cli import onboarding_cmd
 from mobileplans.cli.main import app
+from mobileplans.cli.onboarding_cmd import file_over_http
+from mobileplans.config import Settings
 from mobileplans.db.engine import make_engine
 from mobileplans.db.session import make_sessionmaker, session_scope
 from mobileplans.domains.operator_registry import service as registry_service
@@ -28,6 +34,7 @@ from tests.domains.onboarding.support import (
     northwind,
     report,
 )
+from tests.support import free_port
 
 runner = CliRunner()
 T = TypeVar("T")
@@ -153,3 +160,32 @@ def test_bad_input_is_one_line_and_writes_nothing(world: str, tmp_path: Path) ->
     shown = json.loads(ok("show", "northwind", "--json"))
     assert shown["evidence"] == []
     assert all(m["doneAt"] is None for m in shown["milestones"] if m["kind"] == "manual")
+
+
+def test_a_registry_run_of_the_kit_is_filed_over_http(world: str, tmp_path: Path) -> None:
+    """``conformance run|load --operator`` posts its report to the broker of endpoints.json."""
+    ok("start", "northwind", "--start", "2026-11-02")
+    port = free_port()
+    sessions = make_sessionmaker(make_engine(world))
+    app = create_app(Settings(data_dir=tmp_path), sessions, admin_token="t0ken")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        endpoints = tmp_path / "endpoints.json"
+        endpoints.write_text(
+            json.dumps({"broker": f"http://127.0.0.1:{port}", "admin_token": "t0ken"})
+        )
+        document = report("staging", GETBALANCE_OK, finished=NOW)
+        del document["sha256"]  # the kit hands over the unsealed document
+        said = file_over_http(endpoints, "northwind", document)
+        assert said == "filed as onboarding evidence conformance-run#1 of northwind"
+        said = file_over_http(endpoints, "contoso", document)
+        assert said.startswith("onboarding evidence not filed (404)")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    shown = json.loads(ok("show", "northwind", "--json"))
+    assert [e["runId"] for e in shown["evidence"]] == ["conformance-run#1"]

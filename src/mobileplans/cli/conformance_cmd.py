@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from mobileplans.cli.onboarding_cmd import file_over_http
 from mobileplans.config import Settings
 from mobileplans.conformance.console import (
     cases_table,
@@ -86,6 +87,15 @@ def _target(
     return asyncio.run(target_from_registry(path, operator, environment))
 
 
+def _file_evidence(
+    operator: str | None, endpoints: Path | None, data_dir: Path | None, document: dict[str, Any]
+) -> None:
+    """A run from the registry is filed as onboarding evidence (issue #9; docs/onboarding.md)."""
+    if operator is not None:
+        path = endpoints or (data_dir or Settings().data_dir) / "endpoints.json"
+        console.print(file_over_http(path, operator, document), highlight=False)
+
+
 def _source(operator: str | None) -> str:
     return "target-file" if operator is None else "registry"
 
@@ -135,6 +145,7 @@ def run(
     document = report.wire()
     for path in write_reports(document, junit=junit, html=html, json_path=json_path):
         console.print(f"wrote {path}")
+    _file_evidence(operator, endpoints, data_dir, document)
     counts = report.counts()
     verdict = "[green]PASS[/green]" if report.passed else "[bold red]FAIL[/bold red]"
     console.print(
@@ -191,6 +202,7 @@ def load(
         )
     for path in write_reports(document, junit=junit, html=html, json_path=json_path):
         console.print(f"wrote {path}")
+    _file_evidence(operator, endpoints, data_dir, document)
     if document["verdict"] != "pass":
         console.print("[bold red]FAIL[/bold red]")
         raise typer.Exit(1)

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import orjson
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,7 @@ from mobileplans.cli.ops_common import (
 from mobileplans.cli.runtime import cli_actor, fail
 from mobileplans.cli.tables import fitted_table
 from mobileplans.config import Settings
+from mobileplans.conformance.reports import seal
 from mobileplans.domains.access.service import Party
 from mobileplans.domains.onboarding import gates, service
 from mobileplans.domains.onboarding.schemas import (
@@ -274,3 +276,26 @@ def accept(operator: Operator, note: Note = None, data_dir: DataDir = None) -> N
     side = Party("operator", operator, f"{operator}:{cli_actor()}")
     _run(data_dir, lambda s: gates.accept(s, side, operator, NoteIn(note=note), now=clock.now()))
     console().print(f"{operator} accepted the live service")
+
+
+def file_over_http(endpoints_file: Path, operator: str, document: dict[str, Any]) -> str:
+    """File a registry run of the kit as onboarding evidence: ``POST`` it, sealed, to the
+    broker of ``endpoints.json`` (the kit stays HTTP-only). One line saying what happened."""
+    try:
+        data = orjson.loads(endpoints_file.read_bytes())
+        broker, token = str(data["broker"]).rstrip("/"), str(data["admin_token"])
+        tls = data.get("tls") or {}
+        bundle = tls.get("trust_bundle") or tls.get("ca_file")
+        response = httpx.post(
+            f"{broker}/v1/operators/{operator}/onboarding/evidence",
+            content=orjson.dumps(seal(document)),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            verify=bundle or True,
+            timeout=30,
+        )
+    except (OSError, KeyError, TypeError, orjson.JSONDecodeError, httpx.HTTPError) as exc:
+        return f"onboarding evidence not filed: {exc}"
+    if response.status_code == 201:
+        return f"filed as onboarding evidence {response.json()['runId']} of {operator}"
+    detail = response.json().get("detail", response.text[:200]) if response.content else ""
+    return f"onboarding evidence not filed ({response.status_code}): {detail}"
