@@ -5,6 +5,8 @@ broker or in another replica, finds every ``transactionId`` handed out."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.apps.broker.app import BrokerApp, create_app
+from mobileplans.apps.broker.launch_store import SqliteLaunchStore
 from mobileplans.config import Settings
 from mobileplans.db.models import PortalLaunch
 from mobileplans.db.session import session_scope
@@ -118,3 +121,44 @@ async def test_a_batch_is_stored_whole_or_not_at_all(broker: BrokerApp, sessions
         kept = set((await session.scalars(select(PortalLaunch.transaction_id))).all())
     assert kept == {"first.1", "fourth.1"}
     await broker.state.close_launches()
+
+
+async def test_on_sqlite_a_locked_file_is_waited_for_without_stopping_the_loop(
+    broker: BrokerApp, sessions: Sessions
+) -> None:
+    """Another writer holds SQLite's write lock: the batch waits (awaited pauses, the
+    event loop keeps running) and is stored once the lock is released."""
+    store = broker.state.launch_store
+    if not isinstance(store, SqliteLaunchStore):
+        pytest.skip("SQLite only: PostgreSQL writers do not share one lock")
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        pending = asyncio.create_task(
+            client_free_request(broker, {"location": "US", "eid": EID}),
+        )
+        turns = 0
+        while turns < 50 and not pending.done():
+            await asyncio.sleep(0.002)  # the loop keeps turning while the batch waits
+            turns += 1
+        assert turns == 50
+        assert not pending.done()
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    body = await pending
+    ids = {p["transactionId"] for p in body["providers"]}
+    async with session_scope(sessions) as session:
+        stored = set((await session.scalars(select(PortalLaunch.transaction_id))).all())
+    assert ids <= stored
+    await broker.state.close_launches()
+
+
+async def client_free_request(broker: BrokerApp, params: dict[str, str]) -> dict[str, Any]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=broker), base_url="http://b"
+    ) as http:
+        response = await http.get("/v1/providers", params=params)
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        return body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -67,6 +68,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await state.refresh()
+        freeze_heap()
         tasks = [
             asyncio.create_task(state.poll_forever()),
             asyncio.create_task(state.flush_forever()),
@@ -110,6 +112,15 @@ def create_app(
     if settings.broker_fast_path:
         app = DeviceFastPath(app, state)
     return BrokerApp(app, api)
+
+
+def freeze_heap() -> None:
+    """Put everything alive after start-up (modules, schemas, the snapshot: ~200,000
+    objects) out of the garbage collector's reach. A full collection over them took
+    50-135 ms, a stop of the event loop that every request in flight waited out (the
+    p99 of the hot paths); frozen, a collection scans only what requests allocate."""
+    gc.collect()
+    gc.freeze()
 
 
 def openapi_document() -> dict[str, Any]:

@@ -5,19 +5,19 @@ the writer keeps in autocommit mode: no thread on the way, no pool check-out, li
 ping, BEGIN or COMMIT per batch. A failed batch drops that connection; the next batch
 opens a new one.
 
-On SQLite the async driver runs every statement in a thread of its own and hands
-each result back to the event loop: begin, insert, commit and the pool's reset cost
-about five hand-offs per batch, and each can wait for the GIL while the loop is busy
-answering (up to the 5 ms switch interval). So SQLite batches go
-through one ``sqlite3`` connection owned by one writer thread: a batch is one
-hand-off, its transaction begins and ends in that thread, and the event loop never
-blocks on the database file (a busy lock waits in the thread).
+On SQLite a batch is one transaction of a plain ``sqlite3`` connection run on the event
+loop (as the request-serving engine does, D131): an insert of a few dozen rows and
+its commit take well under a millisecond in WAL mode, while a writer thread cost a
+GIL hand-off per batch that waited up to the 5 ms switch interval behind a busy loop
+(a 10 ms median at 32 connections). The connection's ``busy_timeout`` is 0: a batch
+that meets another writer's lock is retried after awaited pauses
+(``sqlite_loop.retry_when_busy``), so a lock wait never blocks the loop.
 
 WAL checkpoints (copying the log into the database, with an fsync) took up to a
 quarter of a second on a busy disk; done by the committing connection, as SQLite does
-by default, every request waiting for that batch waited too. The writer connection
-therefore does not checkpoint; a second thread runs a PASSIVE checkpoint (it never
-blocks writers) after every ``CHECKPOINT_ROWS`` rows.
+by default, they would stop the loop. The writer connection therefore does not
+checkpoint; a thread of its own runs a PASSIVE checkpoint (it never blocks writers)
+after every ``CHECKPOINT_ROWS`` rows.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from mobileplans.db.session import session_scope
+from mobileplans.db.sqlite_loop import retry_when_busy
 from mobileplans.domains.catalog import service as catalog_service
 from mobileplans.domains.catalog.launch_log import LaunchRow
 
@@ -80,27 +81,44 @@ class EngineLaunchStore:
 
 
 class SqliteLaunchStore:
-    """A batch per transaction of one connection in one writer thread (SQLite)."""
+    """A batch per transaction of one connection on the event loop (SQLite)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="launch-writer")
         self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
         self._connection: sqlite3.Connection | None = None
         self._checkpoint_connection: sqlite3.Connection | None = None
         self._rows_since_checkpoint = 0
         self._checkpoint: Future[None] | None = None
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, *, timeout: float) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
         connection.execute("PRAGMA synchronous=NORMAL")  # WAL is the file's mode already
         return connection
 
+    def _write(self, rows: list[LaunchRow]) -> None:
+        if self._connection is None:
+            self._connection = self._open(timeout=0)
+            self._connection.execute("PRAGMA wal_autocheckpoint=0")  # see the module doc
+        connection = self._connection
+        connection.execute("BEGIN IMMEDIATE")  # SQLITE_BUSY at once if another writer holds it
+        try:
+            catalog_service.save_launches_sqlite(connection, rows)
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        self._after_commit(len(rows))
+
+    async def __call__(self, rows: list[LaunchRow]) -> None:
+        await retry_when_busy(lambda: self._write(rows))
+
     def _run_checkpoint(self) -> None:
         if self._checkpoint_connection is None:
-            self._checkpoint_connection = self._open()
+            self._checkpoint_connection = self._open(timeout=BUSY_TIMEOUT_S)
         self._checkpoint_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _after_commit(self, rows: int) -> None:
@@ -110,36 +128,16 @@ class SqliteLaunchStore:
             self._rows_since_checkpoint = 0
             self._checkpoint = self._checkpointer.submit(self._run_checkpoint)
 
-    def _write(self, rows: list[LaunchRow]) -> None:
-        if self._connection is None:
-            self._connection = self._open()
-            self._connection.execute("PRAGMA wal_autocheckpoint=0")  # see the module doc
-        connection = self._connection
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            catalog_service.save_launches_sqlite(connection, rows)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-        self._after_commit(len(rows))
-
-    async def __call__(self, rows: list[LaunchRow]) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._write, rows)
-
-    def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
     def _close_checkpointer(self) -> None:
         if self._checkpoint_connection is not None:
             self._checkpoint_connection.close()
             self._checkpoint_connection = None
 
     async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._close)
         await loop.run_in_executor(self._checkpointer, self._close_checkpointer)
 
 
