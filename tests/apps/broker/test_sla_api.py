@@ -81,8 +81,11 @@ async def test_report_json_csv_html_and_table(client: httpx.AsyncClient, kolkata
     assert ">720<" in page.text
 
     table = await client.get(url + "&format=table", headers=ADMIN)
-    assert table.text.splitlines()[0].split()[:3] == ["operator", "env", "kind"]
-    assert "kolkata" in table.text.splitlines()[2]
+    lines = table.text.splitlines()
+    assert lines[0] == "SLA statements, production"
+    assert lines[1].split()[:2] == ["operator", "kind"]
+    assert "kolkata" in lines[3]
+    assert max(len(line) for line in lines) <= 80
 
 
 async def test_month_and_custom_range_and_all_kinds(
@@ -108,7 +111,6 @@ async def test_month_and_custom_range_and_all_kinds(
         ("period=2026-10&kind=voice", 400, "kind"),
         ("period=2026-10&environment=dev", 400, "environment"),
         ("from=2026-10-30T00:00:00&to=2026-10-31", 400, "from"),
-        ("", 400, "period"),
     ],
 )
 async def test_bad_report_queries_name_the_parameter(
@@ -257,3 +259,15 @@ async def test_traffic_failures(
     short = await client.get("/v1/traffic/failures?window=5", headers=ADMIN)
     assert short.status_code == 400
     assert short.json()["field"] == "window"
+
+
+async def test_no_period_is_the_operators_current_month_in_progress_at_the_brokers_clock(
+    client: httpx.AsyncClient, kolkata: int, clock: FrozenClock
+) -> None:
+    response = await client.get("/v1/sla/kolkata", headers=ADMIN)
+    assert response.status_code == 200
+    period = response.json()["period"]
+    # the frozen clock is 2026-11-02 09:00 UTC: November in Asia/Kolkata began at 18:30 UTC
+    assert period["start"] == "2026-10-31T18:30:00Z"
+    assert period["inProgress"] is True
+    assert period["generatedAt"] == clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")

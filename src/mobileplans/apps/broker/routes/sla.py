@@ -63,6 +63,7 @@ async def sla_report(
     operator_id: str,
     _: Admin,
     session: Session,
+    state: State,
     period: PeriodQuery = None,
     start: FromQuery = None,
     end: ToQuery = None,
@@ -80,6 +81,7 @@ async def sla_report(
         period=period,
         start=start,
         end=end,
+        now=state.clock.now(),
     )
     return Response(render.render(report, format), media_type=render.MEDIA_TYPES[format])
 
