@@ -17,13 +17,17 @@ Set-up per database, all on 127.0.0.1:
    ``rate_limit_burst`` raised to 1,000,000: the default per-client token bucket
    (50/s, burst 100) would turn a load test from one client into a 429 test.
 
-Measurements, for the bare baseline and for the operator, one after the other:
-- *closed loop*: ``wrk -t1 -c{--connections} -d{--duration}s`` (pinned to core 1)
+Measurements (both servers up at once, only one under load at a time):
+- *closed loop*, ``--rounds`` alternating runs (bare, operator, bare, operator …, so a
+  change in the machine's other load hits both alike; medians reported):
+  ``wrk -t1 -c{--connections} -d{--duration}s`` (pinned to core 1)
   cycling ``GET /contoso/api/v1/sims/iccid:{ICCID}/balances?fieldsTemplate=basic`` over
   the shuffled ICCIDs with a quoted ``X-MS-DM-TransactionId``: requests/s, latency,
   and **CPU ms per request** of the server process (``/proc/PID/stat`` before and
   after, divided by the requests wrk completed); the operator's rate over the bare
-  baseline's is the **ratio**;
+  baseline's in each round, and their median, is the **ratio**; the bare CPU per
+  request over the operator's is the ratio a dedicated core would give when both are
+  CPU-bound;
 - *open loop*: ``bench._mo_load`` (aiohttp on uvloop, pinned to core 1, a fresh quoted
   transaction id per request, latency from the scheduled send time) at rising rates
   (``--rates``, ``--step`` seconds each after a 2 s warm-up) until a step's p99 >= 50
@@ -46,6 +50,7 @@ import os
 import random
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -262,6 +267,9 @@ def search(
 def measure_database(
     name: str, url: str, args: argparse.Namespace, servers: _procs.Servers, workdir: Path
 ) -> dict[str, Any]:
+    """Both servers up at once (only one under load at a time); closed-loop runs
+    alternate bare, operator, bare, operator … so a change in the machine's other load
+    hits both alike; then the open-loop search of each."""
     (workdir / "data").mkdir(parents=True, exist_ok=True)
     iccids = seed(url, workdir, args.iccids)
     paths = paths_of(iccids)
@@ -270,26 +278,43 @@ def measure_database(
     script = wrk_script(paths, workdir)
     port_base = _stack.free_port_base()
     document: dict[str, Any] = {"database": name, "load_start": _stack.load_average()}
-    for role in ("bare", "operator"):
-        if role == "bare":
-            server = start_bare(servers, url, port_base)
-        else:
-            server = start_operator(servers, workdir, url, port_base)
+    started = {
+        "bare": start_bare(servers, url, port_base + 3),
+        "operator": start_operator(servers, workdir, url, port_base),
+    }
+    for role, server in started.items():
         log(f"{name} {role} check: {check_answer(server, paths[0])}")
+        document[role] = {"closed_loop_runs": []}
+    for round_number in range(1, args.rounds + 1):
         _procs.wait_quiet(args.quiet_wait, 60.0)
-        log(f"{name} {role}: wrk -c{args.connections} {args.duration:g} s")
-        closed = closed_loop(server, script, args.duration, args.connections)
-        log(
-            f"    {closed['rps']:.0f}/s, p99 {closed['p99_ms']:.1f} ms, "
-            f"{closed['cpu_ms_per_request']:.3f} CPU ms/request, "
-            f"other {closed['other_cpu_pct']:.0f} %"
-        )
-        found = search(server, paths_file, args.rate_steps, args.step)
-        document[role] = {"closed_loop": closed, "open_loop": found}
+        for role, server in started.items():
+            closed = closed_loop(server, script, args.duration, args.connections)
+            document[role]["closed_loop_runs"].append(closed)
+            log(
+                f"{name} {role} wrk round {round_number}: {closed['rps']:.0f}/s, p99 "
+                f"{closed['p99_ms']:.1f} ms, {closed['cpu_ms_per_request']:.3f} CPU ms/request, "
+                f"other {closed['other_cpu_pct']:.0f} %"
+            )
+    for role in started:
+        runs = document[role]["closed_loop_runs"]
+        document[role]["closed_loop"] = {
+            key: statistics.median(run[key] for run in runs)
+            for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request", "other_cpu_pct")
+        }
+    for role, server in started.items():
+        _procs.wait_quiet(args.quiet_wait, 60.0)
+        document[role]["open_loop"] = search(server, paths_file, args.rate_steps, args.step)
+    for server in started.values():
         servers.stop(server)
         servers.started.remove(server)
-    document["ratio"] = document["operator"]["closed_loop"]["rps"] / max(
-        document["bare"]["closed_loop"]["rps"], 1e-9
+    bare, operator = document["bare"], document["operator"]
+    document["round_ratios"] = [
+        o["rps"] / max(b["rps"], 1e-9)
+        for b, o in zip(bare["closed_loop_runs"], operator["closed_loop_runs"], strict=True)
+    ]
+    document["ratio"] = statistics.median(document["round_ratios"])
+    document["cpu_ratio"] = bare["closed_loop"]["cpu_ms_per_request"] / max(
+        operator["closed_loop"]["cpu_ms_per_request"], 1e-9
     )
     document["load_end"] = _stack.load_average()
     return document
@@ -301,12 +326,14 @@ def measure_database(
 def summary_table(documents: list[dict[str, Any]], args: argparse.Namespace) -> Table:
     table = Table(
         title=f"GetBalance, one process each: closed loop wrk -c{args.connections} "
-        f"{args.duration:g} s; open loop p99 < {P99_LIMIT_MS:g} ms",
+        f"{args.duration:g} s × {args.rounds} alternating rounds (medians; rate vs bare: "
+        f"median of the rounds' ratios, each round in brackets; CPU vs bare: bare CPU ms/req "
+        f"÷ operator's); open loop p99 < {P99_LIMIT_MS:g} ms",
         title_justify="left",
     )
     for column in ("database", "server", "req/s", "p50 ms", "p99 ms", "CPU ms/req"):
         table.add_column(column, justify="right")
-    for column in ("other CPU %", "vs bare", "max open-loop/s", "its p99 ms", "load1"):
+    for column in ("other CPU %", "rate vs bare", "CPU vs bare", "max open-loop/s", "its p99 ms"):
         table.add_column(column, justify="right")
     for doc in documents:
         for role in ("bare", "operator"):
@@ -320,12 +347,17 @@ def summary_table(documents: list[dict[str, Any]], args: argparse.Namespace) -> 
                 f"{closed['p99_ms']:.2f}",
                 f"{closed['cpu_ms_per_request']:.3f}",
                 f"{closed['other_cpu_pct']:.0f}",
-                "1" if role == "bare" else f"{doc['ratio']:.2f}",
+                "1" if role == "bare" else _ratios(doc),
+                "1" if role == "bare" else f"{doc['cpu_ratio']:.2f}",
                 str(found["max_passing_rps"]),
                 f"{passing[-1]['p99_ms']:.1f}" if passing else "-",
-                f"{doc['load_end']['load1']:.2f}",
             )
     return table
+
+
+def _ratios(doc: dict[str, Any]) -> str:
+    rounds = ", ".join(f"{r:.2f}" for r in doc["round_ratios"])
+    return f"{doc['ratio']:.2f} ({rounds})"
 
 
 def steps_table(doc: dict[str, Any], role: str) -> Table:
@@ -356,6 +388,8 @@ def print_report(documents: list[dict[str, Any]], args: argparse.Namespace) -> N
     for doc in documents:
         for role in ("bare", "operator"):
             console.print(steps_table(doc, role))
+        load = f"load1 {doc['load_start']['load1']:.2f} → {doc['load_end']['load1']:.2f}"
+        console.print(f"{doc['database']}: {load}")
     console.print(summary_table(documents, args))
     console.print(
         f"{len(os.sched_getaffinity(0))} usable cores, pinned: {_procs.can_pin()} "
@@ -372,6 +406,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-sqlite", dest="sqlite", action="store_false")
     parser.add_argument("--duration", type=float, default=8.0, help="wrk seconds (8)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating wrk rounds (3)")
     parser.add_argument("--step", type=float, default=5.0, help="open-loop step seconds (5)")
     parser.add_argument("--rates", help="open-loop steps, requests/s (100,200,400 … 4000)")
     parser.add_argument("--iccids", type=int, default=1000)
