@@ -194,7 +194,10 @@ async def measure(
     sessions: Sessions, passes: int, start: datetime, body: Callable[..., Awaitable[Any]]
 ) -> dict[str, Any]:
     """Run ``body(session, now)`` ``passes`` times; CPU per pass (ms), first and steady."""
-    cpu, db, last = [], [], None
+    cpu: list[float] = []
+    db: list[float | None] = []
+    acted: list[int] = []
+    last: Any = None
     meter = _procs.CpuMeter([])
     for i in range(passes):
         now = start + timedelta(seconds=5 * i)
@@ -205,6 +208,9 @@ async def measure(
             last = await body(session, now)
         cpu.append((time.process_time() - before) * 1000)
         db.append((_procs._process_cpu(pid) - db_before) * 1000 if pid else None)
+        summary = getattr(last, "opened", None)
+        if summary is not None:  # the engine's pass: what it changed
+            acted.append(len(last.opened) + len(last.changed) + len(last.resolved))
     other = meter.stop()
     steady_db = [d for d in db[1:] if d is not None]
     return {
@@ -217,6 +223,8 @@ async def measure(
         # 10 ms ticks: only the mean over the passes means anything
         "db_server_steady_ms_mean": round(statistics.mean(steady_db), 1) if steady_db else None,
         "other_cpu_pct": round(other["other_cpu_pct"], 1),
+        "cpu_ms_per_pass": [round(c, 1) for c in cpu],
+        "incidents_changed_per_pass": acted or None,
         "last": last,
     }
 
