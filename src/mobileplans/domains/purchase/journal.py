@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import MoOrder, MoTransactionLog
+from mobileplans.db.models import MoOrder
 from mobileplans.domains.purchase import repository
 from mobileplans.domains.purchase.schemas import OrderKind, OrderRead, OrderStatus
 
@@ -33,13 +33,13 @@ def log(
 ) -> None:
     repository.add_log(
         session,
-        MoTransactionLog(
-            operator_id=operator_id,
-            transaction_id=transaction_id[:64],
-            event=event,
-            detail={k: v for k, v in detail.items() if v is not None},
-            at=now,
-        ),
+        {
+            "operator_id": operator_id,
+            "transaction_id": transaction_id[:64],
+            "event": event,
+            "detail": {k: v for k, v in detail.items() if v is not None},
+            "at": now,
+        },
     )
 
 

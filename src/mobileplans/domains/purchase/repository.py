@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from mobileplans.db.models import MoDownloadEvent, MoOrder, MoTransactionLog
 
@@ -102,13 +103,43 @@ async def take_over(session: AsyncSession, order_id: str, seen: datetime, now: d
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def add_log(session: AsyncSession, row: MoTransactionLog) -> None:
-    session.add(row)
+_PENDING_LOG = "mobileplans.purchase.pending_log"
+"""``session.info`` key: transaction-log rows of the open transaction, not yet written."""
+_LOG = cast(Table, MoTransactionLog.__table__)
+
+
+def add_log(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Queue one ``mo_transaction_log`` row; the transaction's rows are written together,
+    in one ``executemany`` just before it commits (:func:`_write_pending_log`), or before
+    a read of the log in the same session. A transaction rolled back or closed without a
+    commit writes none of them (as with an ORM ``add``); a savepoint leaves them queued."""
+    session.sync_session.info.setdefault(_PENDING_LOG, []).append(values)
+
+
+def _pending(session: Session) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = session.info.pop(_PENDING_LOG, None) or []
+    return rows
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_log(session: Session) -> None:
+    rows = _pending(session)
+    if rows:  # one INSERT … VALUES executemany (no RETURNING: nobody reads the ids back)
+        session.execute(insert(_LOG), rows)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending_log(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the transaction ended without a commit (or after one)
+        session.info.pop(_PENDING_LOG, None)
 
 
 async def log_entries(
     session: AsyncSession, operator_id: str, transaction_id: str
 ) -> list[MoTransactionLog]:
+    rows = _pending(session.sync_session)
+    if rows:
+        await session.execute(insert(_LOG), rows)
     query = (
         select(MoTransactionLog)
         .where(
