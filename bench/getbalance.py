@@ -35,6 +35,10 @@ Measurements (both servers up at once, only one under load at a time):
   **highest open-loop rate with p99 < 50 ms**. The generator's own lateness (send lag)
   is printed: where it is large, the generator, not the server, was short of CPU.
 
+Then, unless ``--profile-seconds 0``, the spec 4.2 load profile (shortened) on the
+operator: 3 requests/s, verdict against 99.9 % success and 400 ms average latency.
+The broker's proxy ``/v1/balances`` is measured by ``bench/balances.py``.
+
 "other CPU %" is what the rest of the machine took meanwhile (``bench._procs.CpuMeter``,
 % of one core): the machine is shared, so CPU per request is the robust figure.
 
@@ -304,6 +308,11 @@ def measure_database(
     for role, server in started.items():
         _procs.wait_quiet(args.quiet_wait, 60.0)
         document[role]["open_loop"] = search(server, paths_file, args.rate_steps, args.step)
+    if args.profile_seconds > 0:
+        log(f"{name} operator: spec 4.2 profile, 3 requests/s for {args.profile_seconds:g} s")
+        profile = open_loop_step(started["operator"], paths_file, 3.0, args.profile_seconds)
+        profile["verdict"] = profile["success_pct"] >= SLA_SUCCESS_PCT and profile["mean_ms"] <= 400
+        document["profile"] = profile
     for server in started.values():
         servers.stop(server)
         servers.started.remove(server)
@@ -390,6 +399,15 @@ def print_report(documents: list[dict[str, Any]], args: argparse.Namespace) -> N
             console.print(steps_table(doc, role))
         load = f"load1 {doc['load_start']['load1']:.2f} → {doc['load_end']['load1']:.2f}"
         console.print(f"{doc['database']}: {load}")
+        profile = doc.get("profile")
+        if profile:
+            console.print(
+                f"{doc['database']} spec 4.2 profile (3/s, {profile['duration_s']:g} s): "
+                f"success {profile['success_pct']:.2f} %, mean {profile['mean_ms']:.1f} ms, "
+                f"p99 {profile['p99_ms']:.1f} ms → "
+                + ("PASS" if profile["verdict"] else "FAIL")
+                + " (≥ 99.9 %, mean ≤ 400 ms)"
+            )
     console.print(summary_table(documents, args))
     console.print(
         f"{len(os.sched_getaffinity(0))} usable cores, pinned: {_procs.can_pin()} "
@@ -410,6 +428,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--step", type=float, default=5.0, help="open-loop step seconds (5)")
     parser.add_argument("--rates", help="open-loop steps, requests/s (100,200,400 … 4000)")
     parser.add_argument("--iccids", type=int, default=1000)
+    parser.add_argument(
+        "--profile-seconds",
+        type=float,
+        default=30.0,
+        help="spec 4.2 profile on the operator: 3 requests/s for S s (0: skip; spec: 3600)",
+    )
     parser.add_argument(
         "--quiet-wait", type=float, default=20.0, help="wait up to S s for a quieter machine"
     )
