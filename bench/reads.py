@@ -17,6 +17,11 @@ PostgreSQL (``--postgres URL``; the ``public`` schema of that database is recrea
 - ``asyncpg-text``: raw asyncpg, statement cache off (parse + plan per statement)
 - ``asyncpg-prepared``: raw asyncpg, prepared statements (``db.reads.AsyncpgReads``)
 
+Then the MO API in the same process, over the same data: GetBalance, GetOffers and
+GetNotifications sent as ASGI calls (no sockets) to the operator app, once through
+FastAPI alone (``OperatorApp.framework``) and once through the fast path in front of
+it (``apps/operator/fastpath.py``), 16 in flight; CPU µs per request.
+
     .venv/bin/python -m bench.reads [--count 5000] [--postgres URL]
 """
 
@@ -54,7 +59,7 @@ console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 async def measure(pair: Pair, iccids: list[str], count: int, concurrency: int) -> dict[str, float]:
-    order = [random.Random(n).choice(iccids) for n in range(count)]
+    order = [random.Random(n).choice(iccids) for n in range(count)]  # ICCIDs or paths
     for iccid in order[:100]:  # warm-up: connections, statement caches
         await pair(iccid)
     figures: dict[str, float] = {}
@@ -201,7 +206,72 @@ async def run(url: str, args: argparse.Namespace) -> list[tuple[str, dict[str, f
             results.append((name, await measure(pair, iccids, args.count, args.concurrency)))
         finally:
             await close()
+    for name, paths in mo_routes(iccids).items():
+        for label, figures in await mo_api(url, paths, args.count, args.concurrency):
+            results.append((f"MO API {name}, {label}", figures))
     return results
+
+
+def mo_routes(iccids: list[str]) -> dict[str, list[str]]:
+    base = "/contoso/api/v1/sims"
+    return {
+        "GetBalance": [f"{base}/iccid:{i}/balances?fieldsTemplate=basic" for i in iccids],
+        "GetOffers": [f"{base}/{i}/offers?limit=2" for i in iccids],
+        "GetNotifications": [
+            f"{base}/{i}/notifications?notificationType=lowBalance&limit=1" for i in iccids
+        ],
+    }
+
+
+async def mo_api(
+    url: str, paths: list[str], count: int, concurrency: int
+) -> list[tuple[str, dict[str, float]]]:
+    """The operator app in process: FastAPI alone, then the fast path in front of it."""
+    from mobileplans.apps.operator.app import create_app
+    from mobileplans.cli.demo_registry import Ports
+    from mobileplans.cli.up import operator_config
+    from mobileplans.kit.clock import SystemClock
+
+    config = operator_config(Ports("127.0.0.1", 9), "bench-reads-secret-0123456789abcdef")
+    sites = [s.model_copy(update={"rate_limit_per_second": 0}) for s in config.sites]
+    engine = make_engine(url, process_name="bench-reads")
+    app = create_app(
+        config.model_copy(update={"sites": sites}), make_sessionmaker(engine), clock=SystemClock()
+    )
+    found = []
+    try:
+        for label, target in (("FastAPI route", app.framework), ("fast path", app)):
+            found.append(
+                (label, await measure(asgi_call(target, paths), paths, count, concurrency))
+            )
+    finally:
+        await engine.dispose()
+    return found
+
+
+def asgi_call(app: Any, paths: list[str]) -> Pair:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def call(path_and_query: str) -> Any:
+        path, _, query = path_and_query.partition("?")
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+            "query_string": query.encode(), "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+            "headers": [(b"host", b"127.0.0.1"), (b"x-ms-dm-transactionid", b'"MSFT-bench"')],
+        }  # fmt: skip
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 200, sent
+        return sent
+
+    return call
 
 
 def table(title: str, results: list[tuple[str, dict[str, float]]], concurrency: int) -> Table:
