@@ -134,3 +134,38 @@ async def test_close_waits_for_every_row_added() -> None:
     await closing
     await asyncio.gather(first, later)
     assert store.batches == [["a"], ["b"]]
+
+
+async def test_two_writers_keep_two_batches_in_flight_and_no_more() -> None:
+    store = GatedStore()
+    log = LaunchLog(store.write, writers=2)
+    first = asyncio.create_task(log.record(rows("a")))
+    await store.started.wait()
+    second = asyncio.create_task(log.record(rows("b")))
+    await settle()
+    assert len(store.gates) == 2  # "b" did not wait for "a"
+    third = asyncio.create_task(log.record(rows("c")))
+    await settle()
+    assert len(store.gates) == 2  # "c" waits for a free writer
+    await store.open_next()
+    await first
+    await settle()
+    assert len(store.gates) == 3
+    await store.open_next()
+    await store.open_next()
+    await asyncio.gather(second, third)
+    assert sorted(map(tuple, store.batches)) == [("a",), ("b",), ("c",)]
+
+
+async def test_a_record_right_after_the_writer_left_starts_a_new_one() -> None:
+    """The writer's task is done before its done-callbacks run: a record added in that gap
+    must still be written (it used to wait for the next request to come along)."""
+    written: list[list[str]] = []
+
+    async def write(batch: list[LaunchRow]) -> None:
+        written.append([row["transaction_id"] for row in batch])
+
+    log = LaunchLog(write)
+    await log.record(rows("a"))
+    await asyncio.wait_for(log.record(rows("b")), timeout=5)  # a hang would be a failure
+    assert written == [["a"], ["b"]]

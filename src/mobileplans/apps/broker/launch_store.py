@@ -2,8 +2,9 @@
 
 On PostgreSQL a batch is one atomic ``executemany`` (one round trip) on a connection
 the writer keeps in autocommit mode: no thread on the way, no pool check-out, liveness
-ping, BEGIN or COMMIT per batch. A failed batch drops that connection; the next batch
-opens a new one.
+ping, BEGIN or COMMIT per batch. Two batches may be in flight at once, each on its own
+kept connection, so a request waits for its own round trip rather than also for the
+one before it. A failed batch drops its connection; the next batch opens a new one.
 
 On SQLite a batch is one transaction of a plain ``sqlite3`` connection run on the event
 loop (as the request-serving engine does, D131): an insert of a few dozen rows and
@@ -35,6 +36,7 @@ from mobileplans.domains.catalog import service as catalog_service
 from mobileplans.domains.catalog.launch_log import LaunchRow
 
 BUSY_TIMEOUT_S = 10.0  # as the engine's busy_timeout
+WRITERS = 2  # PostgreSQL batches written at once: one commits while the next gathers
 CHECKPOINT_ROWS = 4_000  # ~1,000 WAL pages: SQLite's own autocheckpoint size
 
 
@@ -49,11 +51,14 @@ def sqlite_file(sessions: async_sessionmaker[AsyncSession]) -> str | None:
 
 
 class EngineLaunchStore:
-    """A batch per transaction of one connection the writer keeps (PostgreSQL)."""
+    """A batch per atomic executemany on a kept connection (PostgreSQL); up to
+    ``WRITERS`` batches at once, each on a connection of its own."""
+
+    writers = WRITERS
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
-        self._connection: AsyncConnection | None = None
+        self._idle: list[AsyncConnection] = []
 
     async def __call__(self, rows: list[LaunchRow]) -> None:
         engine = self.sessions.kw.get("bind")
@@ -61,27 +66,33 @@ class EngineLaunchStore:
             async with session_scope(self.sessions) as session:
                 await catalog_service.save_launches(session, rows)
             return
-        if self._connection is None:
+        if self._idle:
+            connection = self._idle.pop()
+        else:
             connection = await engine.connect()
-            self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
         try:
             # asyncpg's executemany is atomic (>= 0.22): the batch is one transaction and
             # one round trip, with no BEGIN and COMMIT of its own.
-            await catalog_service.save_launches_on(self._connection, rows)
-            await self._connection.commit()  # ends SQLAlchemy's bookkeeping; nothing is sent
+            await catalog_service.save_launches_on(connection, rows)
+            await connection.commit()  # ends SQLAlchemy's bookkeeping; nothing is sent
         except BaseException:
-            await self.close()
+            with contextlib.suppress(Exception):
+                await connection.close()
             raise
+        self._idle.append(connection)
 
     async def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
             with contextlib.suppress(Exception):
                 await connection.close()
 
 
 class SqliteLaunchStore:
     """A batch per transaction of one connection on the event loop (SQLite)."""
+
+    writers = 1  # one writer at a time is all SQLite has
 
     def __init__(self, path: str) -> None:
         self.path = path

@@ -49,7 +49,7 @@ class BrokerState:
 
     def __post_init__(self) -> None:
         self.launch_store = make_launch_store(self.sessions)
-        self.launches = LaunchLog(self.launch_store)
+        self.launches = LaunchLog(self.launch_store, writers=self.launch_store.writers)
 
     async def providers(self, device: DeviceContext, environment: str) -> bytes:
         """The ``GET /v1/providers`` body, once its launch records are stored."""

@@ -36,18 +36,24 @@ MAX_PENDING = 5_000
 
 
 class LaunchLog:
+    """``writers`` batches may be written at once (one when the database has one writer,
+    as SQLite; more hide a server's round trip, as PostgreSQL's)."""
+
     def __init__(
         self,
         write: Callable[[list[LaunchRow]], Awaitable[None]],
         *,
         max_pending: int = MAX_PENDING,
+        writers: int = 1,
     ) -> None:
         self._write = write
         self.max_pending = max_pending
+        self.writers = writers
         self._pending: list[LaunchRow] = []
         self._batch: asyncio.Future[None] | None = None  # settles when _pending is stored
-        self._in_flight: asyncio.Future[None] | None = None
-        self._writer: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Future[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._active = 0  # writers running: counted down as a writer leaves, not later
         self.batches = 0
         self.rows = 0
 
@@ -55,38 +61,48 @@ class LaunchLog:
         """Return once ``rows`` are committed; raise what the write raised if it failed."""
         if not rows:
             return
-        while len(self._pending) >= self.max_pending and self._in_flight is not None:
-            await asyncio.wait([self._in_flight])  # backpressure: let the commit in flight end
+        while len(self._pending) >= self.max_pending and self._in_flight:
+            # backpressure: let a commit in flight end
+            await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
         loop = asyncio.get_running_loop()
         if self._batch is None:
             self._batch = loop.create_future()
         batch = self._batch
         self._pending.extend(rows)
-        if self._writer is None or self._writer.done():
-            self._writer = loop.create_task(self._drain())
+        if self._active < self.writers:
+            self._active += 1
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         # Shielded: a cancelled request must not cancel the batch other requests wait on.
         await asyncio.shield(batch)
 
     async def _drain(self) -> None:
-        while self._pending:
-            rows, batch = self._pending, self._batch
-            self._pending, self._batch = [], None
-            assert batch is not None
-            self._in_flight = batch
-            try:
-                await self._write(rows)
-            except Exception as exc:
-                log.exception("could not store %d portal launch records", len(rows))
-                batch.set_exception(exc)
-                batch.exception()  # retrieved here: every waiter gets it through shield
-            else:
-                self.batches += 1
-                self.rows += len(rows)
-                batch.set_result(None)
-            finally:
-                self._in_flight = None
+        try:
+            while self._pending:
+                await self._store_pending()
+        finally:
+            self._active -= 1  # no await since the last look at _pending: no row is left
+
+    async def _store_pending(self) -> None:
+        rows, batch = self._pending, self._batch
+        self._pending, self._batch = [], None
+        assert batch is not None
+        self._in_flight.add(batch)
+        try:
+            await self._write(rows)
+        except Exception as exc:
+            log.exception("could not store %d portal launch records", len(rows))
+            batch.set_exception(exc)
+            batch.exception()  # retrieved here: every waiter gets it through shield
+        else:
+            self.batches += 1
+            self.rows += len(rows)
+            batch.set_result(None)
+        finally:
+            self._in_flight.discard(batch)
 
     async def close(self) -> None:
         """Wait until every record added so far is stored (the app's shutdown)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.wait([self._writer])
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
