@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 
 from mobileplans.apps.broker.app import create_app
 from mobileplans.cli import onboarding_cmd
+from mobileplans.cli.demo_onboarding import ensure_onboarding_demo
+from mobileplans.cli.demo_registry import Ports, ensure_demo
 from mobileplans.cli.main import app
 from mobileplans.cli.onboarding_cmd import file_over_http
 from mobileplans.config import Settings
@@ -189,3 +191,40 @@ def test_a_registry_run_of_the_kit_is_filed_over_http(world: str, tmp_path: Path
         thread.join(timeout=10)
     shown = json.loads(ok("show", "northwind", "--json"))
     assert [e["runId"] for e in shown["evidence"]] == ["conformance-run#1"]
+
+
+async def _demo(sessions: Sessions) -> None:
+    await ensure_demo(sessions, Ports("127.0.0.1", 9800))
+    await ensure_onboarding_demo(sessions, NOW)
+    await ensure_onboarding_demo(sessions, NOW)  # a second start seeds nothing more
+
+
+def test_demo_projects(
+    env_for_cli: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``up``: Contoso live and accepted, Litware in Integration with its staging GetBalance
+    run filed and one milestone slipping, Tailspin in Feasibility."""
+    monkeypatch.setattr(onboarding_cmd, "clock", FrozenClock(NOW))
+    in_db(database_url, _demo)
+    contoso = json.loads(ok("show", "contoso", "--json"))
+    assert contoso["phase"] == "post-launch"
+    assert contoso["acceptedAt"] is not None
+    litware = json.loads(ok("show", "litware", "--json"))
+    assert litware["phase"] == "integration"
+    assert litware["slipping"] == ["e2e-staging"]
+    done = {m["key"] for m in litware["milestones"] if m["doneAt"]}
+    assert {"service-configuration", "getbalance-validated"} <= done
+    assert [e["runId"] for e in litware["evidence"]] == ["conformance-run#1"]
+    assert json.loads(ok("show", "tailspin", "--json"))["phase"] == "feasibility"
+    shown = ok("show", "litware")
+    assert "SLIPPING" in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80
+
+
+def test_an_operator_live_before_tracking_is_adopted(world: str) -> None:
+    shown = ok("start", "northwind", "--start", "2026-05-04", "--live")
+    assert "phase post-launch" in shown
+    assert "accepted by the operator" in shown
+    code, output = cli("record", "northwind", "commit", "--note", "again")
+    assert code == 1
+    assert "already completed" in output

@@ -156,7 +156,8 @@ def test_up_serves_the_demo_and_keeps_data_across_restarts(
     up_runner.append(again)
     endpoints = again.wait_ready()
     assert endpoints["admin_token"] == token
-    assert {o["id"] for o in endpoints["operators"]} == {"contoso", "northwind"}  # type: ignore[attr-defined]
+    ids = {o["id"] for o in endpoints["operators"]}  # type: ignore[attr-defined]
+    assert ids == {"contoso", "northwind", "litware", "tailspin"}  # onboarding demo (issue #9)
     code, output = again.stop(signal.SIGINT)
     assert code == 0, output
     assert token not in output  # not on every start: it would land in the logs

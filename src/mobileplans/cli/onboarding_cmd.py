@@ -28,6 +28,7 @@ from mobileplans.cli.tables import fitted_table
 from mobileplans.config import Settings
 from mobileplans.conformance.reports import seal
 from mobileplans.domains.access.service import Party
+from mobileplans.domains.onboarding import evidence as intake
 from mobileplans.domains.onboarding import gates, service
 from mobileplans.domains.onboarding.schemas import (
     GoIn,
@@ -106,6 +107,10 @@ def start(
         str, typer.Option("--start", help="First day of the project, YYYY-MM-DD")
     ],
     plan: Annotated[Plan, typer.Option("--plan", help="Plan template")] = Plan.MOBILE_PLANS,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="Live before onboarding was tracked: all done, accepted"),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Start the project: milestones laid out from the plan's estimates in business days."""
@@ -115,7 +120,7 @@ def start(
         raise typer.BadParameter(f"{start_date!r} is not YYYY-MM-DD", param_hint="--start") from exc
     project = _run(
         data_dir,
-        lambda s: service.start(
+        lambda s: (service.adopt_live if live else service.start)(
             s, party(None), operator, StartIn(plan=plan, start=first), now=clock.now()
         ),
     )
@@ -176,7 +181,7 @@ def evidence(
         raise fail(f"--file {file}: not a conformance report (a JSON object)")
     filed = _run(
         data_dir,
-        lambda s: service.file_evidence(s, party(as_operator), operator, document, now=clock.now()),
+        lambda s: intake.file_evidence(s, party(as_operator), operator, document, now=clock.now()),
     )
     console().print(f"filed {filed.run_id} ({filed.environment}, {filed.verdict})")
 

@@ -24,6 +24,7 @@ from mobileplans.apps.broker.app import create_app as create_broker
 from mobileplans.apps.operator.app import create_app as create_operator
 from mobileplans.apps.smdp.app import create_app as create_smdp
 from mobileplans.cli.demo import CALLBACK_API, DEMO_OPERATOR_IDS
+from mobileplans.cli.demo_onboarding import ensure_onboarding_demo
 from mobileplans.cli.demo_operator import ensure_operator_demo
 from mobileplans.cli.demo_registry import Ports, ensure_demo
 from mobileplans.cli.demo_smdp import ensure_smdp_demo, requester_id
@@ -87,6 +88,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], ports: Ports) -> None
     await ensure_demo(sessions, ports)
     await ensure_operator_demo(sessions, list(DEMO_OPERATOR_IDS), now)
     await ensure_smdp_demo(sessions, ports.operator, list(DEMO_OPERATOR_IDS), now)
+    await ensure_onboarding_demo(sessions, now)
 
 
 MAIL_PORT_OFFSET = 9

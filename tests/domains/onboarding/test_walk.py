@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.db.session import session_scope
 from mobileplans.domains.audit import service as audit_service
+from mobileplans.domains.onboarding import evidence as intake
 from mobileplans.domains.onboarding import gates, service
 from mobileplans.domains.onboarding.schemas import (
     GoIn,
@@ -136,7 +137,7 @@ async def test_walk_from_feasibility_to_acceptance(
 
     clock.advance(timedelta(hours=1))
     async with session_scope(sessions) as session:
-        filed = await service.file_evidence(
+        filed = await intake.file_evidence(
             session,
             NORTHWIND,
             "northwind",
@@ -160,14 +161,14 @@ async def test_walk_from_feasibility_to_acceptance(
             .environments["production"]
             .enabled
         )  # type: ignore[index]
-        await service.file_evidence(
+        await intake.file_evidence(
             session,
             NORTHWIND,
             "northwind",
             report("production", DEVICES_OK, finished=now()),
             now=now(),
         )
-        await service.file_evidence(
+        await intake.file_evidence(
             session,
             NORTHWIND,
             "northwind",
@@ -237,7 +238,7 @@ async def test_evidence_intake_refuses_bad_reports(
     for document, field in cases:
         async with session_scope(sessions) as session:
             with pytest.raises(BadRequest) as bad:
-                await service.file_evidence(
+                await intake.file_evidence(
                     session, PLATFORM, "northwind", document, now=clock.now()
                 )
             assert bad.value.extra["field"] == field

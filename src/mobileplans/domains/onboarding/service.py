@@ -9,14 +9,11 @@ joint one). An operator party sees only its own project; others answer 404.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.config import Environment
 from mobileplans.db.models import OnboardingEvidence, OnboardingMilestone, OnboardingProject
 from mobileplans.domains.access.service import Party
 from mobileplans.domains.incident import profiles
@@ -38,8 +35,6 @@ from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.schemas import OnboardingPhase
 from mobileplans.errors import BadRequest, Conflict, Forbidden, NotFound
 from mobileplans.kit.business_time import BusinessCalendar
-
-KINDS = (criteria.RUN, criteria.LOAD)
 
 
 async def calendar_of(session: AsyncSession, operator_id: str) -> BusinessCalendar:
@@ -100,6 +95,57 @@ async def start(
     message = f"{spec.plan.value} plan from {spec.start.isoformat()}, launch due {dues[-2]}"
     await timeline.note(session, operator_id, "started", party, message, now=now)
     await _set_phase(session, operator.id, OnboardingPhase.FEASIBILITY, now=now)
+    return await show(session, party, operator_id, now=now)
+
+
+async def adopt_live(
+    session: AsyncSession, party: Party, operator_id: str, spec: StartIn, *, now: datetime
+) -> ProjectRead:
+    """A project for an operator that was live before onboarding was tracked: every
+    milestone done (evidence ``adopted``), launched and accepted; its phase stays live."""
+    if not party.is_platform:
+        raise Forbidden("only the platform starts an onboarding project")
+    await registry_service.get_operator(session, operator_id)
+    if await repository.project(session, operator_id) is not None:
+        raise Conflict(f"operator {operator_id!r} already has an onboarding project")
+    activities = PLANS[spec.plan]
+    dues = schedule.lay_out(
+        await calendar_of(session, operator_id), spec.start, [a.days for a in activities]
+    )
+    project = OnboardingProject(
+        operator_id=operator_id,
+        plan=spec.plan.value,
+        start_date=spec.start,
+        production_stage="full",
+        launched_at=now,
+        accepted_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    await repository.add(session, project)
+    evidence = {"source": "adopted", "summary": "live before onboarding was tracked"}
+    for position, (activity, due) in enumerate(zip(activities, dues, strict=True)):
+        session.add(
+            OnboardingMilestone(
+                operator_id=operator_id,
+                position=position,
+                key=activity.key,
+                phase=activity.phase,
+                title=activity.title,
+                owner=activity.owner.value,
+                kind=activity.kind.value,
+                estimate_days=activity.days,
+                mandatory=activity.mandatory,
+                due_date=due,
+                done_at=now,
+                evidence=evidence,
+                signoffs={},
+            )
+        )
+    await session.flush()
+    message = f"adopted as live and accepted ({spec.plan.value} plan from {spec.start})"
+    await timeline.note(session, operator_id, "adopted", party, message, now=now)
+    await _set_phase(session, operator_id, OnboardingPhase.LAUNCHED, now=now)
     return await show(session, party, operator_id, now=now)
 
 
@@ -307,71 +353,3 @@ async def record(
     message = f"{m.title} {state}: {note}"
     await timeline.note(session, operator_id, "recorded", party, message, now=now)
     return await show(session, party, operator_id, now=now)
-
-
-def _digest(document: dict[str, Any]) -> str:
-    content = {k: v for k, v in document.items() if k != "sha256"}
-    body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def _check_report(document: dict[str, Any], operator_id: str) -> tuple[str, str, datetime]:
-    """The kind, environment and finish time of a sealed conformance report (400 if not)."""
-    kind = document.get("kind")
-    if kind not in KINDS:
-        raise BadRequest(f"kind must be one of {', '.join(KINDS)}", field="kind")
-    seal = document.get("sha256")
-    if not isinstance(seal, str) or seal != _digest(document):
-        raise BadRequest("sha256 does not match the report's content (edited?)", field="sha256")
-    block = document.get("evidence") or {}
-    if block.get("operator") not in (None, operator_id):
-        raise BadRequest(
-            f"the report is evidence for {block.get('operator')!r}, not {operator_id!r}",
-            field="evidence.operator",
-        )
-    environment = block.get("environment")
-    if environment not in {e.value for e in Environment}:
-        raise BadRequest(
-            "evidence.environment must be staging or production", field="evidence.environment"
-        )
-    try:
-        finished = datetime.fromisoformat(str(document.get("finishedAt")))
-    except ValueError as exc:
-        raise BadRequest("finishedAt is not an ISO 8601 instant", field="finishedAt") from exc
-    if finished.tzinfo is None:
-        raise BadRequest("finishedAt needs an offset", field="finishedAt")
-    return str(kind), str(environment), finished
-
-
-async def file_evidence(
-    session: AsyncSession,
-    party: Party,
-    operator_id: str,
-    document: dict[str, Any],
-    *,
-    now: datetime,
-) -> EvidenceRead:
-    """File a sealed conformance report (``--json`` of the kit); the same report twice is
-    filed once. The milestones it proves complete themselves."""
-    project = await load(session, party, operator_id, lock=True)
-    kind, environment, finished = _check_report(document, operator_id)
-    existing = await repository.evidence_by_digest(session, operator_id, document["sha256"])
-    if existing is not None:
-        return evidence_read(existing)
-    cases = {str(c.get("id")): str(c.get("outcome")) for c in document.get("cases") or []}
-    row = OnboardingEvidence(
-        operator_id=operator_id,
-        kind=kind,
-        environment=environment,
-        verdict="pass" if document.get("verdict") == "pass" else "fail",
-        sha256=document["sha256"],
-        finished_at=finished,
-        received_at=now,
-        actor=party.actor,
-        outcomes={"cases": cases, "mandatoryFailures": document.get("mandatoryFailures") or []},
-    )
-    await repository.add(session, row)
-    message = f"{criteria.run_id(row)} filed ({environment}, {row.verdict})"
-    await timeline.note(session, operator_id, "filed", party, message, now=now)
-    await refresh(session, project, now=now)
-    return evidence_read(row)

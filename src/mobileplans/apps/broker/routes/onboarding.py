@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from mobileplans.apps.broker.deps import Caller, Session, State
+from mobileplans.domains.onboarding import evidence as intake
 from mobileplans.domains.onboarding import gates, service
 from mobileplans.domains.onboarding.schemas import (
     EvidenceRead,
@@ -76,7 +77,7 @@ async def evidence(
     state: State,
 ) -> EvidenceRead:
     """File a sealed conformance report (the kit's ``--json``); its SHA-256 is checked."""
-    return await service.file_evidence(session, party, operator_id, document, now=state.clock.now())
+    return await intake.file_evidence(session, party, operator_id, document, now=state.clock.now())
 
 
 @router.get("/go-no-go", response_model=GoNoGoRead)
