@@ -270,3 +270,30 @@ def test_unwritten_results_are_bounded(sessions: Sessions, clock: FrozenClock) -
     worker._buffer.extend([object()] * (loop.BUFFER_BATCHES * 3 + 5))  # type: ignore[list-item]
     worker._cap_buffer()
     assert len(worker._buffer) == loop.BUFFER_BATCHES * 3
+
+
+def test_an_idle_claim_loop_waits_until_just_before_its_look_ahead_runs_out() -> None:
+    """A claim takes runs due up to ``lookahead`` ahead: after an empty claim the next can
+    wait ``lookahead - poll`` and still take every run before its slot (never less than
+    one poll)."""
+    default = WorkerOptions()
+    assert (default.poll_seconds, default.lookahead_seconds) == (0.25, 1.0)
+    assert loop.idle_pause_seconds(default) == 0.75
+    assert loop.idle_pause_seconds(FAST) == FAST.poll_seconds  # no look-ahead: poll as before
+
+
+async def test_a_registry_change_ends_the_idle_wait(
+    sessions: Sessions, clock: FrozenClock, target: ControllableTarget
+) -> None:
+    # An idle wait of ~60 s (look-ahead 60 s): only the sync's wake-up gets the new probes
+    # claimed within the test's patience.
+    running = start(sessions, clock, lookahead_seconds=60.0)
+    await until(lambda: claims_made(running, 1), "a first, empty claim")
+    await register(sessions, clock, target, "contoso", "8901999")
+    await until(lambda: _all_leased(sessions, "w1"), "claims right after the sync")
+    report = await running.finish()
+    assert report.claimed == 2
+
+
+async def claims_made(running: Running, at_least: int) -> bool:
+    return running.worker.report.claims >= at_least

@@ -93,6 +93,8 @@ def options_from(settings: Settings, **overrides: object) -> WorkerOptions:
 @dataclass
 class WorkerReport:
     claimed: int = 0
+    claims: int = 0
+    """Claim statements issued (with or without runs)."""
     stored: int = 0
     duplicates: int = 0
     missed: int = 0
@@ -115,6 +117,18 @@ def tune_gc() -> None:
     gc.set_threshold(5000, 20, 100)
 
 
+def idle_pause_seconds(options: WorkerOptions) -> float:
+    """How long the claim loop waits after a claim that found nothing due.
+
+    A claim takes every run due up to ``lookahead_seconds`` ahead, so the next one can
+    wait until just before that look-ahead runs out (less one ``poll_seconds`` of margin)
+    and still take each run before its slot; waiting only ``poll_seconds`` cost an
+    ``UPDATE … RETURNING`` four times a second in an idle ``up``. A registry sync that
+    changes the probes ends the wait at once.
+    """
+    return max(options.poll_seconds, options.lookahead_seconds - options.poll_seconds)
+
+
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=max(0.0, seconds))
@@ -135,6 +149,7 @@ class Worker:
         self._capacity = asyncio.Event()
         self._buffer: list[RunResult] = []
         self._flush_now = asyncio.Event()
+        self._claim_now = asyncio.Event()
         self._closing = False
         self._synced_version: int | None = None
         self._runner: ProbeRunner | None = None
@@ -177,14 +192,28 @@ class Worker:
         while not stop.is_set():
             room = self.options.max_pending - len(self._queue) - len(self._running)
             limit = min(self.options.batch, room)
+            self._claim_now.clear()  # a sync from here on ends the idle wait below
             runs = await self.claim(limit) if limit > 0 else []
             if runs is None:  # the database failed: back off rather than log 4 errors a second
                 await _pause(stop, ERROR_BACKOFF_SECONDS)
                 continue
             for run in runs:
                 heapq.heappush(self._queue, (run.scheduled_at, next(self._sequence), run))
-            if len(runs) < self.options.batch or limit < self.options.batch:
+            if not runs and limit > 0:
+                await self._idle(stop)
+            elif len(runs) < self.options.batch or limit < self.options.batch:
                 await _pause(stop, self.options.poll_seconds)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Nothing was due: wait :func:`idle_pause_seconds`, or less if the registry sync
+        changed the probes since the claim began (``_claim_now``) or the worker stops."""
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._claim_now.wait())]
+        try:
+            await asyncio.wait(waits, timeout=idle_pause_seconds(self.options),
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def claim(self, limit: int) -> list[ClaimedRun] | None:
         """Claim due runs; None if the database failed."""
@@ -201,6 +230,7 @@ class Worker:
             log.exception("worker %s could not claim probes", self.worker_id)
             return None
         self.report.claimed += len(runs)
+        self.report.claims += 1
         return runs
 
     async def _dispatch_loop(self, stop: asyncio.Event) -> None:
@@ -311,6 +341,7 @@ class Worker:
             summary = await probe_service.sync_from_registry(session, now=self.clock.now())
         self._synced_version = version
         self.report.syncs += 1
+        self._claim_now.set()  # new or changed probes may be due now: claim without waiting
         if summary.changed:
             log.info("probes synced at registry version %s: %s", version, summary.wire())
         return True
