@@ -12,13 +12,18 @@ pinned to core 0; the stand-in and the open-loop generator (``bench._load``: req
 a fixed schedule, latency from the scheduled send time) pinned to core 1. Each run loads
 the stand-in directly (its own latency: the baseline) and then the broker, at the same
 rate over 1,000 distinct ICCIDs. The broker's CPU comes from ``/proc`` over its run.
+Because the shared machine disturbs the stand-in's own latency from run to run, each run
+also reports the stand-in's answer time as the broker measured it on the same requests
+(``balance_lookups.latency_ms``) and the broker's p99 over that.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -30,6 +35,7 @@ from typing import Any
 import yaml
 
 from bench import _procs, _stack
+from bench._load import percentile
 
 TARGET_ADDED_P99_MS = 5.0
 TARGET_CPU_MS = 0.5
@@ -107,6 +113,40 @@ def open_loop(
     return result
 
 
+def upstream_latencies(args: argparse.Namespace, data_dir: Path, after_id: int) -> list[float]:
+    """``latency_ms`` of the GetBalance calls the broker recorded after row ``after_id``:
+    the stand-in's answer time as the broker saw it, request by request."""
+    query = "SELECT latency_ms FROM balance_lookups WHERE id > {} ORDER BY id"
+    if args.postgres:
+        return [float(v) for v in _pg_column(args, query.format("$1"), after_id)]
+    with sqlite3.connect(data_dir / "mobileplans.db") as db:
+        rows = db.execute(query.format("?"), (after_id,)).fetchall()
+    return [float(r[0]) for r in rows]
+
+
+def last_lookup_id(args: argparse.Namespace, data_dir: Path) -> int:
+    query = "SELECT coalesce(max(id), 0) FROM balance_lookups"
+    if args.postgres:
+        return int(_pg_column(args, query)[0])
+    with sqlite3.connect(data_dir / "mobileplans.db") as db:
+        return int(db.execute(query).fetchone()[0])
+
+
+def _pg_column(args: argparse.Namespace, query: str, *params: Any) -> list[Any]:
+    import asyncpg  # type: ignore[import-untyped]
+
+    url = args.postgres.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def go() -> list[Any]:
+        connection = await asyncpg.connect(url)
+        try:
+            return [row[0] for row in await connection.fetch(query, *params)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(go())
+
+
 def measured(
     server: _procs.Server,
     pids: list[int],
@@ -161,11 +201,22 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
     runs = []
     for n in range(args.runs):
         direct = measured(standin, pids, standin_paths, args, workdir)
+        before = last_lookup_id(args, data_dir)
         proxied = measured(broker, pids, broker_paths, args, workdir)
+        time.sleep(1.5)  # the broker writes its call records once a second
+        upstream = sorted(
+            upstream_latencies(args, data_dir, before)[int(args.rate * args.warmup) :]
+        )
+        proxied["upstream_p50_ms"] = percentile(upstream, 50)
+        proxied["upstream_p99_ms"] = percentile(upstream, 99)
+        proxied["upstream_calls"] = len(upstream)
         added = proxied["p99_ms"] - direct["p99_ms"]
+        proxied["added_over_upstream_p99_ms"] = proxied["p99_ms"] - proxied["upstream_p99_ms"]
         log(
             f"run {n + 1}: stand-in p50/p99 {direct['p50_ms']:.1f}/{direct['p99_ms']:.1f} ms; "
             f"broker {proxied['p50_ms']:.1f}/{proxied['p99_ms']:.1f} ms (+{added:.2f} ms p99), "
+            f"upstream as the broker saw it {proxied['upstream_p50_ms']:.1f}/"
+            f"{proxied['upstream_p99_ms']:.1f} ms (+{proxied['added_over_upstream_p99_ms']:.2f}), "
             f"{proxied['cpu_ms_per_request']:.3f} ms CPU/request, errors "
             f"{proxied['errors']}, other CPU {proxied['other_cpu_pct']:.0f} %"
         )
@@ -191,6 +242,8 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "broker_achieved_rps": med("achieved_rps", "broker"),
         "added_p99_ms_median": added,
         "added_p99_ms_worst": max(float(r["added_p99_ms"]) for r in runs),
+        "upstream_p99_ms_as_seen_by_broker": med("upstream_p99_ms", "broker"),
+        "added_over_upstream_p99_ms_median": med("added_over_upstream_p99_ms", "broker"),
         "broker_cpu_ms_per_request": cpu,
         "broker_errors": errors,
         "send_lag_p99_ms": med("send_lag_p99_ms", "broker"),
