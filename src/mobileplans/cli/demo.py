@@ -13,6 +13,8 @@ from typing import Any
 from mobileplans.kit.identifiers import iccid_check_digit
 
 DEMO_OPERATOR_IDS = ("contoso", "fabrikam")
+DEMO_PHONE = {"contoso": ("+1425555", "+14255550123"), "fabrikam": ("+447911", "+447911123456")}
+"""Each demo operator's E.164 prefix and the subscriber number the simulator looks up."""
 
 
 CALLBACK_API = {"contoso": "current", "fabrikam": "legacy"}
@@ -155,4 +157,5 @@ def demo_document(operator_base: str) -> dict[str, Any]:
     )
     for operator in (contoso, fabrikam):
         operator["callbackApi"] = CALLBACK_API[operator["id"]]
+        operator["phonePrefixes"] = [DEMO_PHONE[operator["id"]][0]]
     return {"version": 1, "operators": [contoso, fabrikam]}

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mobileplans.cli.demo import demo_sim, warm_pool
+from mobileplans.cli.demo import DEMO_PHONE, demo_sim, warm_pool
 from mobileplans.db.session import session_scope
 from mobileplans.domains.subscriber import balances as balance_service
 from mobileplans.domains.subscriber import service as subscriber_service
@@ -209,4 +209,5 @@ def demo_summary(operator_id: str) -> dict[str, Any]:
         "accounts": {"existing": existing_account(operator_id)},
         "plans": {"prepaid": plans[1].code, "postpaid": plans[2].code, "delayed": plans[3].code},
         "profile_type": PROFILE_TYPE[operator_id],
+        "phone_number": DEMO_PHONE[operator_id][1],
     }

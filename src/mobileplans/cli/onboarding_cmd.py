@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -295,10 +296,17 @@ def file_over_http(endpoints_file: Path, operator: str, document: dict[str, Any]
             f"{broker}/v1/operators/{operator}/onboarding/evidence",
             content=orjson.dumps(seal(document)),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            verify=bundle or True,
+            verify=ssl.create_default_context(cafile=bundle) if bundle else True,
             timeout=30,
         )
-    except (OSError, KeyError, TypeError, orjson.JSONDecodeError, httpx.HTTPError) as exc:
+    except (
+        OSError,
+        KeyError,
+        TypeError,
+        ssl.SSLError,
+        orjson.JSONDecodeError,
+        httpx.HTTPError,
+    ) as exc:
         return f"onboarding evidence not filed: {exc}"
     if response.status_code == 201:
         return f"filed as onboarding evidence {response.json()['runId']} of {operator}"

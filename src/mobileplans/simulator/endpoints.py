@@ -73,6 +73,7 @@ class OperatorDemo(_Model):
     sims: DemoSims | None = None
     accounts: dict[str, ExistingAccount] | None = None
     plans: DemoPlans | None = None
+    phone_number: str | None = None
 
 
 class DemoData(_Model):
