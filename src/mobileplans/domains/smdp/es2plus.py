@@ -93,14 +93,12 @@ async def handle(
             return Outcome(stored.response)
         message = f"functionCallIdentifier {env.call_id!r} replayed with a different body"
         return Outcome(es2_failed(FUNCTION_REPLAYED, message))
-    record = await _claim(session, request.function, env, now)
     call = Call(request.function, requester, env.call_id, env.body, config, now)
     try:
         response = await FUNCTIONS[request.function](session, call)
     except RspError as exc:
         response = es2_failed(exc.code, exc.message)
-    record.response = response
-    await session.flush()
+    await _store(session, request.function, env, response, now)
     return Outcome(response)
 
 
@@ -109,15 +107,22 @@ def busy() -> Outcome:
     return Outcome(es2_failed(EXECUTION_ERROR))
 
 
-async def _claim(
-    session: AsyncSession, function: str, env: envelope.Envelope, now: datetime
-) -> SmdpFunctionCall:
+async def _store(
+    session: AsyncSession,
+    function: str,
+    env: envelope.Envelope,
+    response: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Keep the call with its response (one INSERT, in the call's transaction). The same
+    call executed concurrently hits the primary key here: its whole transaction, with
+    whatever it changed, is rolled back and run again, and then finds this one stored."""
     record = SmdpFunctionCall(
         requester_id=env.requester_id,
         function_call_id=env.call_id,
         function=function,
         body_hash=env.digest,
-        response={},
+        response=response,
         at=now,
     )
     repository.add(session, record)
@@ -125,7 +130,6 @@ async def _claim(
         await session.flush()
     except IntegrityError as exc:  # the same call is being (or was just) executed
         raise ConcurrentUpdate(env.call_id) from exc
-    return record
 
 
 async def _profile_of(session: AsyncSession, call: Call, iccid: str) -> SmdpProfile:
