@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -24,8 +24,21 @@ async def insert_order(session: AsyncSession, row: MoOrder) -> bool:
     return True
 
 
+_FRESH = {"populate_existing": True}
+_ORDER = select(MoOrder).where(MoOrder.id == bindparam("order_id"))
+_LATEST_FOR_ICCID = (
+    select(MoOrder)
+    .where(MoOrder.operator_id == bindparam("operator_id"), MoOrder.iccid == bindparam("iccid"))
+    .order_by(MoOrder.created_at.desc(), MoOrder.id.desc())
+    .limit(1)
+)
+"""Statements of the purchase path built once (their cache key and compiled form reused)."""
+
+
 async def order(session: AsyncSession, order_id: str) -> MoOrder | None:
-    return await session.get(MoOrder, order_id, populate_existing=True)
+    """The order, freshly read (``populate_existing``: a loaded row is refreshed)."""
+    rows = await session.scalars(_ORDER, {"order_id": order_id}, execution_options=_FRESH)
+    return rows.one_or_none()
 
 
 async def order_by_key(
@@ -58,13 +71,8 @@ async def latest_profile_order(
 async def latest_order_for_iccid(
     session: AsyncSession, operator_id: str, iccid: str
 ) -> MoOrder | None:
-    query = (
-        select(MoOrder)
-        .where(MoOrder.operator_id == operator_id, MoOrder.iccid == iccid)
-        .order_by(MoOrder.created_at.desc(), MoOrder.id.desc())
-        .limit(1)
-    )
-    return (await session.scalars(query)).one_or_none()
+    values = {"operator_id": operator_id, "iccid": iccid}
+    return (await session.scalars(_LATEST_FOR_ICCID, values)).one_or_none()
 
 
 async def due_releases(session: AsyncSession, now: datetime, limit: int) -> list[MoOrder]:

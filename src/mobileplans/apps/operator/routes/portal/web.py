@@ -33,6 +33,7 @@ ENV = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # templates ship with the package: compile once, never stat() again
 )
 HEADERS = {
     "Content-Security-Policy": (
