@@ -92,27 +92,27 @@ def serve(
     ] = "http://127.0.0.1:8702",
     workers: Annotated[
         int,
-        typer.Option(
-            min=1, max=64, help="Processes of this part on the port (more than 1: PostgreSQL)"
-        ),
+        typer.Option(help="Processes of this part on the port, 1-64 (more than 1: PostgreSQL)"),
     ] = 1,
 ) -> None:
     """Run one part as a production process: migrates first, seeds no demo data.
 
-    ``--workers N`` runs N processes of the part on the same port (PostgreSQL only): the
+    --workers N runs N processes of the part on the same port (PostgreSQL only): the
     port is bound once, the processes share it, and the kernel hands each connection to
     one of them; SIGTERM stops them all (docs/operations.md, "Deploying on several
     machines")."""
     _check_part(part)
     settings = load_settings(data_dir, environment=environment)
-    token, generated = ensure_admin_token(settings)
-    if generated and part == "broker":
-        typer.echo(f"generated an admin token in {settings.data_dir / 'admin_token'}", err=True)
+    if not 1 <= workers <= 64:
+        raise fail(f"--workers is 1 to 64 processes, not {workers}")
     if workers > 1 and is_sqlite(settings.resolved_database_url()):
         raise fail(
             f"--workers {workers} needs PostgreSQL (MP_DATABASE_URL=postgresql+asyncpg://...): "
             "a SQLite file is one process's database"
         )
+    token, generated = ensure_admin_token(settings)
+    if generated and part == "broker":
+        typer.echo(f"generated an admin token in {settings.data_dir / 'admin_token'}", err=True)
 
     async def main(sock: socket.socket | None, upgrade: bool) -> None:
         async with database(settings, process_name=part, upgrade=upgrade, serving=True) as sessions:
