@@ -35,8 +35,9 @@ def mobileplans_exe() -> str:
     return str(local) if local.exists() else (shutil.which("mobileplans") or "mobileplans")
 
 
-def free_port_base(span: int = 4) -> int:
-    """A port N with N .. N+span-1 free right now (``up`` binds N, N+1, N+2)."""
+def free_port_base(span: int = 10) -> int:
+    """A port N with N .. N+span-1 free right now (``up`` binds N to N+3 and its local mail
+    server N+9)."""
     for _ in range(50):
         base = _procs.free_port()
         if base + span >= 65535:
