@@ -160,3 +160,22 @@ async def test_scoping_and_bad_input(
     empty = await client.post(BASE + "/milestones/commit", json={"note": ""}, headers=ADMIN)
     assert empty.status_code == 400
     assert (await client.get(BASE, headers=ADMIN)).json()["evidence"] == []
+
+
+async def test_a_configuration_without_the_phase_keeps_it(
+    client: httpx.AsyncClient, broker: BrokerApp
+) -> None:
+    """An admin PUT (or config import) that does not name ``onboardingPhase`` cannot make
+    an operator in onboarding live; naming it does (decision D140)."""
+    assert (
+        await client.put("/v1/admin/operators/northwind", json=northwind(), headers=ADMIN)
+    ).status_code == 201
+    await post(client, "", {"start": "2026-11-02"}, ADMIN)
+    again = await client.put(
+        "/v1/admin/operators/northwind", json=northwind(brandName="Northwind"), headers=ADMIN
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["onboardingPhase"] == "feasibility"
+    fresh = operator_data("contoso")
+    created = await client.put("/v1/admin/operators/contoso", json=fresh, headers=ADMIN)
+    assert created.json()["onboardingPhase"] == "launched"  # configured by hand: live

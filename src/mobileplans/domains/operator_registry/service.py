@@ -21,6 +21,7 @@ from mobileplans.domains.operator_registry.schemas import (
     IccidRangeIn,
     IccidRangeRead,
     ImportSummary,
+    OnboardingPhase,
     OperatorSpec,
     RegistryDocument,
 )
@@ -75,6 +76,9 @@ async def _upsert(
 ) -> bool | None:
     """Write ``spec``; True if created, False if changed, None if nothing changed."""
     row = await repository.get(session, spec.id)
+    if row is not None and "onboarding_phase" not in spec.model_fields_set:
+        # A document that does not name the phase keeps the stored one (D140).
+        spec = spec.model_copy(update={"onboarding_phase": OnboardingPhase(row.onboarding_phase)})
     before = mapping.to_spec(row).wire() if row is not None else None
     if before == spec.wire():
         return None
