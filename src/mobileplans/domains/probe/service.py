@@ -381,12 +381,13 @@ async def latest_outcomes(
 ) -> dict[int, list[str]]:
     """The last ``count`` outcomes of each probe (``{id: interval}``), newest first.
 
-    One query for all of them over the last ``count`` intervals (and 2 min): the newest
-    rows of a probe are the newest overall when there are ``count`` of them; a probe with
-    fewer there (its worker stopped a while) is asked on its own."""
+    One query for all of them over the last ``4 × count`` intervals (and 5 min, so workers
+    running late still land in it): the newest rows of a probe are the newest overall when
+    there are ``count`` of them; a probe with fewer there (no results for a while) is asked
+    on its own."""
     if not probes:
         return {}
-    since = now - timedelta(seconds=count * max(probes.values()) + 120)
+    since = now - timedelta(seconds=4 * count * max(probes.values()) + 300)
     latest: dict[int, list[str]] = {pid: [] for pid in probes}
     for pid, outcome in await repository.recent_outcomes(session, list(probes), since):
         if len(latest[pid]) < count:
