@@ -68,11 +68,10 @@ import yaml
 from rich.console import Console
 
 from bench import _procs, _stack
-from bench._getbalance_report import print_report
+from bench._getbalance_report import P99_LIMIT_MS, print_report
 
 OPERATOR = "contoso"
 SLA_SUCCESS_PCT = 99.9
-P99_LIMIT_MS = 50.0
 RATES = (100, 200, 400, 800, 1200, 1600, 2000, 2400, 3200, 4000)
 RATE_LIMIT = 1_000_000
 TRANSACTION = '"MSFT-00000000-0000-4000-8000-000000000000"'
