@@ -229,3 +229,41 @@ def test_the_documented_target_file_is_valid(tmp_path: Path) -> None:
     assert target.tls.client_key == tmp_path / "certs" / "service-key.pem"
     assert target.device is not None
     assert target.device.plans.prepaid == "nw-5gb"
+
+
+def test_mutual_tls_is_not_applicable_to_an_http_target(
+    operator: Misbehaving, tmp_path: Path
+) -> None:
+    """Plain ``up`` (D166): an http:// MO API has no TLS, and a production operator must
+    use https (spec 3.1), so the mutual-TLS cases are skipped with that reason in the
+    table and in all three reports, and the run's verdict does not count them."""
+    document = json.loads(operator.target_yaml())
+    for key in ("mo_base_url", "portal_url"):
+        document[key] = document[key].replace("https://", "http://", 1)
+    target = _write(tmp_path / "plain.yaml", json.dumps(document, indent=1))
+    args = ["conformance", "run", "--target", str(target), "--only", "MOAPI-TLS-*"]
+    result = CliRunner().invoke(app, [*args, *reports(tmp_path)], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("not applicable") == 4
+    evidence = json.loads((tmp_path / "r.json").read_text())
+    assert [c["outcome"] for c in evidence["cases"]] == ["skip"] * 4
+    assert evidence["verdict"] == "pass"
+    assert all("spec 3.1" in c["detail"] and not c["exchanges"] for c in evidence["cases"])
+    assert (tmp_path / "r.xml").read_text().count('<skipped message="not applicable') == 4
+    assert "not applicable: an http:// MO API has no TLS" in (tmp_path / "r.html").read_text()
+    operator.faults.add("accepts_missing_certificate")  # over https it still fails
+    try:
+        https = CliRunner().invoke(
+            app,
+            [
+                "conformance",
+                "run",
+                "--target",
+                str(write_target(tmp_path, operator)),
+                "--only",
+                "MOAPI-TLS-001",
+            ],
+        )
+    finally:
+        operator.faults.clear()
+    assert https.exit_code == 1, https.output

@@ -4,6 +4,7 @@ and GetNotifications (2.7) cases."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from mobileplans.conformance.case import Case, CaseContext
 from mobileplans.conformance.moapi import balance, balances_url, ci, headers
@@ -122,7 +123,21 @@ async def notifications_type_required(ctx: CaseContext) -> None:
         ctx.fail(exchange, "HTTP 400: notificationType is required (2.7)")
 
 
+def _needs_https(target: Target) -> str | None:
+    """Mutual TLS is not applicable to an ``http://`` MO API (decision D166): a production
+    operator must use https (spec 3.1), so such a target is a local stand-in."""
+    if urlsplit(str(target.mo_base_url)).scheme.lower() != "https":
+        return (
+            "not applicable: an http:// MO API has no TLS (production needs https, "
+            "spec 3.1; try 'up --tls')"
+        )
+    return None
+
+
 def _needs_issuer(target: Target) -> str | None:
+    not_https = _needs_https(target)
+    if not_https is not None:
+        return not_https
     if target.tls.client_ca_certificate is None:
         return (
             "needs tls.client_ca_certificate and tls.client_ca_key (the CA the operator "
@@ -147,6 +162,7 @@ CASES = [
         "GetBalance without a client certificate",
         "401",
         tls_missing,
+        needs=_needs_https,
         group="mtls",
     ),
     Case(
@@ -168,6 +184,7 @@ CASES = [
         "GetBalance with the same subject from a CA the kit made on the spot",
         "403, or the TLS handshake refused",
         tls_untrusted,
+        needs=_needs_https,
         group="mtls",
     ),
     Case(
