@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import random
 import shutil
@@ -198,20 +199,30 @@ async def measure(
     db: list[float | None] = []
     acted: list[int] = []
     last: Any = None
+    collections: list[int] = []
+    gen2 = [0]
+
+    def count_gen2(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info.get("generation") == 2:
+            gen2[0] += 1
+
+    gc.callbacks.append(count_gen2)
     meter = _procs.CpuMeter([])
     for i in range(passes):
         now = start + timedelta(seconds=5 * i)
         async with session_scope(sessions) as session:
             pid = await _backend_pid(session)
             db_before = _procs._process_cpu(pid) if pid else 0.0
-            before = time.process_time()
+            before, gen2[0] = time.process_time(), 0
             last = await body(session, now)
         cpu.append((time.process_time() - before) * 1000)
+        collections.append(gen2[0])
         db.append((_procs._process_cpu(pid) - db_before) * 1000 if pid else None)
         summary = getattr(last, "opened", None)
         if summary is not None:  # the engine's pass: what it changed
             acted.append(len(last.opened) + len(last.changed) + len(last.resolved))
     other = meter.stop()
+    gc.callbacks.remove(count_gen2)
     steady_db = [d for d in db[1:] if d is not None]
     return {
         "passes": passes,
@@ -225,6 +236,7 @@ async def measure(
         "other_cpu_pct": round(other["other_cpu_pct"], 1),
         "cpu_ms_per_pass": [round(c, 1) for c in cpu],
         "incidents_changed_per_pass": acted or None,
+        "full_gc_per_pass": collections,
         "last": last,
     }
 
