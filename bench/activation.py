@@ -22,7 +22,10 @@ threads) is read from the stack's own counter ``mobileplans_password_hash_second
 is measured for ``--idle`` seconds after the warm-up and reported, and also subtracted
 pro rata in the "net" column. The bound is the rate one core allows at the measured CPU
 per flow (hash included): ``1000 / ms per flow`` flows/s; "of bound" is the achieved rate
-over it (on a shared machine it is the share of core 0 the stack got).
+over it (on a shared machine it is the share of core 0 the stack got). "req/flow" is
+what the stack's apps served during the level (``mobileplans_http_requests_total``): the
+devices' requests, the operator's ES2+ calls to the SM-DP+ and its callbacks back, the
+worker's probes and one ``/metrics`` read.
 
 Run from the repository root::
 
@@ -89,6 +92,7 @@ class Level:
     load_after: dict[str, float] = field(default_factory=dict)
     hash_cpu_s: float = 0.0
     hashes: float = 0.0
+    requests: float = 0.0
     idle_cpu_pct: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -126,6 +130,7 @@ class Level:
             "server_cpu_ms_per_flow": per_flow,
             "hash_cpu_ms_per_flow": hash_ms,
             "hashes_per_flow": self.hashes / flows,
+            "http_requests_per_flow": self.requests / flows,
             "outside_hash_cpu_ms_per_flow": per_flow - hash_ms,
             "idle_cpu_pct": self.idle_cpu_pct,
             "idle_cpu_ms_per_flow": idle_ms,
@@ -204,19 +209,22 @@ async def device(
 
 HASH_SECONDS = "mobileplans_password_hash_seconds_total"
 HASH_COUNT = "mobileplans_password_hashes_total"
+REQUESTS = "mobileplans_http_requests_total"
 
 
-async def hash_counters(endpoints: Endpoints) -> tuple[float, float]:
-    """(CPU seconds, hashes) of the stack's password hashing, from its ``/metrics``."""
-    values = {HASH_SECONDS: 0.0, HASH_COUNT: 0.0}
+async def stack_counters(endpoints: Endpoints) -> tuple[float, float, float]:
+    """(CPU seconds, hashes) of the stack's password hashing and the HTTP requests its
+    apps served, from its ``/metrics`` (one registry for the whole ``up`` process)."""
+    values = {HASH_SECONDS: 0.0, HASH_COUNT: 0.0, REQUESTS: 0.0}
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, verify=endpoints.verify()) as c:
         response = await c.get(f"{endpoints.broker}/metrics")
     response.raise_for_status()
     for line in response.text.splitlines():
-        name, _, value = line.partition(" ")
+        name, _, value = line.rpartition(" ")
+        name = name.split("{", 1)[0]
         if name in values:
-            values[name] = float(value)
-    return values[HASH_SECONDS], values[HASH_COUNT]
+            values[name] += float(value)
+    return values[HASH_SECONDS], values[HASH_COUNT], values[REQUESTS]
 
 
 async def idle_cpu_pct(pid: int, seconds: float) -> float:
@@ -239,7 +247,7 @@ async def run_level(
 ) -> Level:
     level = Level(devices, load_before=_stack.load_average(), idle_cpu_pct=idle_pct)
     budget = [max_flows]
-    hash0 = await hash_counters(endpoints)
+    before = await stack_counters(endpoints)
     cpu0, server0 = _cpu_self(), _procs._process_cpu(pid)
     level.started = time.perf_counter()
     deadline = level.started + duration
@@ -250,8 +258,9 @@ async def run_level(
     level.client_cpu_s = _cpu_self() - cpu0
     level.server_cpu_s = _procs._process_cpu(pid) - server0
     level.load_after = _stack.load_average()
-    hash1 = await hash_counters(endpoints)
-    level.hash_cpu_s, level.hashes = hash1[0] - hash0[0], hash1[1] - hash0[1]
+    after = await stack_counters(endpoints)
+    deltas = [a - b for a, b in zip(after, before, strict=True)]
+    level.hash_cpu_s, level.hashes, level.requests = deltas
     return level
 
 
@@ -320,13 +329,16 @@ def cpu_table(results: list[dict[str, Any]]) -> Table:
     table = Table(
         title="stack CPU per flow (ms) and the bound it sets for one core", title_justify="left"
     )
-    for name in ("devices", "total", "password hash", "hashes/flow", "outside hash"):
+    for name in ("devices", "req/flow", "total", "password hash", "hashes/flow"):
         table.add_column(name, justify="right")
-    for name in ("idle part", "outside hash net", "bound flows/s", "flows/s", "of bound"):
+    for name in ("outside hash", "idle part", "outside hash net", "bound flows/s", "flows/s"):
+        table.add_column(name, justify="right")
+    for name in ("of bound",):
         table.add_column(name, justify="right")
     for r in results:
         table.add_row(
             str(r["devices"]),
+            f"{r['http_requests_per_flow']:.1f}",
             f"{r['server_cpu_ms_per_flow']:.1f}",
             f"{r['hash_cpu_ms_per_flow']:.1f}",
             f"{r['hashes_per_flow']:.2f}",
