@@ -36,6 +36,10 @@ class Ports:
         return self.url(2)
 
     @property
+    def console(self) -> str:
+        return self.url(3)
+
+    @property
     def smdp_address(self) -> str:
         """The SM-DP+ address written into activation codes (``1$<address>$<matchingId>``)."""
         return f"{self.host}:{self.base + 2}"

@@ -14,7 +14,7 @@ from mobileplans.cli.demo_smdp import callback_url, requester_id
 from mobileplans.config import Settings
 from mobileplans.db.session import session_scope
 from mobileplans.domains.operator_registry import service as registry_service
-from mobileplans.domains.operator_registry.schemas import OperatorSpec
+from mobileplans.domains.operator_registry.schemas import OnboardingPhase, OperatorSpec
 from mobileplans.kit.identifiers import eid_with_check_digits, iccid_check_digit
 
 DELAY_MINUTE_SECONDS = 1.0
@@ -50,8 +50,14 @@ def _operator_entry(op: OperatorSpec, settings: Settings) -> dict[str, Any]:
     }
 
 
-def demo_section(ports: Ports, operator_ids: list[str]) -> dict[str, Any]:
+def demo_section(
+    ports: Ports, operator_ids: list[str], onboarding: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """``onboarding``: the demo operators not launched yet; a new eSIM PC (no SIM of their
+    production test range) meets them in the staging catalog (D146, D167)."""
     per_operator = {op: demo_summary(op) for op in operator_ids}
+    for op in onboarding & set(per_operator):
+        per_operator[op]["catalog_environment"] = "staging"
     main = per_operator.get("contoso") or next(iter(per_operator.values()), None)
     main_id = (
         "contoso" if "contoso" in per_operator else (operator_ids[0] if operator_ids else None)
@@ -81,13 +87,16 @@ async def endpoints_summary(
     async with session_scope(sessions) as session:
         operators = await registry_service.list_operators(session)
     demo_ids = [i for i in DEMO_OPERATOR_IDS if any(o.id == i for o in operators)]
+    onboarding = frozenset(
+        o.id for o in operators if o.onboarding_phase is not OnboardingPhase.LAUNCHED
+    )
     return {
         "broker": ports.broker,
         "operator": ports.operator,
         "smdp": ports.smdp,
-        "dashboard": None,
+        "dashboard": ports.console,
         "admin_token": token,
         "environment": settings.environment.value,
         "operators": [_operator_entry(op, settings) for op in operators],
-        "demo": demo_section(ports, demo_ids),
+        "demo": demo_section(ports, demo_ids, onboarding),
     }

@@ -14,7 +14,13 @@ import yaml
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.types import ASGIApp
 
-from mobileplans.cli.runtime import database, ensure_admin_token, fail, load_settings
+from mobileplans.cli.runtime import (
+    database,
+    ensure_admin_token,
+    ensure_secret,
+    fail,
+    load_settings,
+)
 from mobileplans.config import Environment, OperatorAppConfig, OperatorSite, Settings
 from mobileplans.db.engine import is_sqlite
 from mobileplans.db.session import make_sessionmaker
@@ -29,15 +35,19 @@ from mobileplans.web.server import (
 )
 
 PARTS = ("broker", "operator", "smdp")
+"""The parts with an HTTP API (OpenAPI document, /docs)."""
+SERVED_PARTS = (*PARTS, "console")
+"""What ``serve`` runs: the API parts and the console (HTML pages, no OpenAPI)."""
+CONSOLE_SECRET = "console_session_secret"  # noqa: S105 - a file name in the data directory
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", envvar="MP_DATA_DIR", help="Data directory")
 ]
 
 
-def _check_part(part: str) -> None:
-    if part not in PARTS:
+def _check_part(part: str, parts: tuple[str, ...] = PARTS) -> None:
+    if part not in parts:
         raise typer.BadParameter(
-            f"unknown part {part!r}; available: {', '.join(PARTS)}", param_hint="PART"
+            f"unknown part {part!r}; available: {', '.join(parts)}", param_hint="PART"
         )
 
 
@@ -67,13 +77,18 @@ def build_app(
         from mobileplans.apps.operator.app import create_app as create_operator
 
         return create_operator(_operator_config(config), sessions)
+    if part == "console":
+        from mobileplans.apps.console.app import create_app as create_console
+
+        secret = ensure_secret(settings, CONSOLE_SECRET)
+        return create_console(settings, sessions, admin_token=token, session_secret=secret)
     from mobileplans.apps.smdp.app import create_app as create_smdp
 
     return create_smdp(SmdpConfig(address=smdp_address, public_base_url=public_url), sessions)
 
 
 def serve(
-    part: Annotated[str, typer.Argument(help="broker | operator | smdp")],
+    part: Annotated[str, typer.Argument(help="broker | operator | smdp | console")],
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8700,
@@ -101,7 +116,7 @@ def serve(
     port is bound once, the processes share it, and the kernel hands each connection to
     one of them; SIGTERM stops them all (docs/operations.md, "Deploying on several
     machines")."""
-    _check_part(part)
+    _check_part(part, SERVED_PARTS)
     settings = load_settings(data_dir, environment=environment)
     if not 1 <= workers <= 64:
         raise fail(f"--workers is 1 to 64 processes, not {workers}")

@@ -1,7 +1,7 @@
 """``mobileplans up``: the whole stack on 127.0.0.1 with the embedded default.
 
-Ports (decision D100): broker N, reference operator N+1, SM-DP+ N+2, console N+3 (to come,
-issue #10); N+4 to N+8 stay free for later parts; the local mail server takes N+9. One
+Ports (decision D100): broker N, reference operator N+1, SM-DP+ N+2, console N+3 (issue
+#10); N+4 to N+8 stay free for later parts; the local mail server takes N+9. One
 worker (probes, rollups, incidents, notifications). Seeds the demo on first start, keeps
 data across restarts.
 """
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp
 
 from mobileplans.apps.broker.app import create_app as create_broker
+from mobileplans.apps.console.app import create_app as create_console
 from mobileplans.apps.operator.app import create_app as create_operator
 from mobileplans.apps.smdp.app import create_app as create_smdp
 from mobileplans.cli.demo import CALLBACK_API, DEMO_OPERATOR_IDS
@@ -100,6 +101,7 @@ async def run_up(settings: Settings, ports: Ports, *, tls: bool = False) -> None
     keep_url_policy(settings, UrlPolicy.LOCAL)
     token, generated = ensure_admin_token(settings)
     secret = ensure_secret(settings, "session_secret")
+    console_secret = ensure_secret(settings, "console_session_secret")
     stack_tls = prepare_tls(settings.data_dir) if tls else None
     if stack_tls is not None:
         ports = Ports(ports.host, ports.base, "https")
@@ -125,7 +127,15 @@ async def run_up(settings: Settings, ports: Ports, *, tls: bool = False) -> None
             async with database(
                 settings, process_name="up", upgrade=False, serving=True
             ) as app_sessions:
-                await _serve(settings, sessions, app_sessions, ports, token, secret, stack_tls)
+                await _serve(
+                    settings,
+                    sessions,
+                    app_sessions,
+                    ports,
+                    token,
+                    (secret, console_secret),
+                    stack_tls,
+                )
     console.print("[bold]mobileplans stopped[/bold]")
 
 
@@ -135,16 +145,16 @@ async def _serve(
     app_sessions: async_sessionmaker[AsyncSession],
     ports: Ports,
     token: str,
-    secret: str,
+    secrets: tuple[str, str],
     stack_tls: StackTls | None,
 ) -> None:
-    """The three apps and the worker (probes, incidents, notifications) until stopped."""
+    """The four apps and the worker (probes, incidents, notifications) until stopped."""
     stop = asyncio.Event()
     worker = asyncio.create_task(
         run_worker(sessions, SystemClock(), worker_id="up", stop_event=stop, settings=settings)
     )
     try:
-        await serve_all(_servers(settings, app_sessions, ports, token, secret, stack_tls), stop)
+        await serve_all(_servers(settings, app_sessions, ports, token, secrets, stack_tls), stop)
     finally:
         stop.set()
         await worker
@@ -155,9 +165,12 @@ def _servers(
     sessions: async_sessionmaker[AsyncSession],
     ports: Ports,
     token: str,
-    secret: str,
+    secrets: tuple[str, str],
     tls: StackTls | None,
 ) -> list[uvicorn.Server]:
+    """The apps of the stack; ``secrets``: the operator portal's and the console's session
+    secrets."""
+    secret, console_secret = secrets
     smdp_config = SmdpConfig(address=ports.smdp_address, public_base_url=ports.smdp)
     apps: list[tuple[str, ASGIApp, int, ssl.SSLContext | None]] = [
         (
@@ -176,6 +189,18 @@ def _servers(
             "smdp",
             create_smdp(smdp_config, sessions),
             ports.base + 2,
+            tls.server_context() if tls else None,
+        ),
+        (
+            "console",
+            create_console(
+                settings,
+                sessions,
+                admin_token=token,
+                session_secret=console_secret,
+                secure_cookies=tls is not None,
+            ),
+            ports.base + 3,
             tls.server_context() if tls else None,
         ),
     ]
@@ -210,5 +235,6 @@ def _announce(
     )
     console.print(
         f"broker {endpoints['broker']}/docs · portal {endpoints['operator']}/contoso/portal/"
-        f" · SM-DP+ {endpoints['smdp']}/docs — Ctrl-C stops everything"
+        f" · SM-DP+ {endpoints['smdp']}/docs · console {endpoints['dashboard']}"
+        " — Ctrl-C stops everything"
     )

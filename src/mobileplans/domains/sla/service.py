@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MaintenanceWindow, Probe
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.sla import contracts as contracts_mod
-from mobileplans.domains.sla import engine, maintenance, repository, rollups
+from mobileplans.domains.sla import engine, histogram, maintenance, repository, rollups
 from mobileplans.domains.sla.periods import Period, floor_to, parse_period
 from mobileplans.domains.sla.policy import SlaPolicy
 from mobileplans.domains.sla.schemas import (
@@ -25,6 +26,7 @@ from mobileplans.domains.sla.schemas import (
     StatementSource,
 )
 from mobileplans.domains.sla.statements import ProbeRef, StatementInput, build_statement
+from mobileplans.domains.sla.tally import Tally
 from mobileplans.errors import BadRequest, NotFound
 
 STATEMENT_GRAINS = ("day", "hour")
@@ -211,3 +213,61 @@ async def rebuild_rollups(
 async def roll_up(session: AsyncSession, *, now: datetime, policy: SlaPolicy) -> int:
     """One rollup batch (the worker's ``sla.rollup`` job calls this in a loop)."""
     return await rollups.roll_up_batch(session, now=now, policy=policy)
+
+
+@dataclass(frozen=True)
+class BucketRead:
+    """Counts of one probe over one bucket (console charts): results, failures and the
+    latency of the successes (average, p50, p99 from the histogram; None without any)."""
+
+    start: datetime
+    probes: int
+    failures: int
+    average_ms: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+
+    @property
+    def availability_percent(self) -> float | None:
+        return None if self.probes == 0 else 100.0 * (self.probes - self.failures) / self.probes
+
+
+async def probe_buckets(
+    session: AsyncSession,
+    probe_ids: Sequence[int],
+    *,
+    end: datetime,
+    grain: str,
+    count: int,
+) -> dict[int, list[BucketRead]]:
+    """The last ``count`` whole ``grain`` buckets (``hour`` or ``day``, UTC) of each probe
+    up to the one holding ``end`` (in progress), oldest first: exact counts from rollups,
+    raw rows at the edges and the un-rolled tail (one query group per bucket)."""
+    if grain not in ("hour", "day"):
+        raise BadRequest("grain is hour or day", field="grain")
+    step = timedelta(hours=1) if grain == "hour" else timedelta(days=1)
+    first = floor_to(end, grain) - step * (count - 1)
+    starts = [first + step * i for i in range(count)]
+    requests = [
+        engine.CountRequest(probe_id=pid, included=[(s, min(s + step, end))])
+        for pid in probe_ids
+        for s in starts
+        if s < end
+    ]
+    counted = iter(await engine.count(session, requests, STATEMENT_GRAINS))
+    result: dict[int, list[BucketRead]] = {}
+    for pid in probe_ids:
+        result[pid] = [_bucket(s, next(counted).tally) for s in starts if s < end]
+    return result
+
+
+def _bucket(start: datetime, tally: Tally) -> BucketRead:
+    successes = tally.probes - tally.failures
+    return BucketRead(
+        start=start,
+        probes=tally.probes,
+        failures=tally.failures,
+        average_ms=tally.latency_us / 1000 / successes if successes else None,
+        p50_ms=histogram.percentile_ms(tally.histogram, 50),
+        p99_ms=histogram.percentile_ms(tally.histogram, 99),
+    )

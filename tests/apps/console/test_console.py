@@ -1,0 +1,187 @@
+"""The console in-process: sign-in/out, isolation, CSRF, headers, expiry, rate limit,
+overview, operator page, status page and its Atom feed (issue #10)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from xml.etree import ElementTree as ET
+
+import httpx
+from sqlalchemy import select
+
+from mobileplans.apps.console.session import MAX_AGE_SECONDS
+from mobileplans.db.models import AuditEntry
+from mobileplans.kit.clock import FrozenClock
+from tests.apps.console.conftest import (
+    TOKEN,
+    Sessions,
+    open_global_incident,
+    operator_token,
+    seed_operators,
+    sign_in,
+)
+
+PAGES = ["/signin", "/status", "/status/feed.atom", "/no/such/page", "/static/console.css"]
+
+
+async def test_every_response_carries_a_strict_csp(client: httpx.AsyncClient) -> None:
+    await sign_in(client, TOKEN)
+    for url in [*PAGES, "/", "/overview/rows", "/operators/nobody"]:
+        response = await client.get(url)
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp, url
+        assert "script-src 'self'" in csp, url
+        assert "unsafe-inline" not in csp, url
+        assert response.headers["x-frame-options"] == "DENY", url
+        assert response.headers["x-content-type-options"] == "nosniff", url
+        if response.headers["content-type"].startswith("text/html"):
+            assert "<script>" not in response.text, url  # no inline script
+            assert not re.search(r"(src|href)=\"(https?:)?//", response.text), url
+
+
+async def test_signed_out_pages_lead_to_the_sign_in_form(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin"
+    form = await client.get("/signin")
+    assert 'name="csrf"' in form.text
+    assert 'name="token"' in form.text
+
+
+async def test_admin_token_signs_in_to_the_overview(
+    client: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    await seed_operators(sessions, clock)
+    response = await sign_in(client, TOKEN)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Max-Age" in cookie
+    page = await client.get("/")
+    assert page.status_code == 200
+    for name in ("Alpha Mobile", "Bravo Mobile", "Charlie Mobile"):
+        assert name in page.text
+    assert 'hx-get="/overview/rows"' in page.text
+    assert "every 15s" in page.text
+    assert "SLA 99.9 %" in page.text  # the threshold line of the 24 h bars
+    assert page.text.count('class="bar ok"') >= 3  # the seeded hour is fully available
+    rows = await client.get("/overview/rows", headers={"HX-Request": "true"})
+    assert rows.status_code == 200
+    assert "<html" not in rows.text
+    assert "Alpha Mobile" in rows.text
+
+
+async def test_an_operator_credential_sees_only_its_operator(
+    client: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    await seed_operators(sessions, clock)
+    token = await operator_token(sessions, clock, "alpha")
+    await sign_in(client, token)
+    landing = await client.get("/")
+    assert landing.status_code == 303
+    assert landing.headers["location"] == "/operators/alpha"
+    own = await client.get("/operators/alpha")
+    assert own.status_code == 200
+    assert "Alpha Mobile" in own.text
+    assert "Bravo Mobile" not in own.text
+    assert "SLA 400 ms" in own.text  # the latency chart's threshold line
+    other = await client.get("/operators/bravo")
+    assert other.status_code == 404
+    assert "Bravo" not in other.text
+    assert (await client.get("/operators/bravo/sla.csv")).status_code == 404
+    assert (await client.get("/overview/rows")).status_code == 404
+    csv = await client.get("/operators/alpha/sla.csv")
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "alpha" in csv.text
+
+
+async def test_a_wrong_credential_is_refused_and_audited(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    response = await sign_in(client, "mpo_not-a-credential")
+    assert response.status_code == 401
+    assert "not valid" in response.text
+    assert "mp_console=" not in response.headers.get("set-cookie", "")
+    async with sessions() as session:
+        actions = (await session.scalars(select(AuditEntry.action))).all()
+    assert "console.signin_failed" in actions
+
+
+async def test_forms_without_the_csrf_token_are_refused(client: httpx.AsyncClient) -> None:
+    refused = await client.post("/signin", data={"token": TOKEN, "csrf": "forged"})
+    assert refused.status_code == 403
+    assert "mp_console=" not in refused.headers.get("set-cookie", "")
+    await sign_in(client, TOKEN)
+    assert (await client.post("/signout", data={"csrf": "forged"})).status_code == 403
+    assert (await client.get("/")).status_code == 200  # still signed in
+    page = await client.get("/")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    out = await client.post("/signout", data={"csrf": csrf.group(1)})
+    assert out.status_code == 303
+    assert out.headers["location"] == "/signin"
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_an_expired_session_asks_to_sign_in_again(
+    client: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    await sign_in(client, TOKEN)
+    clock.advance(timedelta(seconds=MAX_AGE_SECONDS + 1))
+    response = await client.get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?expired=1"
+    page = await client.get("/signin?expired=1")
+    assert "session expired" in page.text
+    assert "Traceback" not in page.text
+    polled = await client.get("/overview/rows", headers={"HX-Request": "true"})
+    assert polled.headers["hx-redirect"] == "/signin?expired=1"
+
+
+async def test_a_tampered_cookie_is_no_session(client: httpx.AsyncClient) -> None:
+    await sign_in(client, TOKEN)
+    value = client.cookies["mp_console"]
+    client.cookies.set("mp_console", value[:-2] + ("AA" if value[-2:] != "AA" else "BB"))
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_sign_in_is_rate_limited_per_ip(client: httpx.AsyncClient) -> None:
+    codes = [(await sign_in(client, "wrong")).status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    limited = await sign_in(client, TOKEN)  # even the right token waits
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_unknown_pages_answer_a_404_page(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Page not found" in response.text
+
+
+async def test_status_page_and_feed_show_open_platform_incidents(
+    client: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    await seed_operators(sessions, clock)
+    calm = await client.get("/status")
+    assert calm.status_code == 200
+    assert calm.text.count('class="badge operational"') == 4
+    assert "No open platform incident" in calm.text
+    await open_global_incident(sessions, clock)
+    page = await client.get("/status")
+    for name in ("Broker", "Balance proxy", "Catalog", "Notifications"):
+        assert name in page.text
+    assert 'class="badge down"' in page.text  # a global outage
+    assert "global production" in page.text
+    assert page.text.count('class="day down"') == 4  # today's bar of each service
+    feed = await client.get("/status/feed.atom")
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    root = ET.fromstring(feed.content)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [e.findtext("a:title", namespaces=ns) for e in root.findall("a:entry", ns)]
+    assert any(t and t.startswith("Incident: global production") for t in titles)
