@@ -36,6 +36,7 @@ import yaml
 
 from bench import _procs, _stack
 from bench._load import percentile
+from bench.providers import own_priority, raise_priority
 
 TARGET_ADDED_P99_MS = 5.0
 TARGET_CPU_MS = 0.5
@@ -185,11 +186,13 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
     standin_command = ["taskset", "-c", str(_procs.LOAD_CORE), sys.executable, "-m"]
     standin_command += ["bench._mo_standin", "--port", str(mo_port), "--delay", str(args.delay)]
     standin = start(servers, "standin", standin_command, mo_port, _stack.bench_env())
+    raise_priority(standin.process.pid, args.nice)
     servers.wait_ready(standin, "/", 60)
     command = [_stack.mobileplans_exe(), "serve", "broker", "--data-dir", str(data_dir)]
     broker = start(
         servers, "broker", [*command, "--port", str(broker_port)], broker_port, env_for(args)
     )
+    raise_priority(broker.process.pid, args.nice)
     servers.wait_ready(broker, "/healthz", 120)
     sims = iccids(1000)
     status, body, _ = _procs.http_get(f"{broker.base_url}/v1/balances?iccid={sims[0]}")
@@ -267,15 +270,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--nice",
         type=int,
         default=0,
-        help="scheduling priority of the bench and everything it starts (reported)",
+        help="scheduling priority (nice and autogroup) of the bench and everything it starts "
+        "(reported)",
     )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.nice:
-        os.setpriority(os.PRIO_PROCESS, 0, args.nice)
     workdir = Path(tempfile.mkdtemp(prefix="mp-bench-balances-"))
     servers = _procs.Servers(workdir)
     document: dict[str, Any] = {
@@ -286,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
     try:
-        document["balances"] = measure(args, servers, workdir)
-        document["summary"] = summary(document["balances"])
+        with own_priority(args.nice):
+            document["balances"] = measure(args, servers, workdir)
+            document["summary"] = summary(document["balances"])
     finally:
         servers.stop_all()
     document["machine_after"] = _stack.load_average()
