@@ -129,6 +129,13 @@ def latency_lines(
         ]
         if coords:
             parts.append(f'<polyline class="line {name}" points="{" ".join(coords)}"/>')
+        for i, p in enumerate(points):  # a marker per bucket: one bucket alone makes no line
+            if p[index] is not None:
+                parts.append(
+                    f'<circle class="point {name}" cx="{LEFT + i * step:.1f}" '
+                    f'cy="{y_of(p[index]):.1f}" r="2.5"><title>{p[0]:%d %b %H:00} UTC {name}: '  # type: ignore[arg-type]
+                    f"{p[index]:.0f} ms</title></circle>"
+                )
     y = y_of(threshold_ms)
     parts.append(
         f'<line class="threshold" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}"/>'
