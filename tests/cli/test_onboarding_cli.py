@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import pytest
 import uvicorn
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
@@ -25,13 +26,20 @@ from mobileplans.cli.main import app
 from mobileplans.cli.onboarding_cmd import file_over_http
 from mobileplans.config import Settings
 from mobileplans.db.engine import make_engine
+from mobileplans.db.models import Notification
 from mobileplans.db.session import make_sessionmaker, session_scope
+from mobileplans.domains.catalog.launch import DeviceContext
+from mobileplans.domains.catalog.service import ProviderCatalog
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.schemas import OperatorSpec
+from mobileplans.domains.operator_registry.snapshot import load_snapshot
+from mobileplans.domains.probe import service as probe_service
 from mobileplans.kit.clock import FrozenClock
 from tests.domains.onboarding.support import (
     DEVICES_OK,
     GETBALANCE_OK,
+    LIVE_DEVICE_ICCID,
+    TEST_DEVICE_ICCID,
     green_probes,
     northwind,
     report,
@@ -59,6 +67,36 @@ async def _add(sessions: Sessions) -> None:
     async with session_scope(sessions) as session:
         spec = OperatorSpec.model_validate(northwind())
         await registry_service.put_operator(session, spec, actor="test", now=NOW)
+
+
+async def _what_changes(sessions: Sessions) -> tuple[list[str], list[str], list[str]]:
+    """The phase's effects as the service sees them now: production providers for a
+    test-range and a full-range device, the enabled production probes, and the platform
+    address of the last incident's notifications (D146-D148)."""
+    async with session_scope(sessions) as session:
+        snapshot = await load_snapshot(session)
+        offered = []
+        for iccid in (TEST_DEVICE_ICCID, LIVE_DEVICE_ICCID):
+            device = DeviceContext(location="FR", market="FR", iccid=iccid)
+            body, _ = ProviderCatalog().answer(snapshot, device, environment="production", now=NOW)
+            offered.append(",".join(p["moId"] for p in body["providers"]) or "-")
+        await probe_service.sync_from_registry(session, now=NOW)
+        probes = await probe_service.list_probes(session, operator_id="northwind")
+        last = await session.scalar(select(func.max(Notification.incident_id)))
+        recipients = await session.scalars(
+            select(Notification.recipient).where(Notification.incident_id == last)
+        )
+    enabled = [p.kind for p in probes if p.environment == "production" and p.enabled]
+    platform = sorted(r for r in recipients if r.endswith("@platform.example"))
+    return offered, enabled, platform
+
+
+def _effects(world: str, incident: str | None = None) -> tuple[list[str], list[str], list[str]]:
+    if incident is not None:
+        args = ["--operator", "northwind", "--title", "t", "--severity", "sev3"]
+        declared = runner.invoke(app, ["incidents", "declare", *args, "--category", incident])
+        assert declared.exit_code == 0, declared.output
+    return in_db(world, _what_changes)
 
 
 async def _probes(sessions: Sessions) -> None:
@@ -119,9 +157,16 @@ def test_feasibility_to_accepted_launch(world: str, tmp_path: Path) -> None:
     assert "filed conformance-run#1" in ok(
         "evidence", "northwind", "--file", file(tmp_path, "s.json", staging)
     )
+    offered, probes, platform = _effects(world, "other")
+    assert offered == ["-", "-"]  # Integration, production not promoted: nobody
+    assert probes == []
+    assert platform == ["mp-implementation@platform.example"]  # before launch (D148)
     promoted = ok("promote", "northwind", "--range", "test")
     assert "portal URL" in promoted
     assert "applied" in promoted
+    offered, probes, _ = _effects(world)
+    assert offered == ["northwind", "-"]  # its production test range only (D146)
+    assert probes == []  # production probes wait for Rollout & Launch (D147)
     ok(
         "evidence",
         "northwind",
@@ -130,12 +175,22 @@ def test_feasibility_to_accepted_launch(world: str, tmp_path: Path) -> None:
     )
     load = report("production", {"LOAD-001": "pass"}, finished=NOW, kind="conformance-load")
     ok("evidence", "northwind", "--file", file(tmp_path, "l.json", load))
+    assert json.loads(ok("show", "northwind", "--json"))["phase"] == "rollout"
+    offered, probes, _ = _effects(world)
+    assert probes  # Rollout & Launch: production probes run
+    assert offered == ["northwind", "-"]
     in_db(world, _probes)
     assert "northwind: GO" in ok("go-no-go", "northwind")
     ok("go", "northwind", "--as-operator", "northwind", "--note", "ready")
     assert "both sides" in ok("go", "northwind", "--note", "ready")
     ok("promote", "northwind", "--range", "full")
+    offered, _, _ = _effects(world)
+    assert offered == ["northwind", "-"]  # Go and the full range, but not launched yet
     ok("launch", "northwind", "--note", "09:00 Paris")
+    offered, _, platform = _effects(world, "endpoint_failure")
+    assert offered == ["northwind", "northwind"]  # launched: everyone in its countries
+    assert "mp-implementation@platform.example" not in platform
+    assert platform  # operations support now (D148)
     assert "accepted" in ok("accept", "northwind", "--note", "launch-day E2E passed")
     shown = ok("show", "northwind")
     assert "phase post-launch" in shown
@@ -202,22 +257,26 @@ async def _demo(sessions: Sessions) -> None:
 def test_demo_projects(
     env_for_cli: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``up``: Contoso live and accepted, Litware in Integration with its staging GetBalance
-    run filed and one milestone slipping, Tailspin in Feasibility."""
+    """``up``: Contoso live and accepted, Fabrikam in Integration with its staging
+    GetBalance run filed, one milestone slipping and production in its test range (D167),
+    Tailspin in Feasibility."""
     monkeypatch.setattr(onboarding_cmd, "clock", FrozenClock(NOW))
     in_db(database_url, _demo)
     contoso = json.loads(ok("show", "contoso", "--json"))
     assert contoso["phase"] == "post-launch"
     assert contoso["acceptedAt"] is not None
-    litware = json.loads(ok("show", "litware", "--json"))
-    assert litware["phase"] == "integration"
-    assert litware["slipping"] == ["e2e-staging"]
-    done = {m["key"] for m in litware["milestones"] if m["doneAt"]}
+    fabrikam = json.loads(ok("show", "fabrikam", "--json"))
+    assert fabrikam["phase"] == "integration"
+    assert fabrikam["slipping"] == ["e2e-staging"]
+    assert fabrikam["productionStage"] == "test"
+    done = {m["key"] for m in fabrikam["milestones"] if m["doneAt"]}
     assert {"service-configuration", "getbalance-validated"} <= done
-    assert [e["runId"] for e in litware["evidence"]] == ["conformance-run#1"]
+    assert "e2e-staging" not in done
+    assert [e["runId"] for e in fabrikam["evidence"]] == ["conformance-run#1"]
     assert json.loads(ok("show", "tailspin", "--json"))["phase"] == "feasibility"
-    shown = ok("show", "litware")
+    shown = ok("show", "fabrikam")
     assert "SLIPPING" in shown
+    assert "conformance-run#1" in shown
     assert max(len(line) for line in shown.splitlines()) <= 80
 
 

@@ -104,6 +104,10 @@ async def test_a_legacy_operator_through_datamart(stack: Stack, name: str) -> No
     [run] = await run_scenarios([SCENARIOS[name]], stack.endpoints, operator_id="fabrikam")
     assert run.outcome is Outcome.PASS, explain([run], stack)
     assert "DataMart.notifyPurchaseResult" in step(run, "callback")
+    # Fabrikam is in Integration (D167): a device with a SIM or profile of its production
+    # test range meets it in production, a new eSIM PC in the staging catalog
+    asked_staging = "asks the staging catalog" in step(run, "providers")
+    assert asked_staging is (name in ("first-run-esim", "cancel")), step(run, "providers")
 
 
 BAD_META = {"userAccount": "Someone", "moDirectStatus": "Complete", "planName": ""}

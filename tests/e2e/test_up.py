@@ -16,8 +16,6 @@ import httpx
 import pytest
 import yaml
 
-from tests.support import free_port
-
 pytestmark = pytest.mark.e2e
 
 
@@ -98,7 +96,9 @@ def up_runner(tmp_path: Path, database_url: str) -> Iterator[list[UpProcess]]:
 def test_up_serves_the_demo_and_keeps_data_across_restarts(
     up_runner: list[UpProcess], tmp_path: Path, database_url: str
 ) -> None:
-    data_dir, port = tmp_path / "data", free_port()
+    from tests.simulator.stack import free_port_block  # imports this module
+
+    data_dir, port = tmp_path / "data", free_port_block()  # up binds N..N+9
     up = UpProcess(data_dir, database_url, port)
     up_runner.append(up)
     endpoints = up.wait_ready()
@@ -120,7 +120,14 @@ def test_up_serves_the_demo_and_keeps_data_across_restarts(
 
     us = httpx.get(f"{broker}/v1/providers", params={"location": "US"}).json()
     assert [p["moId"] for p in us["providers"]] == ["contoso"]
+    # Fabrikam is in Integration (D146, D167): production offers it only to its test SIMs
     fr = httpx.get(f"{broker}/v1/providers", params={"location": "fr"}).json()
+    assert fr["providers"] == []
+    fabrikam_sim = endpoints["demo"]["by_operator"]["fabrikam"]["sims"]["active_prepaid"]  # type: ignore[index]
+    fr = httpx.get(f"{broker}/v1/providers", params={"location": "FR", "iccid": fabrikam_sim})
+    assert [p["moId"] for p in fr.json()["providers"]] == ["fabrikam"]
+    staging = {"location": "FR", "environment": "staging"}
+    fr = httpx.get(f"{broker}/v1/providers", params=staging).json()
     assert [p["moId"] for p in fr["providers"]] == ["fabrikam"]
     sim = httpx.get(f"{broker}/v1/sims/8901999000000000000").json()
     assert sim["field"] == "iccid"  # range start has no valid check digit: a clear 400
@@ -157,7 +164,7 @@ def test_up_serves_the_demo_and_keeps_data_across_restarts(
     endpoints = again.wait_ready()
     assert endpoints["admin_token"] == token
     ids = {o["id"] for o in endpoints["operators"]}  # type: ignore[attr-defined]
-    assert ids == {"contoso", "northwind", "litware", "tailspin"}  # onboarding demo (issue #9)
+    assert ids == {"contoso", "northwind", "tailspin"}  # onboarding demo (issue #9)
     code, output = again.stop(signal.SIGINT)
     assert code == 0, output
     assert token not in output  # not on every start: it would land in the logs

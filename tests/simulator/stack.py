@@ -22,7 +22,7 @@ from mobileplans.simulator.runlog import ScenarioRun
 from tests.e2e.test_up import UpProcess
 from tests.support import pg_url
 
-PORTS_PER_STACK = 4  # broker, operator, SM-DP+, dashboard
+PORTS_PER_STACK = 10  # broker, operator, SM-DP+, console, ..., mail server at N+9
 READY_SECONDS = 90.0
 
 

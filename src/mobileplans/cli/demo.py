@@ -1,6 +1,9 @@
 """The demo configuration ``mobileplans up`` seeds.
 
-Contoso Cellular (US) and Fabrikam Mobile (GB, FR).
+Contoso Cellular (US), live, and Fabrikam Mobile (GB, FR), in Integration (issue #9):
+Fabrikam's production range is its *test* range (where every demo SIM and SM-DP+ profile
+of it lies) with the full range ahead of it, so the production catalog offers it only to
+devices with one of its test SIMs (D146, D167).
 
 Names, numbers and hosts are neutral placeholders: ``.example`` mail domains, the
 ITU test network MCC 001, fictional ICCID issuer numbers, Ofcom/NANP drama numbers.
@@ -61,6 +64,8 @@ def _operator(
     template: dict[str, Any],
     contacts: list[dict[str, Any]],
     timezone: str,
+    *,
+    in_onboarding: bool = False,
 ) -> dict[str, Any]:
     urls = operator_urls(operator_base, operator_id)
     assets = f"{operator_base}/{operator_id}/static"
@@ -88,12 +93,7 @@ def _operator(
         "environments": {"staging": dict(urls), "production": dict(urls)},
         "contacts": contacts,
         "iccidRanges": [
-            {
-                "environment": "production",
-                "start": prefix + "000000000000",
-                "end": prefix + "099999999999",
-                "kind": "full",
-            },
+            *_production_ranges(prefix, in_onboarding),
             {
                 "environment": "staging",
                 "start": prefix + "900000000000",
@@ -102,6 +102,23 @@ def _operator(
             },
         ],
     }
+
+
+def _production_ranges(prefix: str, in_onboarding: bool) -> list[dict[str, Any]]:
+    """Live: ``…0`` is the full range. In onboarding: ``…0`` (the demo SIMs, the SM-DP+
+    inventory) is the production *test* range, and the full range ``…1``-``…8`` waits."""
+    demo = {"environment": "production", "start": prefix + "000000000000"}
+    if not in_onboarding:
+        return [{**demo, "end": prefix + "099999999999", "kind": "full"}]
+    return [
+        {**demo, "end": prefix + "099999999999", "kind": "test"},
+        {
+            "environment": "production",
+            "start": prefix + "100000000000",
+            "end": prefix + "899999999999",
+            "kind": "full",
+        },
+    ]
 
 
 def demo_document(operator_base: str) -> dict[str, Any]:
@@ -154,6 +171,7 @@ def demo_document(operator_base: str) -> dict[str, Any]:
             }
         ],
         "Europe/London",
+        in_onboarding=True,
     )
     for operator in (contoso, fabrikam):
         operator["callbackApi"] = CALLBACK_API[operator["id"]]

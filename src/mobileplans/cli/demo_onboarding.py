@@ -1,11 +1,12 @@
 """Onboarding projects of the demo (``mobileplans up``, issue #9): Contoso live and
-accepted, Litware in Integration (its staging GetBalance run filed, the staging E2E
-checkpoint slipping), Tailspin in Feasibility.
+accepted, Fabrikam in Integration (its staging GetBalance run filed, the staging E2E
+checkpoint slipping, production promoted with its *test* range), Tailspin in Feasibility.
 
-Litware and Tailspin are placeholders: their endpoints are ``.example`` hosts, kept
-disabled, so nothing probes them and no catalog offers them. Fabrikam stays live: the
-demo's legacy-callback scenarios buy plans through it in production. Seeded once, on a
-database with no onboarding project yet.
+Fabrikam's demo SIMs and SM-DP+ profiles lie in its production test range, so the
+legacy-callback scenarios still buy through it in production; a new eSIM PC, with no SIM
+of that range, meets it in the staging catalog (decision D167). Tailspin is a placeholder:
+its endpoints are ``.example`` hosts, kept disabled, so nothing probes it and no catalog
+offers it. Seeded once, on a database with no onboarding project yet.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from mobileplans.conformance.reports import seal
 from mobileplans.db.session import session_scope
 from mobileplans.domains.access.service import Party
 from mobileplans.domains.onboarding import evidence as intake
-from mobileplans.domains.onboarding import schedule, service
-from mobileplans.domains.onboarding.schemas import Plan, RecordIn, StartIn
+from mobileplans.domains.onboarding import gates, schedule, service
+from mobileplans.domains.onboarding.schemas import Plan, PromoteIn, RangeChoice, RecordIn, StartIn
 from mobileplans.domains.onboarding.templates import PLANS
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.schemas import OperatorSpec
@@ -28,7 +29,7 @@ from mobileplans.errors import NotFound
 from mobileplans.kit.identifiers import iccid_check_digit
 
 PLATFORM = Party("platform", None, "up")
-DONE_IN_LITWARE = (
+DONE_IN_INTEGRATION = (
     ("assess-scenarios", ("platform", "operator")),
     ("commit", ("platform", "operator")),
     ("cosa-update", ("operator",)),
@@ -80,7 +81,7 @@ def _placeholder(operator_id: str, brand: str, countries: list[str], prefix: str
     }
 
 
-LITWARE = _placeholder("litware", "Litware Wireless", ["DE"], "8949001")
+INTEGRATION = "fabrikam"
 TAILSPIN = _placeholder("tailspin", "Tailspin Mobile", ["AT"], "8943002")
 
 
@@ -92,9 +93,13 @@ def _staging_run(now: datetime) -> dict[str, Any]:
         {
             "kind": "conformance-run",
             "kitVersion": "demo",
-            "target": {"operator": "litware"},
+            "target": {"operator": INTEGRATION},
             "options": {"source": "target-file"},
-            "evidence": {"operator": "litware", "environment": "staging", "source": "target-file"},
+            "evidence": {
+                "operator": INTEGRATION,
+                "environment": "staging",
+                "source": "target-file",
+            },
             "startedAt": (now - timedelta(minutes=4)).isoformat(),
             "finishedAt": now.isoformat(),
             "verdict": "fail",
@@ -106,9 +111,9 @@ def _staging_run(now: datetime) -> dict[str, Any]:
 
 
 async def _start_with_one_slip(session: AsyncSession, now: datetime) -> None:
-    """Litware's start date such that the staging E2E checkpoint is past due and the
+    """Fabrikam's start date such that the staging E2E checkpoint is past due and the
     production one is not yet."""
-    calendar = await service.calendar_of(session, "litware")
+    calendar = await service.calendar_of(session, INTEGRATION)
     keys = [a.key for a in PLANS[Plan.MOBILE_PLANS]]
     today = schedule.today(calendar, now)
     for back in range(40, 200):
@@ -116,7 +121,7 @@ async def _start_with_one_slip(session: AsyncSession, now: datetime) -> None:
         dues = dict(zip(keys, schedule.lay_out(calendar, start, _days()), strict=True))
         if dues["e2e-staging"] < today <= dues["e2e-production"]:
             break
-    await service.start(session, PLATFORM, "litware", StartIn(start=start), now=now)
+    await service.start(session, PLATFORM, INTEGRATION, StartIn(start=start), now=now)
 
 
 def _days() -> list[int]:
@@ -144,19 +149,30 @@ async def ensure_onboarding_demo(sessions: async_sessionmaker[AsyncSession], now
             return  # the user removed the demo operators
         start = (now - timedelta(days=180)).date()
         await service.adopt_live(session, PLATFORM, "contoso", StartIn(start=start), now=now)
-        await _add(session, LITWARE, now)
+        try:
+            await registry_service.get_operator(session, INTEGRATION)
+        except NotFound:
+            pass
+        else:
+            await _integration(session, now)
         await _add(session, TAILSPIN, now)
-        await _start_with_one_slip(session, now)
-        for key, sides in DONE_IN_LITWARE:
-            for side in sides:
-                party = (
-                    PLATFORM if side == "platform" else Party("operator", "litware", "litware:pm")
-                )
-                await service.record(session, party, "litware", key, RecordIn(note="demo"), now=now)
-        await intake.file_evidence(session, PLATFORM, "litware", _staging_run(now), now=now)
         await service.start(
             session, PLATFORM, "tailspin", StartIn(start=_next_monday(now)), now=now
         )
+
+
+async def _integration(session: AsyncSession, now: datetime) -> None:
+    """Fabrikam: Feasibility and Development done, its staging GetBalance run filed, and
+    production enabled with its test range (spec 4.3/4.5, D150)."""
+    await _start_with_one_slip(session, now)
+    for key, sides in DONE_IN_INTEGRATION:
+        for side in sides:
+            party = (
+                PLATFORM if side == "platform" else Party("operator", INTEGRATION, "fabrikam:pm")
+            )
+            await service.record(session, party, INTEGRATION, key, RecordIn(note="demo"), now=now)
+    await intake.file_evidence(session, PLATFORM, INTEGRATION, _staging_run(now), now=now)
+    await gates.promote(session, PLATFORM, INTEGRATION, PromoteIn(range=RangeChoice.TEST), now=now)
 
 
 def _next_monday(now: datetime) -> date:

@@ -101,7 +101,12 @@ class MobilePlansApp:
                     "itself, as the service would (2.1.1)"
                 )
                 return provider
-            _, providers = await self.broker.providers(self.device.provider_query())
+            query = self.device.provider_query()
+            catalog = self.endpoints.demo.catalog_environment
+            if catalog and not self._holds_sim_of(operator_id):
+                query["environment"] = catalog  # no SIM to test with in production (D167)
+                step.note(f"no SIM of {operator_id}: asks the {catalog} catalog")
+            _, providers = await self.broker.providers(query)
             names = [p.brand_name for p in providers]
             if names != sorted(names, key=str.casefold):
                 step.fail(f"providers are not sorted by brand name: {names}")
@@ -115,6 +120,13 @@ class MobilePlansApp:
                 f"{len(providers)} provider(s): {', '.join(names)}; chose {chosen.brand_name}"
             )
             return chosen
+
+    def _holds_sim_of(self, operator_id: str) -> bool:
+        """A physical SIM or an eSIM profile of the operator (its production test range)."""
+        if self.device.sim is not None:
+            return True
+        euicc = self.device.euicc
+        return euicc is not None and bool(euicc.iccids(operator_id))
 
     async def gateway(self, run: ScenarioRun, provider: Provider) -> None:
         """The gateway page (spec 1.2 step 3): template text and the brand logo."""

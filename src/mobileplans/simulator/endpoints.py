@@ -74,6 +74,7 @@ class OperatorDemo(_Model):
     accounts: dict[str, ExistingAccount] | None = None
     plans: DemoPlans | None = None
     phone_number: str | None = None
+    catalog_environment: str | None = None
 
 
 class DemoData(_Model):
@@ -88,6 +89,10 @@ class DemoData(_Model):
     """The user's number: first-run eSIM starts with its lookup (seed 001, issue #9)."""
     imei: str | None = None
     language: str = "en-US"
+    catalog_environment: str | None = None
+    """Where a device with no SIM asks for providers (``GET /v1/providers?environment=``):
+    for an operator in onboarding, which production offers only to SIMs of its test range
+    (D146), ``staging``, as its "E2E functional in staging" does (D167). Unset: the broker's."""
     by_operator: dict[str, OperatorDemo] = Field(default_factory=dict)
 
 
