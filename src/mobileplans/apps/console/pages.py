@@ -34,6 +34,13 @@ def bars_24h(title: str, hours: list[BucketRead]) -> Markup:
     )
 
 
+def bars_90d(title: str, days: list[BucketRead]) -> Markup:
+    bars = [charts.Bar(b.start, b.availability_percent, f"{b.start:%d %b %Y}") for b in days]
+    return charts.availability_bars(
+        title, bars, target=views.AVAILABILITY_TARGET, first="−90 d", last="today"
+    )
+
+
 def latency_24h(title: str, hours: list[BucketRead]) -> Markup:
     points = [(b.start, b.p50_ms, b.p99_ms) for b in hours]
     return charts.latency_lines(
@@ -52,6 +59,7 @@ def page(
         "session": session,
         "poll": POLL_SECONDS,
         "bars_24h": bars_24h,
+        "bars_90d": bars_90d,
         "latency_24h": latency_24h,
         "status_bars": charts.status_bars,
         "state_of": views.probe_state,

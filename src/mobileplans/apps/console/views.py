@@ -54,6 +54,7 @@ class OperatorRow:
     spec: OperatorSpec
     probes: list[ProbeRead] = field(default_factory=list)
     hours: list[BucketRead] = field(default_factory=list)
+    days: list[BucketRead] = field(default_factory=list)
     mtd_availability: float | None = None
     mtd_latency_ms: float | None = None
     incidents: list[IncidentRow] = field(default_factory=list)
@@ -94,7 +95,8 @@ async def overview(
     session: AsyncSession, party: Party, now: datetime, *, only: str | None = None
 ) -> list[OperatorRow]:
     """Every operator the party sees (``only``: one of them), with its probes, the last 24
-    hours by hour, month-to-date SLA figures, open incidents and the next maintenance."""
+    hours by hour and 90 days by day (production probes), month-to-date SLA figures, open
+    incidents and the next maintenance."""
     specs = [o for o in await registry_service.list_operators(session) if party.sees(o.id)]
     if only is not None:
         specs = [o for o in specs if o.id == only]
@@ -104,9 +106,11 @@ async def overview(
             rows[probe.operator_id].probes.append(probe)
     production = [p.id for r in rows.values() for p in r.probes if p.environment == "production"]
     hours = await sla_service.probe_buckets(session, production, end=now, grain="hour", count=24)
+    days = await sla_service.probe_buckets(session, production, end=now, grain="day", count=90)
     for row in rows.values():
-        series = [hours[p.id] for p in row.probes if p.id in hours]
-        row.hours = merge_buckets(series) if series else []
+        mine = [p.id for p in row.probes if p.id in hours]
+        row.hours = merge_buckets([hours[i] for i in mine]) if mine else []
+        row.days = merge_buckets([days[i] for i in mine]) if mine else []
     await _month_to_date(session, rows, now)
     await _incidents(session, party, rows, only)
     await _maintenance(session, party, rows, now, only)
