@@ -84,7 +84,8 @@ async def test_last_runs_of_many_probes_recent_or_stalled(
     by_op = await probes(sessions, clock)
     await runs(sessions, clock, by_op["alpha"], [150, 120, 90, 60, 30], "foooo")
     await runs(sessions, clock, by_op["bravo"], [120, 90, 60, 30], "ooof")
-    await runs(sessions, clock, by_op["charlie"], [7200, 7170, 7140, 7110], "oooo")  # no run for 2 h
+    # charlie: no run for the last 2 hours
+    await runs(sessions, clock, by_op["charlie"], [7200, 7170, 7140, 7110], "oooo")
     ids = {op: p.id for op, p in by_op.items()}
     async with sessions() as session:
         latest = await probe_service.latest_outcomes(
