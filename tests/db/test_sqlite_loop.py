@@ -140,3 +140,24 @@ async def test_retry_when_busy_gives_up_after_the_wait_and_never_retries_other_e
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         await sqlite_loop.retry_when_busy(broken)
     assert calls == 1
+
+
+async def test_commits_never_checkpoint_the_log_a_background_thread_does(
+    loop_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with loop_engine.connect() as connection:
+        autocheckpoint = (await connection.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
+    assert autocheckpoint == 0
+    wal = tmp_path / "x.db-wal"
+    async with loop_engine.begin() as connection:
+        await connection.execute(insert(items), [{"name": "x" * 20} for _ in range(5000)])
+    checkpointer = sqlite_loop.Checkpointer(str(tmp_path / "x.db"), interval=0.05)
+    try:
+        for _ in range(100):
+            if checkpointer.checkpoints:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        checkpointer.stop()
+    assert checkpointer.checkpoints >= 1
+    assert wal.exists()  # PASSIVE: the log is copied back, not truncated or deleted

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from mobileplans.db.sqlite_loop import on_loop_url
+from mobileplans.db.sqlite_loop import Checkpointer, on_loop_url
 
 
 def is_sqlite(url: str) -> bool:
@@ -50,6 +50,10 @@ def make_engine(
         if sqlite_on_loop:
             engine = create_async_engine(on_loop_url(url), echo=echo)
             event.listen(engine.sync_engine, "connect", _sqlite_loop_pragmas)
+            database = engine.url.database or ""
+            if database not in ("", ":memory:") and not database.startswith("file:"):
+                checkpointer = Checkpointer(database)
+                event.listen(engine.sync_engine, "engine_disposed", lambda _e: checkpointer.stop())
             return engine
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

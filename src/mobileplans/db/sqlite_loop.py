@@ -16,6 +16,11 @@ How it stays correct:
   running meanwhile. ``SQLITE_BUSY_SNAPSHOT`` (a read transaction that must restart to write)
   is raised at once, as the thread driver does.
 - **Readers never wait** in WAL mode, so reads run straight through.
+- **No checkpoint on the loop.** A commit that crosses SQLite's auto-checkpoint size copies
+  the log into the database and fsyncs it, on the committing connection: measured up to
+  ~250 ms here. These connections turn auto-checkpoint off (``wal_autocheckpoint=0``) and a
+  :class:`Checkpointer` thread per engine runs a PASSIVE checkpoint (it never blocks
+  readers or writers) once a second when the log has grown.
 - **Long statements would stall the loop**: this driver is for processes that serve
   requests (broker, operator, SM-DP+), whose statements are indexed and short. The worker,
   whose rollups and retention scan large ranges, keeps aiosqlite (``make_engine(...,
@@ -29,7 +34,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
@@ -48,6 +55,7 @@ DIALECT_NAME: Final = "sqlite+mploop"
 LOCK_WAIT_SECONDS: Final = 10.0
 _FIRST_PAUSE: Final = 0.001
 _LONGEST_PAUSE: Final = 0.05
+CHECKPOINT_SECONDS: Final = 1.0
 _RETRYABLE: Final = frozenset(
     {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, 261}
 )  # 261: BUSY_RECOVERY
@@ -197,6 +205,7 @@ class LoopDbapi(AsyncAdapt_aiosqlite_dbapi):
         kw["check_same_thread"] = False  # the pool may close it from the GC's thread
         connection = sqlite3.connect(*arg, **kw)
         connection.execute("PRAGMA busy_timeout=0")
+        connection.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's job
         return LoopAdaptedConnection(self, LoopConnection(connection))  # type: ignore[arg-type]
 
 
@@ -211,6 +220,38 @@ class LoopSqliteDialect(SQLiteDialect_aiosqlite):
 
 
 registry.register("sqlite.mploop", __name__, "LoopSqliteDialect")
+
+
+class Checkpointer:
+    """A daemon thread that checkpoints one database file's WAL in the background."""
+
+    def __init__(self, path: str, *, interval: float = CHECKPOINT_SECONDS) -> None:
+        self.path = path
+        self.interval = interval
+        self.checkpoints = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        while not self._stop.wait(self.interval):
+            try:
+                connection = connection or sqlite3.connect(self.path, check_same_thread=False)
+                busy, log_pages, _moved = connection.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+                if log_pages > 0 and not busy:
+                    self.checkpoints += 1
+            except sqlite3.Error:
+                continue  # the file may be busy or gone; try again next time
+        if connection is not None:
+            with contextlib.suppress(sqlite3.Error):
+                connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def on_loop_url(url: str) -> str:
