@@ -240,25 +240,24 @@ async def probe_buckets(
     grain: str,
     count: int,
 ) -> dict[int, list[BucketRead]]:
-    """The last ``count`` whole ``grain`` buckets (``hour`` or ``day``, UTC) of each probe
-    up to the one holding ``end`` (in progress), oldest first: exact counts from rollups,
-    raw rows at the edges and the un-rolled tail (one query group per bucket)."""
+    """The last ``count`` ``grain`` buckets (``hour`` or ``day``, UTC) of each probe, oldest
+    first, the last one holding ``end`` (in progress, counted up to ``end``) or ending at
+    it: exact counts from rollups, raw rows at the edges and the un-rolled tail (one query
+    group per bucket)."""
     if grain not in ("hour", "day"):
         raise BadRequest("grain is hour or day", field="grain")
     step = timedelta(hours=1) if grain == "hour" else timedelta(days=1)
-    first = floor_to(end, grain) - step * (count - 1)
-    starts = [first + step * i for i in range(count)]
+    last = floor_to(end, grain)
+    if last == end:  # ``end`` on a boundary: the last bucket is the one ending there
+        last -= step
+    starts = [last - step * (count - 1 - i) for i in range(count)]
     requests = [
         engine.CountRequest(probe_id=pid, included=[(s, min(s + step, end))])
         for pid in probe_ids
         for s in starts
-        if s < end
     ]
     counted = iter(await engine.count(session, requests, STATEMENT_GRAINS))
-    result: dict[int, list[BucketRead]] = {}
-    for pid in probe_ids:
-        result[pid] = [_bucket(s, next(counted).tally) for s in starts if s < end]
-    return result
+    return {pid: [_bucket(s, next(counted).tally) for s in starts] for pid in probe_ids}
 
 
 def _bucket(start: datetime, tally: Tally) -> BucketRead:
