@@ -187,3 +187,19 @@ async def test_status_page_and_feed_show_open_platform_incidents(
     ns = {"a": "http://www.w3.org/2005/Atom"}
     titles = [e.findtext("a:title", namespaces=ns) for e in root.findall("a:entry", ns)]
     assert any(t and t.startswith("Incident: global production") for t in titles)
+
+
+async def test_sla_statements_download_as_json_and_refuse_a_bad_period(
+    client: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    await seed_operators(sessions, clock)
+    await sign_in(client, TOKEN)
+    document = await client.get("/operators/bravo/sla.json")
+    assert document.status_code == 200
+    assert "attachment" in document.headers["content-disposition"]
+    statements = document.json()["statements"]
+    assert {s["statement"]["operatorId"] for s in statements} == {"bravo"}
+    bad = await client.get("/operators/bravo/sla.csv", params={"period": "2026-13"})
+    assert bad.status_code == 400
+    assert "not a real month" in bad.text
+    assert bad.headers["content-type"].startswith("text/html")
