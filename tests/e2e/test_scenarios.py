@@ -171,3 +171,32 @@ async def test_the_kit_reports_a_nonconformant_portal(
         run, "profileActivationCompleteScript"
     )
     assert not any(s.name.startswith("lpa:") for s in run.steps)
+
+
+def test_the_kit_passes_against_plain_up(stack: Stack, tmp_path: Path) -> None:
+    """Issue #9 on plain ``up`` (http): ``conformance run --operator contoso --environment
+    production`` passes every mandatory case and writes the three reports; the mutual-TLS
+    cases are not applicable over http (D166), visibly, and nothing else is skipped."""
+    endpoints_file = tmp_path / "endpoints.json"
+    document = {**stack.endpoints.model_dump(mode="json"), "admin_token": stack.admin_token}
+    endpoints_file.write_text(json.dumps(document))
+    files = {"junit": tmp_path / "r.xml", "html": tmp_path / "r.html", "json": tmp_path / "r.json"}
+    args = ["conformance", "run", "--operator", "contoso", "--environment", "production"]
+    args += ["--endpoints", str(endpoints_file)]
+    args += [item for name, path in files.items() for item in (f"--{name}", str(path))]
+    result = subprocess.run(
+        [sys.executable, "-m", "mobileplans.cli.main", *args],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr + stack.log_tail()
+    evidence = json.loads(files["json"].read_text())
+    assert evidence["verdict"] == "pass"
+    outcomes = {c["id"]: c["outcome"] for c in evidence["cases"]}
+    skipped = {i for i, outcome in outcomes.items() if outcome == "skip"}
+    assert skipped == {"MOAPI-TLS-001", "MOAPI-TLS-002", "MOAPI-TLS-003", "MOAPI-TLS-004"}
+    mandatory = {c["id"] for c in evidence["cases"] if c["mandatory"]} - skipped
+    assert {outcomes[i] for i in mandatory} == {"pass"}
+    assert "DEVICE-001" in mandatory
+    junit = files["junit"].read_text()
+    assert junit.count('<skipped message="not applicable: an http:// MO API') == 4
+    assert "not applicable: an http:// MO API" in files["html"].read_text()
