@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import insert, select
 
 from mobileplans.apps.console.pages import bars_24h
@@ -12,11 +13,11 @@ from mobileplans.db.models import Probe, ProbeResult
 from mobileplans.db.session import session_scope
 from mobileplans.domains.sla import service as sla_service
 from mobileplans.kit.clock import FrozenClock
-from tests.apps.console.conftest import Sessions, seed_operators
+from tests.apps.console.conftest import TOKEN, Sessions, seed_operators, sign_in
 
 
 async def test_failures_three_hours_ago_show_in_that_hour_only(
-    sessions: Sessions, clock: FrozenClock
+    sessions: Sessions, clock: FrozenClock, client: httpx.AsyncClient
 ) -> None:
     await seed_operators(sessions, clock)
     three_hours_ago = clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
@@ -39,6 +40,7 @@ async def test_failures_three_hours_ago_show_in_that_hour_only(
                     "latency_ms": 0.0 if i < 3 else 250.0,
                     "outcome": "timeout" if i < 3 else "ok",
                     "status_code": None if i < 3 else 200,
+                    "detail": "read timed out after 5 s" if i < 3 else None,
                 }
                 for i in range(10)
             ],
@@ -58,3 +60,7 @@ async def test_failures_three_hours_ago_show_in_that_hour_only(
     svg = bars_24h("Availability", hours)
     assert f"{three_hours_ago:%d %b %H:00} UTC: 70.000 %" in svg
     assert svg.count('class="bar bad"') == 1
+    await sign_in(client, TOKEN)
+    page = await client.get("/operators/alpha")
+    assert page.text.count("read timed out after 5 s") == 3  # the recent failures table
+    assert page.text.count('<td class="bad">timeout</td>') == 3

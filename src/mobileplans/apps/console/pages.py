@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -16,6 +16,7 @@ from mobileplans.apps.console.state import ConsoleState
 from mobileplans.db.session import session_scope
 from mobileplans.domains.onboarding import gates
 from mobileplans.domains.onboarding import service as onboarding_service
+from mobileplans.domains.probe import service as probe_service
 from mobileplans.domains.sla import render as sla_render
 from mobileplans.domains.sla import service as sla_service
 from mobileplans.domains.sla.service import BucketRead
@@ -106,6 +107,7 @@ async def operator_page(
         row = rows[0]
         ids = [p.id for p in row.probes]
         probe_hours = await sla_service.probe_buckets(db, ids, end=now, grain="hour", count=24)
+        failures = await probe_service.recent_failures(db, ids, since=now - timedelta(days=1))
         project, gonogo = await _onboarding(db, party, operator_id, now)
     return page(
         request,
@@ -114,6 +116,8 @@ async def operator_page(
         session,
         row=row,
         probe_hours=probe_hours,
+        failures=failures,
+        probes_by_id={p.id: p for p in row.probes},
         project=project,
         gonogo=gonogo,
         now=now,

@@ -345,3 +345,24 @@ async def latest_outcomes(
         .limit(count)
     )
     return [(r.started_at, r.outcome) for r in (await session.execute(query)).all()]
+
+
+async def recent_failures(
+    session: AsyncSession, probe_ids: Sequence[int], since: datetime, limit: int
+) -> Sequence[Any]:
+    """The newest failed results of ``probe_ids`` started at or after ``since`` (at most
+    ``limit``), newest first; reads failed rows only (partial index)."""
+    query = (
+        select(
+            RESULTS.c.probe_id,
+            RESULTS.c.started_at,
+            RESULTS.c.outcome,
+            RESULTS.c.status_code,
+            RESULTS.c.latency_ms,
+            RESULTS.c.detail,
+        )
+        .where(_FAILED, RESULTS.c.started_at >= since, RESULTS.c.probe_id.in_(list(probe_ids)))
+        .order_by(RESULTS.c.started_at.desc())
+        .limit(limit)
+    )
+    return (await session.execute(query)).all()

@@ -198,3 +198,15 @@ class CompletionSummary:
     stored: int
     duplicates: int
     missed: int
+
+
+@dataclass(frozen=True)
+class FailureRead:
+    """One failed probe run: when, how it failed and the error text the run recorded."""
+
+    probe_id: int
+    started_at: datetime
+    outcome: str
+    status_code: int | None
+    latency_ms: float
+    detail: str | None

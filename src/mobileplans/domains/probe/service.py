@@ -33,6 +33,7 @@ from mobileplans.domains.probe import repository
 from mobileplans.domains.probe.kinds import KINDS
 from mobileplans.domains.probe.scheduler import jitter_ms_for, slot_at_or_after
 from mobileplans.domains.probe.schemas import (
+    FailureRead,
     ProbeDefinition,
     ProbeHealth,
     ProbeKindName,
@@ -402,3 +403,24 @@ async def healthy_run(session: AsyncSession, probe_id: int, count: int) -> bool:
     """Whether the probe's last ``count`` results all succeeded (ok or degraded)."""
     latest = await repository.latest_outcomes(session, probe_id, count)
     return len(latest) >= count and all(outcome in SUCCEEDED for _, outcome in latest)
+
+
+async def recent_failures(
+    session: AsyncSession, probe_ids: Iterable[int], *, since: datetime, limit: int = 20
+) -> list[FailureRead]:
+    """The newest failed runs of the probes since ``since``, newest first (console)."""
+    ids = list(probe_ids)
+    if not ids:
+        return []
+    rows = await repository.recent_failures(session, ids, since, limit)
+    return [
+        FailureRead(
+            probe_id=int(r.probe_id),
+            started_at=r.started_at,
+            outcome=str(r.outcome),
+            status_code=r.status_code,
+            latency_ms=float(r.latency_ms),
+            detail=r.detail,
+        )
+        for r in rows
+    ]
