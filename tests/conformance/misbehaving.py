@@ -199,7 +199,7 @@ class Misbehaving:
         if "wrong_casing" in self.faults:
             item = {
                 "Id": item["id"],
-                "Type": item["type"].lower(),
+                "Type": str(item["type"]).lower(),
                 "DataRemainingInMb": item["dataRemaininginMB"],
                 "TimeRemaining": item["timeRemaining"],
             }
