@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 import subprocess
 import threading
@@ -35,13 +36,24 @@ def _free(port: int) -> bool:
     return True
 
 
-def free_port_block(count: int = PORTS_PER_STACK, tries: int = 50) -> int:
-    """A base port N with N..N+count-1 all free right now."""
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for the local ports of outgoing connections."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port_block(count: int = PORTS_PER_STACK, tries: int = 200) -> int:
+    """A base port N with N..N+count-1 all free right now, chosen below the ephemeral range:
+    a port handed out by ``bind(0)`` can be taken as the local port of any outgoing
+    connection before ``up`` binds it (or binds it again on a restart)."""
+    low, high = _ephemeral_range()
+    start, stop = (20_000, low - count) if low - count > 20_000 else (high + 1, 65_535 - count)
     for _ in range(tries):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base = int(sock.getsockname()[1])
-        if base + count < 65535 and all(_free(base + i) for i in range(count)):
+        base = random.randrange(start, stop)
+        if all(_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no block of free ports found")
 
