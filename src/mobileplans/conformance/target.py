@@ -21,9 +21,9 @@ from pydantic import (
     field_validator,
 )
 
-from mobileplans.conformance import yaml_lines
-from mobileplans.conformance.yaml_lines import Problem, YamlFileError
+from mobileplans.kit import yaml_lines
 from mobileplans.kit.identifiers import parse_country, parse_iccid
+from mobileplans.kit.yaml_lines import Problem, YamlFileError
 from mobileplans.simulator.endpoints import DemoData
 
 DEFAULT_UNKNOWN_ICCID = "8999999999999999999"

@@ -8,8 +8,6 @@ it comes from; a file with any problem is rejected whole.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -17,34 +15,9 @@ from pydantic import ValidationError
 
 from mobileplans.domains.operator_registry.iccid_index import RangeRef, find_overlaps
 from mobileplans.domains.operator_registry.schemas import RegistryDocument
+from mobileplans.kit.yaml_lines import Path, Problem, YamlFileError, dotted, line_for, parse
 
-Path = tuple[str | int, ...]
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false (YAML 1.2), not yes/no/on/off."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "file"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+ConfigProblem = Problem
 
 
 class ConfigFileError(ValueError):
@@ -53,60 +26,11 @@ class ConfigFileError(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def _walk(
-    node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[ConfigProblem]
-) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                problems.append(
-                    ConfigProblem(
-                        key_node.start_mark.line + 1,
-                        _dotted((*path, key)),
-                        "duplicate key",
-                    )
-                )
-            seen.add(key)
-            _walk(value_node, (*path, key), lines, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines, problems)
-
-
-def _dotted(path: Path) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line_for(loc: Path, lines: dict[Path, int]) -> int | None:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
-
-
 def _parse(text: str) -> tuple[Any, dict[Path, int]]:
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigFileError([ConfigProblem(line, "", f"YAML syntax: {exc.problem}")]) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigFileError([ConfigProblem(None, "", f"YAML error: {exc}")]) from exc
-    lines: dict[Path, int] = {}
-    problems: list[ConfigProblem] = []
-    if node is not None:
-        _walk(node, (), lines, problems)
-    if problems:
-        raise ConfigFileError(problems)
-    return data, lines
+        return parse(text, source="")
+    except YamlFileError as exc:
+        raise ConfigFileError(exc.problems) from exc
 
 
 def load_document(text: str, *, url_policy: str = "strict") -> RegistryDocument:
@@ -120,8 +44,8 @@ def load_document(text: str, *, url_policy: str = "strict") -> RegistryDocument:
         raise ConfigFileError(
             [
                 ConfigProblem(
-                    _line_for(tuple(e["loc"]), lines),
-                    _dotted(tuple(e["loc"])),
+                    line_for(tuple(e["loc"]), lines),
+                    dotted(tuple(e["loc"])),
                     e["msg"],
                 )
                 for e in exc.errors()
@@ -150,7 +74,7 @@ def _check_overlaps(document: RegistryDocument, lines: dict[Path, int]) -> None:
     problems = []
     for overlap in find_overlaps(refs):
         path = where[overlap.second.range_id or 0]
-        problems.append(ConfigProblem(lines.get(path), _dotted(path), overlap.message()))
+        problems.append(ConfigProblem(lines.get(path), dotted(path), overlap.message()))
     if problems:
         raise ConfigFileError(problems)
 

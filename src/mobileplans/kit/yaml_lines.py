@@ -1,9 +1,9 @@
 """YAML with line numbers: every value's line, duplicate keys refused, YAML 1.2 booleans.
 
-The same approach as the registry's configuration import: compose the node tree to
-learn where each path starts, load the data with a SafeLoader whose booleans are only
-``true``/``false`` (so a country ``NO`` stays a string), and map pydantic error
-locations back to lines.
+Shared by the registry's configuration file and the conformance kit's target file:
+compose the node tree to learn where each path starts, load the data with a SafeLoader
+whose booleans are only ``true``/``false`` (so a country ``NO`` stays a string), and map
+pydantic error locations back to lines with :func:`line_for`.
 """
 
 from __future__ import annotations
