@@ -9,7 +9,8 @@ joint one). An operator party sees only its own project; others answer 404.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,13 @@ from mobileplans.domains.onboarding.schemas import (
     SignoffRead,
     StartIn,
 )
-from mobileplans.domains.onboarding.templates import PHASES, PLANS, POST_LAUNCH, ROLLOUT
+from mobileplans.domains.onboarding.templates import (
+    PHASES,
+    PLANS,
+    POST_LAUNCH,
+    ROLLOUT,
+    Activity,
+)
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.schemas import OnboardingPhase
 from mobileplans.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -76,8 +83,20 @@ async def start(
         updated_at=now,
     )
     await repository.add(session, project)
-    for position, (activity, due) in enumerate(zip(activities, dues, strict=True)):
-        milestone = OnboardingMilestone(
+    session.add_all(_milestones(operator_id, activities, dues))
+    await session.flush()
+    message = f"{spec.plan.value} plan from {spec.start.isoformat()}, launch due {dues[-2]}"
+    await timeline.note(session, operator_id, "started", party, message, now=now)
+    await _set_phase(session, operator.id, OnboardingPhase.FEASIBILITY, now=now)
+    return await show(session, party, operator_id, now=now)
+
+
+def _milestones(
+    operator_id: str, activities: Sequence[Activity], dues: Sequence[date], **done: Any
+) -> list[OnboardingMilestone]:
+    """The plan's milestones, in order, with their due dates (``done``: for adopted ones)."""
+    return [
+        OnboardingMilestone(
             operator_id=operator_id,
             position=position,
             key=activity.key,
@@ -89,13 +108,10 @@ async def start(
             mandatory=activity.mandatory,
             due_date=due,
             signoffs={},
+            **done,
         )
-        session.add(milestone)
-    await session.flush()
-    message = f"{spec.plan.value} plan from {spec.start.isoformat()}, launch due {dues[-2]}"
-    await timeline.note(session, operator_id, "started", party, message, now=now)
-    await _set_phase(session, operator.id, OnboardingPhase.FEASIBILITY, now=now)
-    return await show(session, party, operator_id, now=now)
+        for position, (activity, due) in enumerate(zip(activities, dues, strict=True))
+    ]
 
 
 async def adopt_live(
@@ -124,24 +140,7 @@ async def adopt_live(
     )
     await repository.add(session, project)
     evidence = {"source": "adopted", "summary": "live before onboarding was tracked"}
-    for position, (activity, due) in enumerate(zip(activities, dues, strict=True)):
-        session.add(
-            OnboardingMilestone(
-                operator_id=operator_id,
-                position=position,
-                key=activity.key,
-                phase=activity.phase,
-                title=activity.title,
-                owner=activity.owner.value,
-                kind=activity.kind.value,
-                estimate_days=activity.days,
-                mandatory=activity.mandatory,
-                due_date=due,
-                done_at=now,
-                evidence=evidence,
-                signoffs={},
-            )
-        )
+    session.add_all(_milestones(operator_id, activities, dues, done_at=now, evidence=evidence))
     await session.flush()
     message = f"adopted as live and accepted ({spec.plan.value} plan from {spec.start})"
     await timeline.note(session, operator_id, "adopted", party, message, now=now)
