@@ -21,14 +21,12 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -55,28 +53,6 @@ RUN_FOR = timedelta(seconds=35)
 TOKEN = "scale-out-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 EXE = str(Path(sys.executable).with_name("mobileplans"))
-BALANCES = b'{"balances":[{"type":"MODIRECTPAYG","dataRemaininginMB":1.0,"timeRemaining":"P1D"}]}'
-
-
-@pytest.fixture
-async def target() -> AsyncIterator[int]:
-    """A minimal operator: every portal and balances path answers at once."""
-
-    async def portal(_request: web.Request) -> web.Response:
-        return web.Response(text="<html>portal</html>", content_type="text/html")
-
-    async def balances(_request: web.Request) -> web.Response:
-        return web.Response(body=BALANCES, content_type="application/json")
-
-    app = web.Application()
-    app.router.add_get("/{op}/portal", portal)
-    app.router.add_get("/{op}/v1/sims/{sim}/balances", balances)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield port
-    await runner.cleanup()
 
 
 def operator(i: int, port: int) -> dict[str, Any]:
@@ -173,9 +149,9 @@ def slots(probe: Probe, start: datetime, end: datetime) -> list[datetime]:
 
 
 async def test_two_brokers_and_two_workers_share_one_postgresql(
-    sessions: Sessions, database_url: str, target: int, tmp_path: Path
+    sessions: Sessions, database_url: str, fast_target: int, tmp_path: Path
 ) -> None:
-    synced_at = await seed(sessions, target)
+    synced_at = await seed(sessions, fast_target)
     with SmtpServer() as smtp:
         env = {
             **os.environ,
@@ -207,7 +183,7 @@ async def test_two_brokers_and_two_workers_share_one_postgresql(
             assert len(children(broker_a.process.pid)) == 2  # --workers 2: two processes
 
             # A configuration change through B reaches both processes of A by polling.
-            newop = {**operator(900, target), "id": "newop"}
+            newop = {**operator(900, fast_target), "id": "newop"}
             ranges = newop["iccidRanges"]
             [start] = [r["start"] for r in ranges if r["environment"] == "production"]
             async with httpx.AsyncClient(base_url=url_b) as client:

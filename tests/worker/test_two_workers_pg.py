@@ -18,12 +18,10 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,7 +32,7 @@ from mobileplans.domains.operator_registry.schemas import RegistryDocument
 from mobileplans.domains.probe import scheduler
 from mobileplans.domains.probe import service as probe_service
 from mobileplans.kit.clock import SystemClock
-from tests.support import free_port, operator_data, pg_url, valid_iccid
+from tests.support import operator_data, pg_url, valid_iccid
 
 pytestmark = [
     pytest.mark.e2e,
@@ -43,28 +41,6 @@ pytestmark = [
 Sessions = async_sessionmaker[AsyncSession]
 OPERATORS = 500  # x (portal + getbalance) = 1,000 probes
 INTERVAL = timedelta(seconds=30)
-BALANCES = b'{"balances":[{"type":"MODIRECTPAYG","dataRemaininginMB":1.0,"timeRemaining":"P1D"}]}'
-
-
-@pytest.fixture
-async def fast_target() -> AsyncIterator[int]:
-    """A minimal local operator: every portal and balances path answers at once."""
-
-    async def portal(_request: web.Request) -> web.Response:
-        return web.Response(text="<html>portal</html>", content_type="text/html")
-
-    async def balances(_request: web.Request) -> web.Response:
-        return web.Response(body=BALANCES, content_type="application/json")
-
-    app = web.Application()
-    app.router.add_get("/{op}/portal", portal)
-    app.router.add_get("/{op}/v1/sims/{sim}/balances", balances)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield port
-    await runner.cleanup()
 
 
 async def seed(sessions: Sessions, port: int) -> None:
