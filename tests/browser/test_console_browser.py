@@ -4,41 +4,21 @@ console error and on any request leaving 127.0.0.1; screenshots land in the test
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import ConsoleMessage, Route, async_playwright
 
-from mobileplans.apps.console.app import ConsoleApp
 from mobileplans.kit.clock import FrozenClock
 from mobileplans.simulator.browser_mode import CHROMIUM, CHROMIUM_ARGS
 from tests.apps.console.conftest import (
     TOKEN,
     Sessions,
-    console,  # noqa: F401 - the fixture
     open_global_incident,
     seed_operators,
 )
-from tests.support import free_port
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def served(console: ConsoleApp) -> AsyncIterator[str]:  # noqa: F811
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(console, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
 
 
 async def test_platform_signs_in_and_reads_the_overview_and_status(
