@@ -117,6 +117,32 @@ class IncidentClock(Base):
     rule: Mapped[str] = mapped_column(String(120))
 
 
+class IncidentCallTask(Base):
+    """A phone escalation one side owes (issue #10): ``caller`` must phone ``callee`` at
+    ``numbers`` (``[{name, phone}]``, by severity); open until a call is recorded that
+    reached someone. ``open_key`` (``<incident>|<purpose>``) is set while open and unique,
+    so an incident has at most one open task per purpose."""
+
+    __tablename__ = "incident_call_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    open_key: Mapped[str | None] = mapped_column(String(48), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # escalation | outage
+    caller: Mapped[str] = mapped_column(String(16))  # platform | operator
+    callee: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8))
+    numbers: Mapped[list[Any]]
+    next_index: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | done | ...
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    reached: Mapped[str | None] = mapped_column(String(120))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
 class Notification(Base):
     """Outbox: written in the transaction of the event it reports, delivered by a worker.
 
