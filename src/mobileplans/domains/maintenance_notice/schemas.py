@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -57,3 +57,24 @@ class NoticeCounts:
 
     reminders: int = 0
     completions: int = 0
+
+
+@dataclass(frozen=True)
+class NoticeCheck:
+    """The five-business-day check of a window not yet announced (spec 5.5): the notice a
+    start at ``starts_at`` gets if announced at ``announced_at``, counted as an announced
+    window's is (the operator's time zone and public holidays)."""
+
+    operator_id: str
+    timezone: str
+    announced_at: datetime
+    starts_at: datetime
+    business_days: float
+    required: float
+    earliest_timely_start: datetime
+    holidays: tuple[tuple[date, str], ...] = ()
+    """Public holidays between the announcement and the start (they do not count)."""
+
+    @property
+    def late(self) -> bool:
+        return self.business_days < self.required

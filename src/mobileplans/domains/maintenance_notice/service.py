@@ -19,7 +19,7 @@ side to the operator's contacts. Table CRUD and the SLA exclusion stay in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,7 @@ from mobileplans.domains.access.service import Party
 from mobileplans.domains.maintenance_notice import repository
 from mobileplans.domains.maintenance_notice.schemas import (
     LateNoticeCount,
+    NoticeCheck,
     NoticeCounts,
     NoticeIn,
     NoticeRead,
@@ -39,7 +40,7 @@ from mobileplans.domains.notification.schemas import Message, Recipient
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.sla import maintenance
 from mobileplans.domains.sla.schemas import MaintenanceWindowIn
-from mobileplans.errors import BadRequest, Forbidden, NotFound
+from mobileplans.errors import BadRequest, Conflict, Forbidden, NotFound
 from mobileplans.kit.business_time import MAX_DAYS_SCANNED, BusinessCalendar
 
 NoticeKind = Literal["announced", "reminder", "completed", "cancelled"]
@@ -124,6 +125,41 @@ async def earliest_timely_start(
     return first_start_with_notice(calendar, announced)
 
 
+async def check_notice(
+    session: AsyncSession,
+    party: Party,
+    operator_id: str | None,
+    starts_at: datetime,
+    *,
+    now: datetime,
+) -> NoticeCheck:
+    """The notice a window starting at ``starts_at`` would get if announced now (spec 5.5),
+    by the same count :func:`schedule` records, with the earliest start that is not late
+    notice and the holidays on the way. An operator may check only its own operator."""
+    target = party.acting_for(operator_id)
+    _aware(starts_at, "startsAt")
+    operator = await registry_service.get_operator(session, target)
+    calendar = await maintenance.notice_calendar(session, operator)
+    days = await maintenance.notice_business_days(session, operator, now, starts_at)
+    found: list[tuple[date, str]] = []
+    day, last = calendar.local(now).date(), calendar.local(max(now, starts_at)).date()
+    while day <= last and len(found) < 20:
+        name = calendar.holiday_name(day)
+        if name is not None and day.weekday() < 5:
+            found.append((day, name))
+        day += timedelta(days=1)
+    return NoticeCheck(
+        operator_id=target,
+        timezone=operator.timezone,
+        announced_at=now,
+        starts_at=starts_at,
+        business_days=days,
+        required=REQUIRED,
+        earliest_timely_start=first_start_with_notice(calendar, now),
+        holidays=tuple(found),
+    )
+
+
 async def schedule(
     session: AsyncSession,
     party: Party,
@@ -173,6 +209,33 @@ async def cancel(
         if party.side != row.side:
             recipients += await _side_recipients(session, row, row.side, contacts)
         await _notify(session, row, "cancelled", recipients, now=now)
+    return to_read(row)
+
+
+async def complete(
+    session: AsyncSession,
+    party: Party,
+    window_id: int,
+    *,
+    contacts: Sequence[PlatformContact],
+    now: datetime,
+) -> NoticeRead:
+    """Send the completion notice of a window now (spec 5.5 "after maintenance: send a
+    completion notice"), once it has started, instead of waiting for the notice job after
+    its end; sent once (the job skips it after). Who may: as for :func:`cancel`."""
+    row = await _visible(session, party, window_id)
+    if not party.is_platform and row.side != party.side:
+        raise Forbidden("a window the platform announced can be completed by the platform only")
+    if row.cancelled_at is not None:
+        raise Conflict(f"maintenance window {window_id} was cancelled", field="windowId")
+    if row.starts_at > now:
+        raise Conflict("a window that has not started cannot be completed", field="windowId")
+    if not await repository.claim(session, row.id, "completion_sent_at", now):
+        raise Conflict(
+            f"the completion notice of window {window_id} was already sent", field="windowId"
+        )
+    await session.refresh(row)
+    await _notify(session, row, "completed", await _audience(session, row, contacts), now=now)
     return to_read(row)
 
 

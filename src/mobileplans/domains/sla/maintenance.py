@@ -59,6 +59,16 @@ async def notice_calendar(session: AsyncSession, operator: OperatorSpec) -> Busi
     return calendar
 
 
+async def notice_business_days(
+    session: AsyncSession, operator: OperatorSpec, announced: datetime, starts_at: datetime
+) -> float:
+    """The notice a window starting at ``starts_at`` gets when announced at ``announced``:
+    business days in the operator's calendar (:func:`notice_calendar`, spec 5.5). What a
+    window records, and what the console's live check shows before it is announced."""
+    calendar = await notice_calendar(session, operator)
+    return calendar.business_days_between(announced, starts_at)
+
+
 def is_excluded(window: MaintenanceWindow) -> bool:
     return window.cancelled_at is None and not window.late_notice
 
@@ -162,8 +172,7 @@ async def create_window(
     announced = (spec.announced_at or now).astimezone(UTC)
     if announced > now:
         raise BadRequest("announcedAt cannot be in the future", field="announcedAt")
-    calendar = await notice_calendar(session, operator)
-    notice = calendar.business_days_between(announced, spec.starts_at)
+    notice = await notice_business_days(session, operator, announced, spec.starts_at)
     row = MaintenanceWindow(
         operator_id=operator_id,
         environment=spec.environment.value if spec.environment else None,
