@@ -64,7 +64,7 @@ async def test_admin_token_signs_in_to_the_overview(
     assert page.status_code == 200
     for name in ("Alpha Mobile", "Bravo Mobile", "Charlie Mobile"):
         assert name in page.text
-    assert 'hx-get="/overview/rows"' in page.text
+    assert 'hx-get="/overview/rows?sort=name"' in page.text
     assert "every 15s" in page.text
     assert "SLA 99.9 %" in page.text  # the threshold line of the 24 h bars
     assert "Availability, last 90 days" in page.text

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mobileplans import __version__
-from mobileplans.apps.console import auth, bugs, incidents, maintenance, pages
+from mobileplans.apps.console import auth, bugs, incidents, maintenance, operators, pages
 from mobileplans.apps.console.security import SecurityHeaders
 from mobileplans.apps.console.state import HERE, ConsoleState
 from mobileplans.config import Settings
@@ -55,6 +55,7 @@ def create_app(
     api.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     api.include_router(auth.router)
     api.include_router(pages.router)
+    api.include_router(operators.router)
     api.include_router(incidents.router)
     api.include_router(maintenance.router)
     api.include_router(bugs.router)

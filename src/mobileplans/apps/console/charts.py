@@ -105,8 +105,10 @@ def latency_lines(
     threshold_ms: float,
     first: str,
     last: str,
+    point_format: str = "%d %b %H:00",
 ) -> Markup:
-    """p50 and p99 latency (ms) per bucket as two lines, with the SLA latency line."""
+    """p50 and p99 latency (ms) per bucket as two lines, with the SLA latency line
+    (``point_format``: the bucket's start in each point's tooltip)."""
     values = [v for _, a, b in points for v in (a, b) if v is not None]
     top_ms = max([threshold_ms * 1.25, *values])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -133,7 +135,7 @@ def latency_lines(
             if p[index] is not None:
                 parts.append(
                     f'<circle class="point {name}" cx="{LEFT + i * step:.1f}" '
-                    f'cy="{y_of(p[index]):.1f}" r="2.5"><title>{p[0]:%d %b %H:00} UTC {name}: '  # type: ignore[arg-type]
+                    f'cy="{y_of(p[index]):.1f}" r="2.5"><title>{p[0]:{point_format}} UTC {name}: '  # type: ignore[arg-type]
                     f"{p[index]:.0f} ms</title></circle>"
                 )
     y = y_of(threshold_ms)

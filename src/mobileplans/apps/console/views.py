@@ -15,7 +15,7 @@ from mobileplans.domains.incident.schemas import IncidentDetail, IncidentRead
 from mobileplans.domains.maintenance_notice import service as notice_service
 from mobileplans.domains.maintenance_notice.schemas import NoticeRead
 from mobileplans.domains.operator_registry import service as registry_service
-from mobileplans.domains.operator_registry.schemas import OperatorSpec
+from mobileplans.domains.operator_registry.schemas import OnboardingPhase, OperatorSpec
 from mobileplans.domains.probe import service as probe_service
 from mobileplans.domains.probe.schemas import ProbeRead
 from mobileplans.domains.sla import service as sla_service
@@ -67,6 +67,33 @@ class OperatorRow:
             if worst in states:
                 return worst
         return "unknown"
+
+
+SORTS = {
+    "name": "name",
+    "phase": "phase",
+    "availability": "availability",
+    "incidents": "open incidents",
+}
+DEFAULT_SORT = "name"
+PHASES = [p.value for p in OnboardingPhase]
+
+
+def sort_rows(rows: list[OperatorRow], sort: str) -> list[OperatorRow]:
+    """The overview's order (``SORTS``); the operator's name breaks ties."""
+
+    def key(row: OperatorRow) -> tuple[float | str, ...]:
+        name = row.spec.brand_name.casefold()
+        if sort == "phase":
+            return (PHASES.index(row.spec.onboarding_phase.value), name)
+        if sort == "availability":  # no figure yet sorts last
+            value = row.mtd_availability
+            return (1.0 if value is None else 0.0, 0.0 if value is None else value, name)
+        if sort == "incidents":
+            return (-len(row.incidents), name)
+        return (name, row.spec.id)
+
+    return sorted(rows, key=key)
 
 
 def merge_buckets(series: list[list[BucketRead]]) -> list[BucketRead]:

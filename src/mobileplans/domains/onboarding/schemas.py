@@ -85,6 +85,14 @@ class EvidenceRead(ApiModel):
     actor: str
 
 
+class EvidenceDetail(EvidenceRead):
+    """A filed report with what the registry keeps of its cases: each case's outcome and
+    the mandatory cases that failed (the console's run page)."""
+
+    cases: dict[str, str]
+    mandatory_failures: list[str]
+
+
 class SignoffRead(ApiModel):
     side: str
     actor: str

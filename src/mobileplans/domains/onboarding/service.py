@@ -20,6 +20,7 @@ from mobileplans.domains.access.service import Party
 from mobileplans.domains.incident import profiles
 from mobileplans.domains.onboarding import criteria, promotion, repository, schedule, timeline
 from mobileplans.domains.onboarding.schemas import (
+    EvidenceDetail,
     EvidenceRead,
     Kind,
     MilestoneRead,
@@ -303,6 +304,22 @@ def evidence_read(row: OnboardingEvidence) -> EvidenceRead:
         received_at=row.received_at,
         actor=row.actor,
     )
+
+
+async def evidence_detail(
+    session: AsyncSession, party: Party, operator_id: str, evidence_id: int
+) -> EvidenceDetail:
+    """One filed report of ``operator_id`` with its case outcomes (404 if not visible)."""
+    party.check_visible(operator_id, f"evidence {evidence_id} of {operator_id!r}")
+    for row in await repository.evidence(session, operator_id):
+        if row.id == evidence_id:
+            outcomes = row.outcomes or {}
+            return EvidenceDetail(
+                **evidence_read(row).model_dump(),
+                cases=dict(outcomes.get("cases") or {}),
+                mandatory_failures=list(outcomes.get("mandatoryFailures") or []),
+            )
+    raise NotFound(f"evidence {evidence_id} of {operator_id!r} does not exist")
 
 
 async def milestone(session: AsyncSession, operator_id: str, key: str) -> OnboardingMilestone:

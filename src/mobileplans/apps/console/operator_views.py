@@ -1,0 +1,124 @@
+"""What the operator's pages show beyond its overview card, read through the domains'
+services only: traffic failure percentages, the SLA months and one month's statements with
+their daily series, the onboarding project and its conformance runs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobileplans.domains.access.service import Party
+from mobileplans.domains.onboarding import gates
+from mobileplans.domains.onboarding import service as onboarding_service
+from mobileplans.domains.onboarding.schemas import GoNoGoRead, ProjectRead
+from mobileplans.domains.sla import service as sla_service
+from mobileplans.domains.sla.periods import current_month, floor_to, month_period
+from mobileplans.domains.sla.schemas import SlaReport
+from mobileplans.domains.sla.service import BucketRead
+from mobileplans.domains.traffic import service as traffic_service
+from mobileplans.domains.traffic.schemas import TrafficCounts
+from mobileplans.errors import NotFound
+
+TRAFFIC_ENVIRONMENT = "production"
+TRAFFIC_WINDOWS = (
+    ("5 minutes", timedelta(minutes=5)),
+    ("1 hour", timedelta(hours=1)),
+    ("24 hours", timedelta(days=1)),
+    ("7 days", timedelta(days=7)),
+)
+SLA_MONTHS = 13  # the current month and twelve before it (raw results are kept 400 days)
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class TrafficRow:
+    window: str
+    counts: TrafficCounts | None  # None: no request of this operator in the window
+
+
+async def traffic(session: AsyncSession, operator_id: str, now: datetime) -> list[TrafficRow]:
+    """The operator's failure percentages of real traffic (spec 5.3, 7.2 #31) over the
+    incident engine's 5-minute window and longer ones, production only."""
+    rows = []
+    for label, span in TRAFFIC_WINDOWS:
+        found = await traffic_service.failure_percentages(
+            session, now=now, window=span, environment=TRAFFIC_ENVIRONMENT
+        )
+        mine = next((p for p in found.partners if p.operator_id == operator_id), None)
+        rows.append(TrafficRow(label, mine))
+    return rows
+
+
+@dataclass(frozen=True)
+class SlaMonth:
+    label: str  # YYYY-MM
+    in_progress: bool
+
+
+def sla_months(now: datetime, timezone: str) -> list[SlaMonth]:
+    """The months with a statement page, newest first, in the operator's time zone."""
+    current = current_month(now, timezone)
+    year, month = int(current.label[:4]), int(current.label[5:])
+    months = []
+    for back in range(SLA_MONTHS):
+        y, m = divmod((year * 12 + month - 1) - back, 12)
+        months.append(SlaMonth(f"{y:04d}-{m + 1:02d}", back == 0))
+    return months
+
+
+def check_month(month: str, now: datetime, timezone: str) -> None:
+    """404 for anything but a listed month (a malformed one, one not begun, one too old)."""
+    if not MONTH.match(month) or month not in {m.label for m in sla_months(now, timezone)}:
+        raise NotFound(f"no SLA statement page for {month!r}")
+
+
+@dataclass
+class MonthStatements:
+    report: SlaReport
+    days: dict[int, list[BucketRead]]  # probe id → one bucket per UTC day of the month
+    first_day: datetime
+
+
+async def month_statements(
+    session: AsyncSession, operator_id: str, month: str, timezone: str, now: datetime
+) -> MonthStatements:
+    """The month's statements (spec 5.2) and, for the plots, each probe's UTC days."""
+    report = await sla_service.report(session, operator_id=operator_id, period=month, now=now)
+    period = month_period(int(month[:4]), int(month[5:]), timezone)
+    end = min(period.end, now)
+    first = floor_to(period.start, "day")
+    count = max(1, -(-int((end - first).total_seconds()) // 86400))
+    ids = [item.statement.probe_id for item in report.statements]
+    days = await sla_service.probe_buckets(session, ids, end=end, grain="day", count=count)
+    return MonthStatements(report, days, first)
+
+
+@dataclass
+class Onboarding:
+    project: ProjectRead | None
+    gonogo: GoNoGoRead | None
+
+
+async def onboarding(
+    session: AsyncSession, party: Party, operator_id: str, now: datetime
+) -> Onboarding:
+    """The onboarding project and its Go/No-Go table (none for an operator never tracked)."""
+    try:
+        project = await onboarding_service.show(session, party, operator_id, now=now)
+        return Onboarding(project, await gates.go_no_go(session, party, operator_id, now=now))
+    except NotFound:
+        return Onboarding(None, None)
+
+
+def case_rows(cases: dict[str, str], mandatory_failures: list[str]) -> list[dict[str, Any]]:
+    """A run's cases, failures first, then by id."""
+    order = {"fail": 0, "skip": 1, "pass": 2}
+    rows = [
+        {"id": k, "outcome": v, "mandatory_failure": k in mandatory_failures}
+        for k, v in cases.items()
+    ]
+    return sorted(rows, key=lambda r: (order.get(r["outcome"], 3), r["id"]))
