@@ -1,13 +1,19 @@
 """Shared pieces of the console's browser tests: the console served by uvicorn on a real
 127.0.0.1 socket, and a Chromium page that records console errors and aborts (and
-records) any request leaving that server. Each test asserts both lists are empty."""
+records) any request leaving that server. Each test asserts both lists are empty.
+``screenshot`` saves a page to the test's tmp dir and, with ``MP_TEST_ARTIFACTS`` set,
+to ``$MP_TEST_ARTIFACTS/<test name>/`` as well."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -91,3 +97,27 @@ async def guarded_browser(base: str) -> AsyncIterator[Guarded]:
             await browser.close()
     assert guarded.errors == [], guarded.errors
     assert guarded.outside == [], guarded.outside
+
+
+def artifact_dir() -> Path | None:
+    """``$MP_TEST_ARTIFACTS/<test name>/`` (made on first use) when that variable is set:
+    where CI collects the screenshots of the running test; None otherwise."""
+    root = os.environ.get("MP_TEST_ARTIFACTS")
+    current = os.environ.get("PYTEST_CURRENT_TEST", "")
+    if not root or not current:
+        return None
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", current.split("::")[-1].split(" ")[0])
+    folder = Path(root) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def screenshot(page: Page, tmp_path: Path, name: str, *, full_page: bool = True) -> Path:
+    """A screenshot ``<name>.png`` in the test's ``tmp_path``, and a copy in
+    :func:`artifact_dir` when ``MP_TEST_ARTIFACTS`` is set; returns the ``tmp_path`` one."""
+    path = tmp_path / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=full_page)
+    folder = artifact_dir()
+    if folder is not None:
+        shutil.copyfile(path, folder / path.name)
+    return path
