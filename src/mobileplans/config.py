@@ -37,6 +37,8 @@ class PlatformContact(BaseModel):
 
     name: str
     email: str
+    phone: str | None = None
+    """E.164; the number the operator side phones on a High / Sev 1 escalation (issue #10)."""
     environment: Environment | None = None
     severity: str = "any"
 
@@ -46,11 +48,13 @@ def _default_platform_contacts() -> list[PlatformContact]:
         PlatformContact(
             name="Mobile Plans Implementation Support",
             email="mp-implementation@platform.example",
+            phone="+14255550101",
             environment=Environment.STAGING,
         ),
         PlatformContact(
             name="Mobile Plans Operations Support",
             email="mp-operations@platform.example",
+            phone="+14255550100",
             environment=Environment.PRODUCTION,
         ),
     ]

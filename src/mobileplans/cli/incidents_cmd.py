@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.cli.incidents_calls_cmd import app as calls_app
 from mobileplans.cli.ops_common import (
     AsOperator,
     DataDir,
@@ -45,6 +46,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
+app.add_typer(calls_app, name="calls")
 IncidentId = Annotated[int, typer.Argument(help="Incident id")]
 Message = Annotated[str, typer.Option("--message", "-m", help="Text sent to the other side")]
 OptionalMessage = Annotated[str, typer.Option("--message", "-m", help="Optional note")]

@@ -16,6 +16,7 @@ from mobileplans import __version__
 from mobileplans.apps.broker.fastpath import DeviceFastPath
 from mobileplans.apps.broker.routes import (
     admin,
+    calls,
     devices,
     flyout,
     incidents,
@@ -99,6 +100,7 @@ def create_app(
     api.include_router(admin.router)
     api.include_router(sla.router)
     api.include_router(incidents.router)
+    api.include_router(calls.router)
     api.include_router(operations.router)
     api.include_router(onboarding.router)
     api.include_router(phone_numbers.router)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import Incident, IncidentEvent
-from mobileplans.domains.incident import clocks, notify, repository
+from mobileplans.domains.incident import calls, clocks, notify, repository
 from mobileplans.domains.incident.policies import policy_named
 from mobileplans.domains.incident.schemas import ORDER, Status
 from mobileplans.errors import BadRequest, Conflict
@@ -120,6 +120,7 @@ async def contact(
         message=f"{incident.responder} side contacted",
     )
     await clocks.start_on_contact(session, incident, now)
+    await calls.on_contacted(session, ctx, incident, now)
     await notify.send(session, ctx, incident, "opened", now=now, note=note)
 
 
@@ -150,6 +151,7 @@ async def change_severity(
         data={"from": before, "to": severity},
     )
     await clocks.restart_for_severity(session, incident, now)
+    await calls.on_severity_changed(session, ctx, incident, now)
     await notify.send(
         session,
         ctx,
@@ -203,6 +205,7 @@ async def acknowledge(
     incident.status, incident.updated_at = Status.ACKNOWLEDGED, now
     if side == incident.responder:
         await clocks.close_clocks(session, incident, ["response"], now, met=True)
+        await calls.close_tasks(session, incident, ["escalation"], now, status="superseded")
     await _tell(
         session, ctx, incident, "acknowledged", now, side=side, actor=actor, message=message
     )
@@ -265,6 +268,7 @@ async def resolve(
     incident.open_key = None
     await clocks.close_clocks(session, incident, ["resolution", "response"], now, met=True)
     await clocks.close_clocks(session, incident, ["update"], now, met=False)
+    await calls.close_tasks(session, incident, ["escalation", "outage"], now, status="cancelled")
     await _tell(session, ctx, incident, "resolved", now, side=side, actor=actor, message=message)
 
 

@@ -10,7 +10,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import Incident, IncidentClock, IncidentEvent, OperatorOpsSettings
+from mobileplans.db.models import (
+    Incident,
+    IncidentCallTask,
+    IncidentClock,
+    IncidentEvent,
+    OperatorOpsSettings,
+)
 
 
 async def get(session: AsyncSession, incident_id: int) -> Incident | None:
@@ -176,3 +182,44 @@ async def ops_settings_fingerprint(session: AsyncSession) -> tuple[int, datetime
     query = select(func.count(), func.max(OperatorOpsSettings.updated_at))
     count, latest = (await session.execute(query)).one()
     return int(count), latest
+
+
+async def insert_call_task(session: AsyncSession, task: IncidentCallTask) -> bool:
+    """Insert; False if the incident already has an open task of that purpose."""
+    try:
+        async with session.begin_nested():
+            session.add(task)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def call_task(session: AsyncSession, task_id: int) -> IncidentCallTask | None:
+    return await session.get(IncidentCallTask, task_id)
+
+
+async def call_tasks(
+    session: AsyncSession, incident_id: int, *, open_only: bool = False
+) -> list[IncidentCallTask]:
+    query = select(IncidentCallTask).where(IncidentCallTask.incident_id == incident_id)
+    if open_only:
+        query = query.where(IncidentCallTask.open_key.is_not(None))
+    return list((await session.scalars(query.order_by(IncidentCallTask.id))).all())
+
+
+async def open_call_tasks_of(
+    session: AsyncSession, caller: str | None, operator_id: str | None
+) -> list[IncidentCallTask]:
+    """Open tasks ``caller`` owes (None: any side), on ``operator_id``'s incidents (None: all)."""
+    query = (
+        select(IncidentCallTask)
+        .join(Incident, Incident.id == IncidentCallTask.incident_id)
+        .where(IncidentCallTask.open_key.is_not(None))
+        .order_by(IncidentCallTask.opened_at, IncidentCallTask.id)
+    )
+    if caller is not None:
+        query = query.where(IncidentCallTask.caller == caller)
+    if operator_id is not None:
+        query = query.where(Incident.operator_id == operator_id)
+    return list((await session.scalars(query)).all())

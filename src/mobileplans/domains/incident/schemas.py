@@ -167,3 +167,54 @@ class EvaluationSummary:
 class ClockSummary:
     reminders: int = 0
     breaches: int = 0
+
+
+CallOutcome = Literal["acknowledged", "reached", "no_answer"]
+"""``acknowledged``: the side called acknowledged the incident on the call (counts as its
+acknowledgement); ``reached``: someone took the escalation without acknowledging it;
+``no_answer`` (busy, voicemail): the task stays open on the next number."""
+
+
+class CallNumber(ApiModel):
+    name: str
+    phone: str
+
+
+class CallAttemptIn(ApiModel):
+    """One call made for a call task (issue #10, spec 5.3-5.4 phone escalation)."""
+
+    outcome: CallOutcome
+    at: datetime | None = None
+    """When the call was made (default: now); not in the future nor before the task."""
+    number: str | None = Field(default=None, max_length=32)
+    """The number dialled, E.164 (default: the task's next number)."""
+    reached: str = Field(default="", max_length=120)
+    """Who answered: required unless ``no_answer``."""
+    notes: str = Field(default="", max_length=2000)
+
+
+class CallAttemptRead(ApiModel):
+    at: datetime
+    actor: str
+    number: str
+    name: str
+    outcome: str
+    reached: str
+    notes: str
+
+
+class CallTaskRead(ApiModel):
+    id: int
+    incident_id: int
+    purpose: str
+    caller: str
+    callee: str
+    severity: str
+    status: str
+    numbers: list[CallNumber]
+    next_number: CallNumber | None
+    outcome: str | None
+    reached: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    attempts: list[CallAttemptRead]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import Incident
 from mobileplans.domains.access.service import Party
-from mobileplans.domains.incident import clocks, lifecycle, notify, repository
+from mobileplans.domains.incident import calls, clocks, lifecycle, notify, repository
 from mobileplans.domains.incident.profiles import profile_for
 from mobileplans.domains.incident.schemas import (
     BreachCount,
@@ -137,6 +137,7 @@ async def declare(
         )
     if spec.outage:
         clocks.start_communication(session, incident, party.side, now)
+        await calls.on_outage_declared(session, ctx, incident, party.side, now)
     # The declaration's message is the first timeline entry and goes in the "opened" mail;
     # an outage's message is also its first communication (meets the 30-minute clock).
     await lifecycle.contact(session, ctx, incident, now, note=spec.message or "")
