@@ -4,6 +4,7 @@ recorded call counts for (decisions D195, D196)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +17,7 @@ from mobileplans.domains.incident import service as incidents
 from mobileplans.domains.incident.notify import NotifyContext
 from mobileplans.domains.incident.schemas import (
     CallAttemptIn,
+    CallTaskRead,
     DeclareIncident,
     IncidentDetail,
     OpsSettingsPatch,
@@ -67,7 +69,7 @@ async def world(sessions: Sessions) -> Sessions:
 
 
 async def declare(
-    sessions: Sessions, party: Party, operator: str, severity: str, **extra: object
+    sessions: Sessions, party: Party, operator: str | None, severity: str, **extra: object
 ) -> IncidentDetail:
     spec = DeclareIncident.model_validate(
         {"operatorId": operator, "title": "portal down", "severity": severity, **extra}
@@ -78,8 +80,8 @@ async def declare(
 
 async def record(
     sessions: Sessions, party: Party, incident_id: int, task_id: int, now: datetime = NOW,
-    **values: object,
-) -> object:  # fmt: skip
+    **values: Any,
+) -> CallTaskRead:  # fmt: skip
     attempt = CallAttemptIn.model_validate(values)
     async with session_scope(sessions) as session:
         return await call_records.record_call(
@@ -87,7 +89,7 @@ async def record(
         )
 
 
-async def tasks(sessions: Sessions, party: Party, incident_id: int) -> list:
+async def tasks(sessions: Sessions, party: Party, incident_id: int) -> list[CallTaskRead]:
     async with session_scope(sessions) as session:
         return await call_records.tasks_of(session, party, incident_id)
 
@@ -138,7 +140,8 @@ async def test_an_acknowledged_call_meets_the_response_clock_as_the_api_would(
 ) -> None:
     incident = await declare(world, PLATFORM, "fabrikam", "high")
     response = [c for c in incident.clocks if c.clock == "response"]
-    assert response[0].owner == "operator" and response[0].met_at is None
+    assert response[0].owner == "operator"
+    assert response[0].met_at is None
     [task] = await tasks(world, PLATFORM, incident.id)
     at = NOW + timedelta(minutes=20)
     await record(
@@ -186,7 +189,7 @@ async def test_a_dynamo_outage_is_phoned_and_the_call_is_the_communication(
 async def test_bad_calls_are_refused_naming_the_field(world: Sessions) -> None:
     incident = await declare(world, PLATFORM, "contoso", "sev1")
     [task] = await tasks(world, PLATFORM, incident.id)
-    cases: list[tuple[Party, dict[str, object], type[AppError], str | None]] = [
+    cases: list[tuple[Party, dict[str, Any], type[AppError], str | None]] = [
         (PLATFORM, {"outcome": "reached"}, BadRequest, "reached"),
         (PLATFORM, {"outcome": "no_answer", "reached": "Ana"}, BadRequest, "reached"),
         (PLATFORM, {"outcome": "no_answer", "number": "12"}, BadRequest, "number"),
@@ -205,7 +208,8 @@ async def test_bad_calls_are_refused_naming_the_field(world: Sessions) -> None:
     with pytest.raises(Conflict):
         await record(world, PLATFORM, incident.id, task.id, outcome="reached", reached="Ana")
     [after] = await tasks(world, PLATFORM, incident.id)
-    assert after.attempts[0].outcome == "reached" and len(after.attempts) == 1
+    assert after.attempts[0].outcome == "reached"
+    assert len(after.attempts) == 1
 
 
 async def test_acknowledgement_supersedes_resolution_cancels_severity_follows(
