@@ -8,19 +8,16 @@ import csv
 import io
 import re
 from datetime import timedelta
-from typing import Any
 
 import httpx
 from sqlalchemy import insert, select, update
 
 from mobileplans.config import Settings
-from mobileplans.conformance.reports import seal
-from mobileplans.db.models import BalanceLookup, Probe, ProbeResult
+from mobileplans.db.models import Probe, ProbeResult
 from mobileplans.db.session import session_scope
 from mobileplans.domains.access.service import PLATFORM_ADMIN
 from mobileplans.domains.incident.engine import Engine
 from mobileplans.domains.incident.notify import NotifyContext
-from mobileplans.domains.onboarding import evidence as intake
 from mobileplans.domains.onboarding import service as onboarding_service
 from mobileplans.domains.onboarding.schemas import StartIn
 from mobileplans.kit.clock import FrozenClock
@@ -31,61 +28,9 @@ from tests.apps.console.conftest import (
     seed_operators,
     sign_in,
 )
+from tests.apps.console.operator_support import onboard_with_runs, seed_traffic
 
 MONTH = "2026-11"  # the clock's month (tests/conftest.py START)
-
-
-def conformance_report(operator_id: str, cases: dict[str, str], finished: Any) -> dict[str, Any]:
-    """A sealed run as ``mobileplans conformance run --json`` writes it (what intake reads)."""
-    return seal(
-        {
-            "kind": "conformance-run",
-            "kitVersion": "test",
-            "target": {"operator": operator_id},
-            "options": {"source": "registry"},
-            "evidence": {"operator": operator_id, "environment": "staging", "source": "registry"},
-            "startedAt": finished.isoformat(),
-            "finishedAt": finished.isoformat(),
-            "verdict": "fail" if "fail" in cases.values() else "pass",
-            "counts": {},
-            "mandatoryFailures": [k for k, v in cases.items() if v == "fail"],
-            "cases": [{"id": k, "outcome": v} for k, v in cases.items()],
-        }
-    )
-
-
-async def onboard_with_runs(sessions: Sessions, clock: FrozenClock) -> dict[str, int]:
-    """alpha and bravo in onboarding, each with one filed staging run; their evidence ids."""
-    ids = {}
-    async with session_scope(sessions) as session:
-        for op in ("alpha", "bravo"):
-            start = StartIn(start=clock.now().date() - timedelta(days=20))
-            await onboarding_service.start(session, PLATFORM_ADMIN, op, start, now=clock.now())
-            cases = {"MOAPI-GB-001": "pass", "MOAPI-GB-002": "pass", "DEVICE-001": "fail"}
-            report = conformance_report(op, cases, clock.now() - timedelta(minutes=5))
-            filed = await intake.file_evidence(session, PLATFORM_ADMIN, op, report, now=clock.now())
-            ids[op] = filed.id
-    return ids
-
-
-async def seed_traffic(sessions: Sessions, clock: FrozenClock) -> None:
-    """alpha: 8 GetBalance calls in the last 5 minutes, 2 timed out and 1 unknown SIM."""
-    outcomes = [("ok", 200)] * 5 + [("timeout", None)] * 2 + [("http_error", 404)]
-    rows = [
-        {
-            "at": clock.now() - timedelta(seconds=10 + i),
-            "operator_id": "alpha",
-            "environment": "production",
-            "iccid": "8901991000000000009",
-            "ms_transaction_id": f"t{i}",
-            "outcome": outcome,
-            "status_code": status,
-            "latency_ms": 50.0,
-        }
-        for i, (outcome, status) in enumerate(outcomes)
-    ]
-    async with session_scope(sessions) as session:
-        await session.execute(insert(BalanceLookup), rows)
 
 
 async def test_the_operator_page_shows_traffic_months_onboarding_and_runs(
@@ -164,6 +109,7 @@ async def test_an_sla_month_renders_with_plots_and_downloads(
     # 2 November (UTC) is the clock's day: 2 daily bars, the second fully available
     bars = re.findall(r'<rect class="bar (\w+)"', page.text)
     assert bars[:2] == ["none", "ok"]
+    assert len(bars) == 30 * (probes // 2)  # the whole month, days to come empty
     document = await client.get(f"/operators/alpha/sla/{MONTH}.csv")
     assert document.status_code == 200
     assert document.headers["content-type"].startswith("text/csv")

@@ -94,7 +94,11 @@ async def month_statements(
     count = max(1, -(-int((end - first).total_seconds()) // 86400))
     ids = [item.statement.probe_id for item in report.statements]
     days = await sla_service.probe_buckets(session, ids, end=end, grain="day", count=count)
-    return MonthStatements(report, days, first)
+    whole = -(-int((period.end - first).total_seconds()) // 86400)
+    later = [  # the month's days still to come: empty, so the axis spans the month
+        BucketRead(first + timedelta(days=d), 0, 0, None, None, None) for d in range(count, whole)
+    ]
+    return MonthStatements(report, {pid: [*series, *later] for pid, series in days.items()}, first)
 
 
 @dataclass

@@ -1,0 +1,72 @@
+"""Seeds for the operator's console pages: onboarding projects with a filed conformance
+run each, and GetBalance traffic (the in-process and the browser tests share them)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert
+
+from mobileplans.conformance.reports import seal
+from mobileplans.db.models import BalanceLookup
+from mobileplans.db.session import session_scope
+from mobileplans.domains.access.service import PLATFORM_ADMIN
+from mobileplans.domains.onboarding import evidence as intake
+from mobileplans.domains.onboarding import service as onboarding_service
+from mobileplans.domains.onboarding.schemas import StartIn
+from mobileplans.kit.clock import FrozenClock
+from tests.apps.console.conftest import Sessions
+
+
+def conformance_report(operator_id: str, cases: dict[str, str], finished: Any) -> dict[str, Any]:
+    """A sealed run as ``mobileplans conformance run --json`` writes it (what intake reads)."""
+    return seal(
+        {
+            "kind": "conformance-run",
+            "kitVersion": "test",
+            "target": {"operator": operator_id},
+            "options": {"source": "registry"},
+            "evidence": {"operator": operator_id, "environment": "staging", "source": "registry"},
+            "startedAt": finished.isoformat(),
+            "finishedAt": finished.isoformat(),
+            "verdict": "fail" if "fail" in cases.values() else "pass",
+            "counts": {},
+            "mandatoryFailures": [k for k, v in cases.items() if v == "fail"],
+            "cases": [{"id": k, "outcome": v} for k, v in cases.items()],
+        }
+    )
+
+
+async def onboard_with_runs(sessions: Sessions, clock: FrozenClock) -> dict[str, int]:
+    """alpha and bravo in onboarding, each with one filed staging run; their evidence ids."""
+    ids = {}
+    async with session_scope(sessions) as session:
+        for op in ("alpha", "bravo"):
+            start = StartIn(start=clock.now().date() - timedelta(days=20))
+            await onboarding_service.start(session, PLATFORM_ADMIN, op, start, now=clock.now())
+            cases = {"MOAPI-GB-001": "pass", "MOAPI-GB-002": "pass", "DEVICE-001": "fail"}
+            report = conformance_report(op, cases, clock.now() - timedelta(minutes=5))
+            filed = await intake.file_evidence(session, PLATFORM_ADMIN, op, report, now=clock.now())
+            ids[op] = filed.id
+    return ids
+
+
+async def seed_traffic(sessions: Sessions, clock: FrozenClock) -> None:
+    """alpha: 8 GetBalance calls in the last 5 minutes, 2 timed out and 1 unknown SIM."""
+    outcomes = [("ok", 200)] * 5 + [("timeout", None)] * 2 + [("http_error", 404)]
+    rows = [
+        {
+            "at": clock.now() - timedelta(seconds=10 + i),
+            "operator_id": "alpha",
+            "environment": "production",
+            "iccid": "8901991000000000009",
+            "ms_transaction_id": f"t{i}",
+            "outcome": outcome,
+            "status_code": status,
+            "latency_ms": 50.0,
+        }
+        for i, (outcome, status) in enumerate(outcomes)
+    ]
+    async with session_scope(sessions) as session:
+        await session.execute(insert(BalanceLookup), rows)
