@@ -16,8 +16,11 @@ from mobileplans.db.session import session_scope
 from mobileplans.domains.access.service import PLATFORM_ADMIN
 from mobileplans.domains.maintenance_notice import service as notice_service
 from mobileplans.domains.maintenance_notice.schemas import NoticeIn
+from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.domains.operator_registry.schemas import OperatorSpec
 from mobileplans.kit.clock import FrozenClock
 from tests.apps.console.conftest import TOKEN, Sessions, operator_token, seed_operators, sign_in
+from tests.support import operator_data
 
 # The clock starts Monday 2026-11-02 09:00 UTC; the operators are in UTC and the US
 # (Veterans Day, Wednesday 2026-11-11, is a public holiday).
@@ -96,6 +99,25 @@ async def test_the_live_check_counts_business_days_as_the_domain_does(
             now=clock.now(),
         )
     assert check.business_days == 7.0
+
+
+async def test_the_check_counts_in_the_operators_time_zone_and_holidays(
+    platform: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    data = operator_data("delta", brand="Delta Mobile", prefix="8901994", countries=["JP"])
+    data["timezone"] = "Asia/Tokyo"
+    async with session_scope(sessions) as session:
+        spec = OperatorSpec.model_validate(data)
+        await registry_service.put_operator(session, spec, actor="test", now=clock.now())
+    # now is Monday 18:00 in Tokyo (0.25 of a day left); Tuesday 3 November is Culture Day
+    response = await platform.get(
+        "/maintenance/check", params={"operatorId": "delta", "startsAt": "2026-11-09T09:00"}
+    )
+    assert "Late notice: 4 business days" in response.text  # 5 in UTC without holidays
+    assert "2026-11-10 09:00 UTC" in response.text
+    assert "(2026-11-10 18:00 Asia/Tokyo)" in response.text
+    assert "2026-11-03 Culture Day" in response.text
+    assert "time zone Asia/Tokyo" in response.text
 
 
 @pytest.mark.parametrize(
