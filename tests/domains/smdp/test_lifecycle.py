@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from mobileplans.db.models import SmdpProfile, SmdpProfileEvent
+from mobileplans.db.models import SmdpProfileEvent
 from mobileplans.db.session import session_scope
-from mobileplans.domains.smdp import lifecycle
+from mobileplans.domains.smdp import lifecycle, repository
 from mobileplans.domains.smdp.codes import ConcurrentUpdate
 from mobileplans.domains.smdp.schemas import ProfileState
 from mobileplans.kit.clock import FrozenClock
@@ -46,7 +46,7 @@ def test_table(current: ProfileState, target: ProfileState, ok: bool) -> None:
 
 async def test_forbidden_move_raises(sessions: Sessions, clock: FrozenClock, world: World) -> None:
     async with session_scope(sessions) as session:
-        row = await session.get(SmdpProfile, world.prepaid[0])
+        row = await repository.profile(session, world.prepaid[0])
         assert row is not None
         with pytest.raises(lifecycle.InvalidTransition):
             await lifecycle.change(session, row, P.INSTALLED, function="t", now=clock.now())
@@ -57,10 +57,10 @@ async def test_a_stale_row_loses_and_writes_no_event(
 ) -> None:
     iccid = world.prepaid[0]
     async with sessions() as stale_session:
-        stale = await stale_session.get(SmdpProfile, iccid)
+        stale = await repository.profile(stale_session, iccid)
         assert stale is not None
         async with session_scope(sessions) as session:
-            fresh = await session.get(SmdpProfile, iccid)
+            fresh = await repository.profile(session, iccid)
             assert fresh is not None
             await lifecycle.change(session, fresh, P.ALLOCATED, function="t1", now=clock.now())
         with pytest.raises(ConcurrentUpdate):

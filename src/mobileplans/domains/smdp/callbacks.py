@@ -18,11 +18,9 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import SmdpProfile
-from mobileplans.domains.smdp import repository
 from mobileplans.domains.smdp.codes import StatusCode
+from mobileplans.domains.smdp.repository import ProfileRow
 from mobileplans.domains.smdp.schemas import PendingCallback
 from mobileplans.kit import es2plus as codec
 from mobileplans.kit.es2plus import w3c_timestamp
@@ -34,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def progress_body(
-    profile: SmdpProfile,
+    profile: ProfileRow,
     point: int,
     now: datetime,
     *,
@@ -50,9 +48,8 @@ def progress_body(
                                timestamp=now, point=point, status=status, eid=eid)  # fmt: skip
 
 
-async def progress(
-    session: AsyncSession,
-    profile: SmdpProfile,
+def progress(
+    profile: ProfileRow,
     point: int,
     now: datetime,
     *,
@@ -60,14 +57,12 @@ async def progress(
     failure: StatusCode | None = None,
     message: str | None = None,
 ) -> tuple[PendingCallback, ...]:
-    """The callback for the requester that ordered ``profile`` (none without a callback URL)."""
-    if profile.requester_id is None:
-        return ()
-    requester = await repository.requester(session, profile.requester_id)
-    if requester is None or not requester.callback_url:
+    """The callback for the requester that ordered ``profile``: none without a requester
+    or without a callback URL (``profile.callback_url`` was read with the profile)."""
+    if profile.requester_id is None or not profile.callback_url:
         return ()
     body = progress_body(profile, point, now, eid=eid, failure=failure, message=message)
-    return (PendingCallback(requester.callback_url, requester.requester_id, body),)
+    return (PendingCallback(profile.callback_url, profile.requester_id, body),)
 
 
 class CallbackSender:

@@ -23,7 +23,6 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import SmdpDownloadSession, SmdpProfile
 from mobileplans.domains.smdp import callbacks, lifecycle, repository
 from mobileplans.domains.smdp.codes import (
     CC_MISSING,
@@ -43,6 +42,7 @@ from mobileplans.domains.smdp.codes import (
 )
 from mobileplans.domains.smdp.config import SmdpConfig
 from mobileplans.domains.smdp.envelope import MAX_BODY_BYTES
+from mobileplans.domains.smdp.repository import ProfileRow, SessionRow
 from mobileplans.domains.smdp.schemas import (
     BoundProfilePackageOut,
     DeviceRequest,
@@ -63,6 +63,7 @@ P = ProfileState
 M = TypeVar("M", bound=DeviceRequest)
 RETRYABLE: Final = frozenset({P.RELEASED, P.DOWNLOADED, P.ERROR})  # spec 2.2.5: reuse to retry
 NOT_RELEASED_STATES: Final = frozenset({P.ALLOCATED, P.LINKED, P.CONFIRMED})
+OPEN_SESSIONS: Final = (SessionState.INITIATED.value, SessionState.DOWNLOADED.value)
 
 
 class DeviceFailure(Exception):
@@ -111,28 +112,25 @@ async def initiate_download(
     await repository.end_open_sessions(
         session,
         profile.iccid,
-        open_states=[SessionState.INITIATED.value, SessionState.DOWNLOADED.value],
+        open_states=OPEN_SESSIONS,
         to_state=SessionState.SUPERSEDED.value,
     )
     await _bind(session, profile, eid, transaction_id, imei, now)
-    repository.add(
+    await repository.add_session(
         session,
-        SmdpDownloadSession(
-            transaction_id=transaction_id,
-            iccid=profile.iccid,
-            eid=eid,
-            state=SessionState.INITIATED.value,
-            created_at=now,
-            expires_at=now + timedelta(seconds=config.session_ttl_seconds),
-        ),
+        transaction_id=transaction_id,
+        iccid=profile.iccid,
+        eid=eid,
+        state=SessionState.INITIATED.value,
+        created_at=now,
+        expires_at=now + timedelta(seconds=config.session_ttl_seconds),
     )
-    await session.flush()
     response = InitiateDownloadOut(
         transaction_id=transaction_id,
         cc_required=profile.confirmation_code_hash is not None,
         profile_metadata=_metadata(profile),
     )
-    point = await callbacks.progress(session, profile, NotificationPoint.ELIGIBILITY, now, eid=eid)
+    point = callbacks.progress(profile, NotificationPoint.ELIGIBILITY, now, eid=eid)
     return Outcome(response.wire(), point)
 
 
@@ -144,7 +142,7 @@ def identifier(parser: Any, value: str, field: str) -> str:
     return result
 
 
-def _metadata(profile: SmdpProfile) -> ProfileMetadata:
+def _metadata(profile: ProfileRow) -> ProfileMetadata:
     return ProfileMetadata(
         iccid=profile.iccid,
         service_provider_name=profile.spn,
@@ -155,7 +153,7 @@ def _metadata(profile: SmdpProfile) -> ProfileMetadata:
 
 async def _eligible(
     session: AsyncSession, matching_id: str, eid: str, config: SmdpConfig, now: datetime
-) -> SmdpProfile:
+) -> ProfileRow:
     """The profile this matchingId names, if this EID may download it now."""
     profile = await repository.profile_by_matching_id(session, matching_id) if matching_id else None
     if profile is None:
@@ -176,8 +174,8 @@ async def _eligible(
                 session, profile, P.ERROR, function="initiateDownload", now=now, detail=detail
             )
     if error is not None:
-        notes = await callbacks.progress(
-            session, profile, NotificationPoint.ELIGIBILITY, now,
+        notes = callbacks.progress(
+            profile, NotificationPoint.ELIGIBILITY, now,
             eid=eid, failure=error.code, message=error.message,
         )  # fmt: skip
         raise DeviceFailure(error, notes)
@@ -186,7 +184,7 @@ async def _eligible(
 
 async def _bind(
     session: AsyncSession,
-    profile: SmdpProfile,
+    profile: ProfileRow,
     eid: str,
     transaction_id: str,
     imei: str | None,
@@ -210,28 +208,31 @@ async def _bind(
         await lifecycle.update_counters(session, profile, download_attempts=attempts)
 
 
-async def move_session(session: AsyncSession, row: SmdpDownloadSession, to: SessionState) -> None:
+async def move_session(session: AsyncSession, row: SessionRow, to: SessionState) -> None:
     """Compare-and-set the session's state; a concurrent request that moved it first makes
     this transaction run again (:class:`ConcurrentUpdate`)."""
     if not await repository.set_session_state(
         session, row.transaction_id, seen=row.state, to_state=to.value
     ):
         raise ConcurrentUpdate(row.transaction_id)
+    row.state = to.value
 
 
 async def open_session(
     session: AsyncSession, transaction_id: str, now: datetime, *, states: set[SessionState]
-) -> SmdpDownloadSession:
-    """The download session ``transaction_id`` in one of ``states`` (else 8.10.1/3.9)."""
-    row = await repository.download_session(session, transaction_id)
-    if row is None or SessionState(row.state) not in states:
+) -> tuple[SessionRow, ProfileRow | None]:
+    """The download session ``transaction_id`` in one of ``states`` (else 8.10.1/3.9), with
+    its profile."""
+    found = await repository.download_session(session, transaction_id)
+    if found is None or SessionState(found[0].state) not in states:
         raise RspError(TRANSACTION_UNKNOWN, f"no open download session {transaction_id!r}")
+    row = found[0]
     if row.state == SessionState.INITIATED and row.expires_at <= now:
         await repository.set_session_state(
             session, transaction_id, seen=row.state, to_state=SessionState.EXPIRED.value
         )
         raise RspError(TRANSACTION_UNKNOWN, f"download session {transaction_id!r} expired")
-    return row
+    return found
 
 
 async def get_bound_profile_package(
@@ -241,10 +242,10 @@ async def get_bound_profile_package(
     then the BPP (base64 JSON of the profile); the profile becomes ``Downloaded`` (point 3)."""
     try:
         request = parse(GetBoundProfilePackageIn, raw)
-        row = await open_session(
+        row, found = await open_session(
             session, request.transaction_id, now, states={SessionState.INITIATED}
         )
-        profile = await _downloadable(session, row)
+        profile = _downloadable(row, found)
         await _check_cc(session, profile, row, request.hash_cc, config, now)
     except (RspError, DeviceFailure) as exc:
         return failed(exc)
@@ -257,14 +258,11 @@ async def get_bound_profile_package(
         transaction_id=row.transaction_id,
         bound_profile_package=bound_profile_package(profile, row, config, now),
     )
-    point = await callbacks.progress(
-        session, profile, NotificationPoint.BPP_DOWNLOAD, now, eid=row.eid
-    )
+    point = callbacks.progress(profile, NotificationPoint.BPP_DOWNLOAD, now, eid=row.eid)
     return Outcome(package.wire(), point)
 
 
-async def _downloadable(session: AsyncSession, row: SmdpDownloadSession) -> SmdpProfile:
-    profile = await repository.profile(session, row.iccid)
+def _downloadable(row: SessionRow, profile: ProfileRow | None) -> ProfileRow:
     if profile is None or ProfileState(profile.state) not in RETRYABLE or profile.eid != row.eid:
         raise RspError(PROFILE_NOT_AVAILABLE, "the profile is no longer available for download")
     return profile
@@ -272,8 +270,8 @@ async def _downloadable(session: AsyncSession, row: SmdpDownloadSession) -> Smdp
 
 async def _check_cc(
     session: AsyncSession,
-    profile: SmdpProfile,
-    row: SmdpDownloadSession,
+    profile: ProfileRow,
+    row: SessionRow,
     given: str | None,
     config: SmdpConfig,
     now: datetime,
@@ -286,9 +284,9 @@ async def _check_cc(
     if profile.confirmation_code_hash is None:
         return
     if profile.cc_attempts >= config.max_cc_attempts:
-        raise await _cc_failure(session, profile, row, RspError(CC_RETRIES_EXCEEDED), now)
+        raise _cc_failure(profile, row, RspError(CC_RETRIES_EXCEEDED), now)
     if not given:
-        raise await _cc_failure(session, profile, row, RspError(CC_MISSING), now)
+        raise _cc_failure(profile, row, RspError(CC_MISSING), now)
     expected = hash_cc(bytes.fromhex(profile.confirmation_code_hash), row.transaction_id)
     if hmac.compare_digest(expected, given.strip().lower()):
         return
@@ -297,7 +295,7 @@ async def _check_cc(
         await lifecycle.update_counters(session, profile, cc_attempts=attempts)
         left = config.max_cc_attempts - attempts
         error = RspError(CC_REFUSED, f"confirmation code refused; {left} attempt(s) left")
-        raise await _cc_failure(session, profile, row, error, now)
+        raise _cc_failure(profile, row, error, now)
     if profile.state == P.ERROR:  # a retry after a failed install: already Error
         await lifecycle.update_counters(session, profile, cc_attempts=attempts)
     else:
@@ -307,25 +305,24 @@ async def _check_cc(
             detail=detail, cc_attempts=attempts,
         )  # fmt: skip
     await move_session(session, row, SessionState.FAILED)
-    raise await _cc_failure(session, profile, row, RspError(CC_RETRIES_EXCEEDED), now)
+    raise _cc_failure(profile, row, RspError(CC_RETRIES_EXCEEDED), now)
 
 
-async def _cc_failure(
-    session: AsyncSession,
-    profile: SmdpProfile,
-    row: SmdpDownloadSession,
+def _cc_failure(
+    profile: ProfileRow,
+    row: SessionRow,
     error: RspError,
     now: datetime,
 ) -> DeviceFailure:
-    notes = await callbacks.progress(
-        session, profile, NotificationPoint.BPP_DOWNLOAD, now,
+    notes = callbacks.progress(
+        profile, NotificationPoint.BPP_DOWNLOAD, now,
         eid=row.eid, failure=error.code, message=error.message,
     )  # fmt: skip
     return DeviceFailure(error, notes)
 
 
 def bound_profile_package(
-    profile: SmdpProfile, row: SmdpDownloadSession, config: SmdpConfig, now: datetime
+    profile: ProfileRow, row: SessionRow, config: SmdpConfig, now: datetime
 ) -> str:
     """The simulated Bound Profile Package: base64 of the profile as JSON (docs/smdp.md)."""
     document = {

@@ -22,7 +22,6 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import SmdpFunctionCall, SmdpProfile, SmdpRequester
 from mobileplans.domains.smdp import envelope, lifecycle, repository
 from mobileplans.domains.smdp.codes import (
     EID_ASSOCIATION,
@@ -48,6 +47,7 @@ from mobileplans.domains.smdp.codes import (
 from mobileplans.domains.smdp.config import SmdpConfig
 from mobileplans.domains.smdp.envelope import Es2Request
 from mobileplans.domains.smdp.matching import activation_code, new_matching_id
+from mobileplans.domains.smdp.repository import CallerRow, ProfileRow
 from mobileplans.domains.smdp.schemas import Outcome, ProfileState, SessionState
 from mobileplans.kit.esim import ActivationCodeError, confirmation_code_digest
 
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 P = ProfileState
 ALLOCATION_ROUNDS: Final = 4
 CANDIDATES_PER_ROUND: Final = 8
-MATCHING_ID_TRIES: Final = 8
 OPEN_SESSIONS: Final = (SessionState.INITIATED.value, SessionState.DOWNLOADED.value)
 
 
@@ -64,7 +63,7 @@ class Call:
     """One ES2+ call being executed."""
 
     function: str
-    requester: SmdpRequester
+    requester: CallerRow
     call_id: str
     body: dict[str, Any]
     config: SmdpConfig
@@ -83,14 +82,13 @@ async def handle(
         env = envelope.open_envelope(request)
     except RspError as exc:
         return Outcome(es2_failed(exc.code, exc.message))
-    requester = await repository.requester(session, env.requester_id)
+    requester = await repository.caller(session, env.requester_id, env.call_id)
     if requester is None:
         message = f"function requester {env.requester_id!r} is unknown"
         return Outcome(es2_failed(REQUESTER_UNKNOWN, message))
-    stored = await repository.function_call(session, env.requester_id, env.call_id)
-    if stored is not None:
-        if stored.body_hash == env.digest:
-            return Outcome(stored.response)
+    if requester.stored_hash is not None:
+        if requester.stored_hash == env.digest:
+            return Outcome(requester.stored_response)
         message = f"functionCallIdentifier {env.call_id!r} replayed with a different body"
         return Outcome(es2_failed(FUNCTION_REPLAYED, message))
     call = Call(request.function, requester, env.call_id, env.body, config, now)
@@ -117,22 +115,16 @@ async def _store(
     """Keep the call with its response (one INSERT, in the call's transaction). The same
     call executed concurrently hits the primary key here: its whole transaction, with
     whatever it changed, is rolled back and run again, and then finds this one stored."""
-    record = SmdpFunctionCall(
-        requester_id=env.requester_id,
-        function_call_id=env.call_id,
-        function=function,
-        body_hash=env.digest,
-        response=response,
-        at=now,
-    )
-    repository.add(session, record)
     try:
-        await session.flush()
+        await repository.store_call(
+            session, requester_id=env.requester_id, call_id=env.call_id, function=function,
+            body_hash=env.digest, response=response, at=now,
+        )  # fmt: skip
     except IntegrityError as exc:  # the same call is being (or was just) executed
         raise ConcurrentUpdate(env.call_id) from exc
 
 
-async def _profile_of(session: AsyncSession, call: Call, iccid: str) -> SmdpProfile:
+async def _profile_of(session: AsyncSession, call: Call, iccid: str) -> ProfileRow:
     """The requester's operator's profile with this ICCID (others' are unknown: 8.2.1/3.9)."""
     profile = await repository.profile(session, iccid)
     if profile is None or profile.operator_id != call.requester.operator_id:
@@ -140,7 +132,7 @@ async def _profile_of(session: AsyncSession, call: Call, iccid: str) -> SmdpProf
     return profile
 
 
-def _require_state(profile: SmdpProfile, function: str, states: set[ProfileState]) -> None:
+def _require_state(profile: ProfileRow, function: str, states: set[ProfileState]) -> None:
     if ProfileState(profile.state) not in states:
         wanted = " or ".join(sorted(s.value for s in states))
         message = f"{function} needs the profile {wanted}; {profile.iccid} is {profile.state}"
@@ -169,7 +161,7 @@ async def download_order(session: AsyncSession, call: Call) -> dict[str, Any]:
 
 
 async def _allocate(
-    session: AsyncSession, call: Call, profile: SmdpProfile, target: ProfileState, eid: str | None
+    session: AsyncSession, call: Call, profile: ProfileRow, target: ProfileState, eid: str | None
 ) -> None:
     await lifecycle.change(
         session,
@@ -185,7 +177,7 @@ async def _allocate(
 
 async def _allocate_by_type(
     session: AsyncSession, call: Call, profile_type: str, target: ProfileState, eid: str | None
-) -> SmdpProfile:
+) -> ProfileRow:
     """Compare-and-set the first Available profile of the type; on a lost race try the next
     candidate. Bounded: ``ALLOCATION_ROUNDS`` reads of ``CANDIDATES_PER_ROUND``."""
     operator_id = call.requester.operator_id
@@ -245,15 +237,14 @@ async def confirm_order(session: AsyncSession, call: Call) -> dict[str, Any]:
 
 
 async def _matching_id(session: AsyncSession, wanted: str | None) -> str:
-    if wanted is not None:
-        if await repository.matching_id_in_use(session, wanted):
-            raise RspError(MATCHING_ID_CONFLICT, f"matchingId {wanted!r} is already in use")
-        return wanted
-    for _try in range(MATCHING_ID_TRIES):
-        candidate = new_matching_id()
-        if not await repository.matching_id_in_use(session, candidate):
-            return candidate
-    raise RspError(EXECUTION_ERROR, "could not generate a free matchingId")
+    """The operator's matchingId if free (8.2.6/3.3 if not), else a generated one (80
+    random bits): not looked up first; the unique index catches the improbable clash,
+    and the call runs again with a new one (D181)."""
+    if wanted is None:
+        return new_matching_id()
+    if await repository.matching_id_in_use(session, wanted):
+        raise RspError(MATCHING_ID_CONFLICT, f"matchingId {wanted!r} is already in use")
+    return wanted
 
 
 async def cancel_order(session: AsyncSession, call: Call) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mobileplans.db.models import SmdpProfile, SmdpProfileEvent
 from mobileplans.domains.smdp import repository
 from mobileplans.domains.smdp.codes import ConcurrentUpdate
+from mobileplans.domains.smdp.repository import ProfileRow
 from mobileplans.domains.smdp.schemas import ProfileState
 
 P = ProfileState
@@ -53,7 +54,7 @@ def allowed(current: ProfileState, target: ProfileState) -> bool:
 
 async def change(
     session: AsyncSession,
-    profile: SmdpProfile,
+    profile: ProfileRow,
     to: ProfileState,
     *,
     function: str,
@@ -61,7 +62,8 @@ async def change(
     detail: dict[str, Any] | None = None,
     **changes: Any,
 ) -> None:
-    """Move ``profile`` to ``to`` (with column ``changes``), record the event.
+    """Move ``profile`` to ``to`` (with column ``changes``), record the event; ``profile``
+    then holds the new values.
 
     Raises :class:`ConcurrentUpdate` when another transaction changed the row since it
     was read; the caller's transaction must then be rolled back and run again.
@@ -69,35 +71,23 @@ async def change(
     current = ProfileState(profile.state)
     if not allowed(current, to):
         raise InvalidTransition(f"{profile.iccid}: {current} → {to} is not allowed")
-    values: dict[str, Any] = {**changes, "state": to.value, "updated_at": now}
+    await update_counters(session, profile, **changes, state=to.value, updated_at=now)
+    await repository.add_event(
+        session, iccid=profile.iccid, at=now, from_state=current.value, to_state=to.value,
+        function=function, detail=detail or {},
+    )  # fmt: skip
+
+
+async def update_counters(session: AsyncSession, profile: ProfileRow, **changes: Any) -> None:
+    """Compare-and-set columns of ``profile`` (attempt counters: no state change, no event)."""
     ok = await repository.compare_and_set(
-        session, profile.iccid, state=current.value, version=profile.version, changes=values
+        session, profile.iccid, state=profile.state, version=profile.version, changes=changes
     )
     if not ok:
         raise ConcurrentUpdate(profile.iccid)
-    repository.mark_committed(profile, {**values, "version": profile.version + 1})
-    repository.add(
-        session,
-        SmdpProfileEvent(
-            iccid=profile.iccid,
-            at=now,
-            from_state=current.value,
-            to_state=to.value,
-            function=function,
-            detail=detail or {},
-        ),
-    )
-
-
-async def update_counters(session: AsyncSession, profile: SmdpProfile, **changes: Any) -> None:
-    """Change bookkeeping columns (attempt counters) without a state change or event."""
-    current = ProfileState(profile.state)
-    ok = await repository.compare_and_set(
-        session, profile.iccid, state=current.value, version=profile.version, changes=changes
-    )
-    if not ok:
-        raise ConcurrentUpdate(profile.iccid)
-    repository.mark_committed(profile, {**changes, "version": profile.version + 1})
+    for name, value in changes.items():
+        setattr(profile, name, value)
+    profile.version += 1
 
 
 def record_created(profile: SmdpProfile, now: datetime, detail: dict[str, Any]) -> SmdpProfileEvent:

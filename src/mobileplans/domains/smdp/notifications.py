@@ -16,7 +16,6 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import SmdpDownloadSession, SmdpProfile
 from mobileplans.domains.smdp import callbacks, lifecycle, repository
 from mobileplans.domains.smdp.codes import (
     EID_MISMATCH,
@@ -30,6 +29,7 @@ from mobileplans.domains.smdp.codes import (
 )
 from mobileplans.domains.smdp.config import SmdpConfig
 from mobileplans.domains.smdp.download import failed, identifier, move_session, parse
+from mobileplans.domains.smdp.repository import ProfileRow, SessionRow
 from mobileplans.domains.smdp.schemas import (
     CancelSessionIn,
     CancelSessionOut,
@@ -66,15 +66,15 @@ async def handle_notification(
 
 async def _session_profile(
     session: AsyncSession, transaction_id: str, eid: str, iccid: str
-) -> tuple[SmdpDownloadSession, SmdpProfile]:
-    row = await repository.download_session(session, transaction_id)
-    if row is None:
+) -> tuple[SessionRow, ProfileRow]:
+    found = await repository.download_session(session, transaction_id)
+    if found is None:
         raise RspError(TRANSACTION_UNKNOWN, f"no download session {transaction_id!r}")
+    row, profile = found
     if row.eid != eid:
         raise RspError(EID_MISMATCH, "the EID is not the one of this session")
     if row.iccid != iccid:
         raise RspError(ICCID_NOT_IN_SESSION, f"ICCID {iccid} was not downloaded in this session")
-    profile = await repository.profile(session, iccid)
     if profile is None:
         raise RspError(PROFILE_NOT_AVAILABLE, f"profile {iccid} is gone")
     return row, profile
@@ -82,8 +82,8 @@ async def _session_profile(
 
 async def _installed(
     session: AsyncSession,
-    row: SmdpDownloadSession,
-    profile: SmdpProfile,
+    row: SessionRow,
+    profile: ProfileRow,
     request: HandleNotificationIn,
     now: datetime,
 ) -> Outcome:
@@ -104,8 +104,8 @@ async def _installed(
         now=now,
         detail={k: v for k, v in detail.items() if v is not None},
     )
-    notes = await callbacks.progress(
-        session, profile, NotificationPoint.BPP_INSTALLATION, now, eid=row.eid,
+    notes = callbacks.progress(
+        profile, NotificationPoint.BPP_INSTALLATION, now, eid=row.eid,
         failure=None if request.success else INSTALL_FAILED, message=request.reason,
     )  # fmt: skip
     return Outcome(None, notes)
@@ -113,8 +113,8 @@ async def _installed(
 
 async def _profile_event(
     session: AsyncSession,
-    row: SmdpDownloadSession,
-    profile: SmdpProfile,
+    row: SessionRow,
+    profile: ProfileRow,
     request: HandleNotificationIn,
     now: datetime,
 ) -> None:
@@ -155,15 +155,15 @@ async def cancel_session(
 
 
 async def _cancel(session: AsyncSession, request: CancelSessionIn, now: datetime) -> None:
-    row = await repository.download_session(session, request.transaction_id)
-    if row is not None and row.state == SessionState.CANCELLED:
+    found = await repository.download_session(session, request.transaction_id)
+    if found is not None and found[0].state == SessionState.CANCELLED:
         return  # cancelling twice answers the same
     open_states = {SessionState.INITIATED, SessionState.DOWNLOADED}
-    if row is None or SessionState(row.state) not in open_states:
+    if found is None or SessionState(found[0].state) not in open_states:
         raise RspError(TRANSACTION_UNKNOWN, f"no open download session {request.transaction_id!r}")
+    row, profile = found
     was = SessionState(row.state)
     await move_session(session, row, SessionState.CANCELLED)
-    profile = await repository.profile(session, row.iccid)
     if was == SessionState.DOWNLOADED and profile is not None:
         if profile.state == P.DOWNLOADED:
             detail = {"eid": row.eid, "transactionId": row.transaction_id, "reason": request.reason}

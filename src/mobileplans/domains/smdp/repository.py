@@ -1,20 +1,32 @@
 """SQL of the SM-DP+ (``smdp_*`` tables). The only module of the domain that queries.
 
-The statements of the download and ES2+ paths are built once, with bound parameters
-(``_BY_ICCID``, ``_cas``, ...): SQLAlchemy then reuses their cache key and compiled form,
-where a statement built per call costs its construction and cache-key walk every time
-(about half the CPU of a small indexed read, measured for docs/performance.md).
+**The request paths** (ES2+ and the device download interface) read and write column
+values, never ORM objects: Core statements built once (module constants, one
+compare-and-set per set of changed columns), compiled once per dialect and run on the
+driver connection of the edge's transaction (:func:`_run`), with SQLAlchemy's own bind
+and result processors (``db.reads.compile_statement``). Rows come back as plain
+dataclasses (:class:`ProfileRow`, :class:`SessionRow`, :class:`CallerRow`); nothing is
+tracked, flushed or refreshed. A read that the request needs together is one statement:
+a profile with its requester's callback URL, a download session with its profile, a
+requester with the stored answer of this ``functionCallIdentifier`` (decision D180).
+
+**Inventory and reports** (CLI, ``mobileplans up``) keep the ORM (``SmdpRequester`` and
+friends): they run rarely and in bulk.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, cast
 
-from sqlalchemy import Update, bindparam, func, select, update
+from sqlalchemy import Insert, Table, Update, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from mobileplans.db.models import (
     SmdpDownloadSession,
@@ -26,37 +38,207 @@ from mobileplans.db.models import (
 
 Row = SmdpProfile | SmdpProfileEvent | SmdpRequester | SmdpFunctionCall | SmdpDownloadSession
 
+_PROFILES = cast(Table, SmdpProfile.__table__)
+_REQUESTERS = cast(Table, SmdpRequester.__table__)
+_CALLS = cast(Table, SmdpFunctionCall.__table__)
+_SESSIONS = cast(Table, SmdpDownloadSession.__table__)
+_EVENTS = cast(Table, SmdpProfileEvent.__table__)
 
-def add(session: AsyncSession, row: Row) -> None:
-    session.add(row)
+
+# Rows of the request paths
 
 
-def add_all(session: AsyncSession, rows: Sequence[Row]) -> None:
-    session.add_all(rows)
+@dataclass(slots=True)
+class ProfileRow:
+    """A profile's columns, plus the callback URL of the requester that ordered it (read
+    with it: ``None`` without a requester or without a URL). Changed in place by
+    ``lifecycle`` after each successful compare-and-set."""
+
+    iccid: str
+    operator_id: str
+    profile_type: str
+    state: str
+    eid: str | None
+    matching_id: str | None
+    confirmation_code_hash: str | None
+    cc_attempts: int
+    download_attempts: int
+    spn: str
+    profile_name: str
+    requester_id: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    callback_url: str | None = None
+
+
+@dataclass(slots=True)
+class SessionRow:
+    transaction_id: str
+    iccid: str
+    eid: str
+    state: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallerRow:
+    """An ES2+ requester, with the stored call of this ``functionCallIdentifier`` if any."""
+
+    requester_id: str
+    operator_id: str
+    callback_url: str | None
+    stored_hash: str | None = None
+    stored_response: dict[str, Any] | None = field(default=None)
+
+
+_PROFILE_COLUMNS: Final = (*_PROFILES.c, _REQUESTERS.c.callback_url)
+_PROFILE_FROM: Final = _PROFILES.outerjoin(
+    _REQUESTERS, _REQUESTERS.c.requester_id == _PROFILES.c.requester_id
+)
+
+
+def _profile(row: Any, offset: int = 0) -> ProfileRow:
+    return ProfileRow(*row[offset : offset + len(_PROFILE_COLUMNS)])
+
+
+# Statements on the transaction's driver connection
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """One statement for one dialect: SQL text, parameters in positional order with
+    their bind processors (and the defaults of binds the caller does not give, such as
+    SQLite's ``OFFSET``), result processors; the same processors SQLAlchemy applies."""
+
+    sql: str
+    names: tuple[str, ...]
+    binds: tuple[Any, ...]
+    defaults: dict[str, Any]
+    results: tuple[Any, ...]
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        values = [params[n] if n in params else self.defaults[n] for n in self.names]
+        return [v if p is None else p(v) for v, p in zip(values, self.binds, strict=True)]
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(v if p is None else p(v) for v, p in zip(raw, self.results, strict=True))
+
+
+_COMPILED: dict[tuple[int, str, str], tuple[Any, _Compiled]] = {}
+
+
+def _compiled(statement: Any, dialect: Dialect) -> _Compiled:
+    """``statement`` for this dialect, compiled once (kept with the statement it was made
+    from: the key is its identity)."""
+    key = (id(statement), dialect.name, dialect.driver)
+    found = _COMPILED.get(key)
+    if found is not None and found[0] is statement:
+        return found[1]
+    sql = statement.compile(dialect=dialect)
+    names = tuple(sql.positiontup or ())
+    binds = tuple(sql.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+    defaults = {n: sql.binds[n].value for n in names}
+    columns = [] if isinstance(statement, Insert | Update) else list(statement.selected_columns)
+    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    compiled = _Compiled(sql.string, names, binds, defaults, results)
+    _COMPILED[key] = (statement, compiled)
+    return compiled
+
+
+def _on_driver(
+    sync_session: Session, statement: Any, params: Mapping[str, Any], fetch: bool
+) -> Any:
+    """Run ``statement`` on the session's connection (its transaction, begun if needed),
+    the way SQLAlchemy's execution would: the same SQL, processors and cursor calls, with
+    ``before_cursor_execute`` fired for listeners that count statements. Driver errors are
+    raised as SQLAlchemy's (``IntegrityError`` for a duplicate key)."""
+    connection: Connection = sync_session.connection()
+    dialect = connection.dialect
+    compiled = _compiled(statement, dialect)
+    args = compiled.args(params)
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    cursor = dbapi_connection.cursor()
+    connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, args, None, False)
+    try:
+        cursor.execute(compiled.sql, args)
+        result = [compiled.row(r) for r in cursor.fetchall()] if fetch else cursor.rowcount
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, dbapi_connection, cursor):
+            connection.invalidate(exc)
+        raise DBAPIError.instance(compiled.sql, args, exc, dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+    return result
+
+
+async def _rows(session: AsyncSession, statement: Any, **params: Any) -> list[Any]:
+    rows: list[Any] = await session.run_sync(_on_driver, statement, params, True)
+    return rows
+
+
+async def _change(session: AsyncSession, statement: Any, **params: Any) -> int:
+    """Run an INSERT/UPDATE; the number of rows it changed."""
+    count: int = await session.run_sync(_on_driver, statement, params, False)
+    return count
 
 
 # Requesters and ES2+ calls
 
 
-_REQUESTER = select(SmdpRequester).where(SmdpRequester.requester_id == bindparam("requester_id"))
-_FUNCTION_CALL = select(SmdpFunctionCall).where(
-    SmdpFunctionCall.requester_id == bindparam("requester_id"),
-    SmdpFunctionCall.function_call_id == bindparam("call_id"),
+_CALLER: Final = (
+    select(
+        _REQUESTERS.c.requester_id,
+        _REQUESTERS.c.operator_id,
+        _REQUESTERS.c.callback_url,
+        _CALLS.c.body_hash,
+        _CALLS.c.response,
+    )
+    .select_from(
+        _REQUESTERS.outerjoin(
+            _CALLS,
+            and_(
+                _CALLS.c.requester_id == _REQUESTERS.c.requester_id,
+                _CALLS.c.function_call_id == bindparam("call_id"),
+            ),
+        )
+    )
+    .where(_REQUESTERS.c.requester_id == bindparam("requester_id"))
 )
-_FRESH = {"populate_existing": True}
-_PROFILE = select(SmdpProfile).where(SmdpProfile.iccid == bindparam("iccid"))
-_PROFILE_BY_MATCHING_ID = select(SmdpProfile).where(
-    SmdpProfile.matching_id == bindparam("matching_id")
+_STORE_CALL: Final = insert(_CALLS).values(
+    {name: bindparam(name, type_=_CALLS.c[name].type) for name in _CALLS.c.keys()}
 )
-_MATCHING_ID_COUNT = select(func.count()).where(SmdpProfile.matching_id == bindparam("matching_id"))
-_DOWNLOAD_SESSION = select(SmdpDownloadSession).where(
-    SmdpDownloadSession.transaction_id == bindparam("transaction_id")
-)
-_NO_SYNC = {"synchronize_session": False}
+
+
+async def caller(session: AsyncSession, requester_id: str, call_id: str) -> CallerRow | None:
+    """The requester and, if this call was made before, its stored hash and answer."""
+    rows = await _rows(session, _CALLER, requester_id=requester_id, call_id=call_id)
+    return CallerRow(*rows[0]) if rows else None
+
+
+async def store_call(
+    session: AsyncSession,
+    *,
+    requester_id: str,
+    call_id: str,
+    function: str,
+    body_hash: str,
+    response: dict[str, Any],
+    at: datetime,
+) -> None:
+    """Insert the call; a concurrent duplicate raises ``IntegrityError`` (primary key)."""
+    await _change(
+        session, _STORE_CALL, requester_id=requester_id, function_call_id=call_id,
+        function=function, body_hash=body_hash, response=response, at=at,
+    )  # fmt: skip
 
 
 async def requester(session: AsyncSession, requester_id: str) -> SmdpRequester | None:
-    return (await session.scalars(_REQUESTER, {"requester_id": requester_id})).one_or_none()
+    """The requester as an ORM row (inventory: create or update)."""
+    query = select(SmdpRequester).where(SmdpRequester.requester_id == requester_id)
+    return (await session.scalars(query)).one_or_none()
 
 
 async def requesters(session: AsyncSession, operator_id: str | None = None) -> list[SmdpRequester]:
@@ -66,30 +248,126 @@ async def requesters(session: AsyncSession, operator_id: str | None = None) -> l
     return list((await session.scalars(query)).all())
 
 
-async def function_call(
-    session: AsyncSession, requester_id: str, function_call_id: str
-) -> SmdpFunctionCall | None:
-    values = {"requester_id": requester_id, "call_id": function_call_id}
-    return (await session.scalars(_FUNCTION_CALL, values)).one_or_none()
+def add(session: AsyncSession, row: Row) -> None:
+    session.add(row)
+
+
+def add_all(session: AsyncSession, rows: Sequence[Row]) -> None:
+    session.add_all(rows)
 
 
 # Profiles
 
 
-async def profile(session: AsyncSession, iccid: str) -> SmdpProfile | None:
-    """The profile, freshly read (``populate_existing``: a loaded row is refreshed)."""
-    rows = await session.scalars(_PROFILE, {"iccid": iccid}, execution_options=_FRESH)
-    return rows.one_or_none()
+_PROFILE: Final = (
+    select(*_PROFILE_COLUMNS)
+    .select_from(_PROFILE_FROM)
+    .where(_PROFILES.c.iccid == bindparam("iccid"))
+)
+_PROFILE_BY_MATCHING_ID: Final = (
+    select(*_PROFILE_COLUMNS)
+    .select_from(_PROFILE_FROM)
+    .where(_PROFILES.c.matching_id == bindparam("matching_id"))
+)
+_MATCHING_ID_COUNT: Final = select(func.count()).where(
+    _PROFILES.c.matching_id == bindparam("matching_id")
+)
+_CANDIDATES: Final = (
+    select(*_PROFILE_COLUMNS)
+    .select_from(_PROFILE_FROM)
+    .where(
+        _PROFILES.c.operator_id == bindparam("operator_id"),
+        _PROFILES.c.profile_type == bindparam("profile_type"),
+        _PROFILES.c.state == bindparam("state"),
+    )
+    .order_by(_PROFILES.c.iccid)
+    .limit(bindparam("limit", type_=SmdpProfile.version.type))
+)
+_TYPE_COUNT: Final = select(func.count()).where(
+    _PROFILES.c.operator_id == bindparam("operator_id"),
+    _PROFILES.c.profile_type == bindparam("profile_type"),
+)
+_ADD_EVENT: Final = insert(_EVENTS).values(
+    {
+        name: bindparam(name, type_=_EVENTS.c[name].type)
+        for name in ("iccid", "at", "from_state", "to_state", "function", "detail")
+    }
+)
 
 
-async def profile_by_matching_id(session: AsyncSession, matching_id: str) -> SmdpProfile | None:
-    values = {"matching_id": matching_id}
-    rows = await session.scalars(_PROFILE_BY_MATCHING_ID, values, execution_options=_FRESH)
-    return rows.one_or_none()
+async def profile(session: AsyncSession, iccid: str) -> ProfileRow | None:
+    """The profile as it is in the database now, with its requester's callback URL."""
+    rows = await _rows(session, _PROFILE, iccid=iccid)
+    return _profile(rows[0]) if rows else None
+
+
+async def profile_by_matching_id(session: AsyncSession, matching_id: str) -> ProfileRow | None:
+    rows = await _rows(session, _PROFILE_BY_MATCHING_ID, matching_id=matching_id)
+    return _profile(rows[0]) if rows else None
 
 
 async def matching_id_in_use(session: AsyncSession, matching_id: str) -> bool:
-    return bool(await session.scalar(_MATCHING_ID_COUNT, {"matching_id": matching_id}))
+    return bool((await _rows(session, _MATCHING_ID_COUNT, matching_id=matching_id))[0][0])
+
+
+async def profile_type_known(session: AsyncSession, operator_id: str, profile_type: str) -> bool:
+    rows = await _rows(session, _TYPE_COUNT, operator_id=operator_id, profile_type=profile_type)
+    return bool(rows[0][0])
+
+
+async def available_candidates(
+    session: AsyncSession, operator_id: str, profile_type: str, state: str, limit: int
+) -> list[ProfileRow]:
+    """Up to ``limit`` profiles of this type in ``state``, lowest ICCID first."""
+    rows = await _rows(
+        session, _CANDIDATES, operator_id=operator_id, profile_type=profile_type, state=state,
+        limit=limit,
+    )  # fmt: skip
+    return [_profile(r) for r in rows]
+
+
+async def compare_and_set(
+    session: AsyncSession, iccid: str, *, state: str, version: int, changes: dict[str, Any]
+) -> bool:
+    """``UPDATE … WHERE iccid AND state AND version`` bumping the version; True if one row
+    changed. A concurrent writer that got there first leaves zero rows changed."""
+    values = {f"new_{name}": value for name, value in changes.items()}
+    values |= {"the_iccid": iccid, "seen_state": state, "seen_version": version}
+    values["new_version"] = version + 1
+    return await _change(session, _cas(tuple(sorted(changes))), **values) == 1
+
+
+@functools.cache
+def _cas(names: tuple[str, ...]) -> Update:
+    """The compare-and-set statement for one set of changed columns (built once)."""
+    columns = _PROFILES.c
+    changes = {name: bindparam(f"new_{name}", type_=columns[name].type) for name in names}
+    changes["version"] = bindparam("new_version", type_=columns["version"].type)
+    return (
+        update(_PROFILES)
+        .where(
+            columns.iccid == bindparam("the_iccid"),
+            columns.state == bindparam("seen_state"),
+            columns.version == bindparam("seen_version"),
+        )
+        .values(changes)
+    )
+
+
+async def add_event(
+    session: AsyncSession,
+    *,
+    iccid: str,
+    at: datetime,
+    from_state: str | None,
+    to_state: str,
+    function: str,
+    detail: dict[str, Any],
+) -> None:
+    await _change(
+        session, _ADD_EVENT, iccid=iccid, at=at, from_state=from_state, to_state=to_state,
+        function=function, detail=detail,
+    )  # fmt: skip
 
 
 async def count_in_state(
@@ -101,67 +379,6 @@ async def count_in_state(
         SmdpProfile.state == state,
     )
     return int(await session.scalar(query) or 0)
-
-
-async def profile_type_known(session: AsyncSession, operator_id: str, profile_type: str) -> bool:
-    query = select(func.count()).where(
-        SmdpProfile.operator_id == operator_id, SmdpProfile.profile_type == profile_type
-    )
-    return bool(await session.scalar(query))
-
-
-async def available_candidates(
-    session: AsyncSession, operator_id: str, profile_type: str, state: str, limit: int
-) -> list[SmdpProfile]:
-    """Up to ``limit`` profiles of this type in ``state``, lowest ICCID first, freshly read."""
-    query = (
-        select(SmdpProfile)
-        .where(
-            SmdpProfile.operator_id == operator_id,
-            SmdpProfile.profile_type == profile_type,
-            SmdpProfile.state == state,
-        )
-        .order_by(SmdpProfile.iccid)
-        .limit(limit)
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.scalars(query)).all())
-
-
-async def compare_and_set(
-    session: AsyncSession, iccid: str, *, state: str, version: int, changes: dict[str, Any]
-) -> bool:
-    """``UPDATE … WHERE iccid AND state AND version`` bumping the version; True if one row
-    changed. A concurrent writer that got there first leaves zero rows changed."""
-    values = {f"new_{name}": value for name, value in changes.items()}
-    values |= {"the_iccid": iccid, "seen_state": state, "seen_version": version}
-    values["new_version"] = version + 1
-    result = await session.execute(_cas(tuple(sorted(changes))), values)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-@functools.cache
-def _cas(names: tuple[str, ...]) -> Update:
-    """The compare-and-set statement for one set of changed columns (built once)."""
-    columns = SmdpProfile.__table__.c
-    changes = {name: bindparam(f"new_{name}", type_=columns[name].type) for name in names}
-    changes["version"] = bindparam("new_version", type_=columns["version"].type)
-    return (
-        update(SmdpProfile)
-        .where(
-            SmdpProfile.iccid == bindparam("the_iccid"),
-            SmdpProfile.state == bindparam("seen_state"),
-            SmdpProfile.version == bindparam("seen_version"),
-        )
-        .values(changes)
-        .execution_options(**_NO_SYNC)
-    )
-
-
-def mark_committed(row: SmdpProfile, values: dict[str, Any]) -> None:
-    """Reflect a successful compare-and-set in the loaded row without a new flush."""
-    for name, value in values.items():
-        set_committed_value(row, name, value)
 
 
 async def profiles(session: AsyncSession, operator_id: str | None = None) -> list[SmdpProfile]:
@@ -204,48 +421,87 @@ async def events(session: AsyncSession, iccid: str) -> list[SmdpProfileEvent]:
 # Download sessions
 
 
+_SESSION_COLUMNS: Final = tuple(_SESSIONS.c)
+_SESSION_WITH_PROFILE: Final = (
+    select(*_SESSION_COLUMNS, *(c.label(f"profile_{c.key}") for c in _PROFILE_COLUMNS))
+    .select_from(
+        _SESSIONS.outerjoin(_PROFILES, _PROFILES.c.iccid == _SESSIONS.c.iccid).outerjoin(
+            _REQUESTERS, _REQUESTERS.c.requester_id == _PROFILES.c.requester_id
+        )
+    )
+    .where(_SESSIONS.c.transaction_id == bindparam("transaction_id"))
+)
+_ADD_SESSION: Final = insert(_SESSIONS).values(
+    {name: bindparam(name, type_=_SESSIONS.c[name].type) for name in _SESSIONS.c.keys()}
+)
+_END_OPEN_SESSIONS: Final = (
+    update(_SESSIONS)
+    .where(
+        _SESSIONS.c.iccid == bindparam("the_iccid"),
+        or_(_SESSIONS.c.state == bindparam("open_a"), _SESSIONS.c.state == bindparam("open_b")),
+    )
+    .values(state=bindparam("to_state"))
+)
+_SESSION_CAS: Final = (
+    update(_SESSIONS)
+    .where(
+        _SESSIONS.c.transaction_id == bindparam("the_transaction_id"),
+        _SESSIONS.c.state == bindparam("seen"),
+    )
+    .values(state=bindparam("to_state"))
+)
+
+
 async def download_session(
     session: AsyncSession, transaction_id: str
-) -> SmdpDownloadSession | None:
-    values = {"transaction_id": transaction_id}
-    rows = await session.scalars(_DOWNLOAD_SESSION, values, execution_options=_FRESH)
-    return rows.one_or_none()
+) -> tuple[SessionRow, ProfileRow | None] | None:
+    """The download session and its profile (with the requester's callback URL), one read."""
+    rows = await _rows(session, _SESSION_WITH_PROFILE, transaction_id=transaction_id)
+    if not rows:
+        return None
+    row = rows[0]
+    width = len(_SESSION_COLUMNS)
+    found = SessionRow(*row[:width])
+    return found, (_profile(row, width) if row[width] is not None else None)
+
+
+async def add_session(
+    session: AsyncSession,
+    *,
+    transaction_id: str,
+    iccid: str,
+    eid: str,
+    state: str,
+    created_at: datetime,
+    expires_at: datetime,
+) -> SessionRow:
+    values = SessionRow(transaction_id, iccid, eid, state, created_at, expires_at)
+    await _change(
+        session, _ADD_SESSION, transaction_id=transaction_id, iccid=iccid, eid=eid, state=state,
+        created_at=created_at, expires_at=expires_at,
+    )  # fmt: skip
+    return values
 
 
 async def end_open_sessions(
-    session: AsyncSession, iccid: str, *, open_states: Sequence[str], to_state: str
+    session: AsyncSession, iccid: str, *, open_states: tuple[str, str], to_state: str
 ) -> int:
     """Move the profile's sessions still in ``open_states`` to ``to_state``; how many moved."""
-    result = await session.execute(
-        update(SmdpDownloadSession)
-        .where(
-            SmdpDownloadSession.iccid == iccid,
-            SmdpDownloadSession.state.in_(list(open_states)),
-        )
-        .values(state=to_state)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    first, second = open_states
+    return await _change(
+        session, _END_OPEN_SESSIONS, the_iccid=iccid, open_a=first, open_b=second,
+        to_state=to_state,
+    )  # fmt: skip
 
 
 async def set_session_state(
     session: AsyncSession, transaction_id: str, *, seen: str, to_state: str
 ) -> bool:
     """Compare-and-set a session's state; False if another request moved it first."""
-    values = {"the_transaction_id": transaction_id, "seen": seen, "to_state": to_state}
-    result = await session.execute(_SESSION_CAS, values)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-_SESSION_CAS = (
-    update(SmdpDownloadSession)
-    .where(
-        SmdpDownloadSession.transaction_id == bindparam("the_transaction_id"),
-        SmdpDownloadSession.state == bindparam("seen"),
+    changed = await _change(
+        session, _SESSION_CAS, the_transaction_id=transaction_id, seen=seen, to_state=to_state
     )
-    .values(state=bindparam("to_state"))
-    .execution_options(**_NO_SYNC)
-)
+    return changed == 1
 
 
 async def sessions_of(session: AsyncSession, iccid: str) -> list[SmdpDownloadSession]:
