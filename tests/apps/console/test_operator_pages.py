@@ -137,6 +137,23 @@ async def test_months_outside_the_list_are_404(
     assert old.status_code == 200
 
 
+async def test_an_sla_month_of_an_environment_without_probes_says_so(
+    client: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    await seed_operators(sessions, clock)
+    await sign_in(client, TOKEN)
+    staging = await client.get(f"/operators/alpha/sla/{MONTH}", params={"environment": "staging"})
+    assert staging.status_code == 200
+    assert "No staging probe measures this operator" in staging.text
+    assert 'class="verdict-cell' not in staging.text
+    assert (
+        await client.get(f"/operators/alpha/sla/{MONTH}.csv?environment=staging")
+    ).status_code == 404
+    bad = await client.get(f"/operators/alpha/sla/{MONTH}", params={"environment": "moon"})
+    assert bad.status_code == 400
+    assert "environment is production or staging" in bad.text
+
+
 async def test_an_operator_gets_404_for_every_page_of_another(
     client: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
 ) -> None:

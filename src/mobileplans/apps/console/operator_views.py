@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.apps.console.views import OperatorRow
+from mobileplans.config import Environment
 from mobileplans.domains.access.service import Party
 from mobileplans.domains.onboarding import gates
 from mobileplans.domains.onboarding import service as onboarding_service
@@ -21,7 +23,7 @@ from mobileplans.domains.sla.schemas import SlaReport
 from mobileplans.domains.sla.service import BucketRead
 from mobileplans.domains.traffic import service as traffic_service
 from mobileplans.domains.traffic.schemas import TrafficCounts
-from mobileplans.errors import NotFound
+from mobileplans.errors import BadRequest, NotFound
 
 TRAFFIC_ENVIRONMENT = "production"
 TRAFFIC_WINDOWS = (
@@ -76,6 +78,23 @@ def check_month(month: str, now: datetime, timezone: str) -> None:
         raise NotFound(f"no SLA statement page for {month!r}")
 
 
+def probed_environments(row: OperatorRow) -> list[str]:
+    """The environments the operator's probes measure, production first."""
+    found = {p.environment for p in row.probes}
+    return [str(e) for e in reversed(Environment) if e.value in found]
+
+
+def sla_environment(row: OperatorRow, asked: str | None) -> str:
+    """The environment of a statement page: the one asked for, else production when it
+    is probed, else the first probed one (an operator in onboarding: staging)."""
+    if asked is not None:
+        if asked not in {e.value for e in Environment}:
+            raise BadRequest("environment is production or staging", field="environment")
+        return asked
+    probed = probed_environments(row)
+    return probed[0] if probed else Environment.PRODUCTION.value
+
+
 @dataclass
 class MonthStatements:
     report: SlaReport
@@ -84,10 +103,21 @@ class MonthStatements:
 
 
 async def month_statements(
-    session: AsyncSession, operator_id: str, month: str, timezone: str, now: datetime
-) -> MonthStatements:
-    """The month's statements (spec 5.2) and, for the plots, each probe's UTC days."""
-    report = await sla_service.report(session, operator_id=operator_id, period=month, now=now)
+    session: AsyncSession,
+    operator_id: str,
+    environment: str,
+    month: str,
+    timezone: str,
+    now: datetime,
+) -> MonthStatements | None:
+    """The month's statements (spec 5.2) and, for the plots, each probe's UTC days; None
+    when no probe measures ``environment``."""
+    try:
+        report = await sla_service.report(
+            session, operator_id=operator_id, environment=environment, period=month, now=now
+        )
+    except NotFound:
+        return None
     period = month_period(int(month[:4]), int(month[5:]), timezone)
     end = min(period.end, now)
     first = floor_to(period.start, "day")

@@ -97,29 +97,54 @@ async def conformance_run(
 
 @router.get("/operators/{operator_id}/sla/{month}.{fmt}")
 async def sla_month_download(
-    operator_id: str, month: str, fmt: Format, state: State, session: Session
+    operator_id: str,
+    month: str,
+    fmt: Format,
+    state: State,
+    session: Session,
+    environment: str | None = None,
 ) -> Response:
     """One month's SLA statements (spec 5.2) as CSV or JSON, rendered by the SLA domain."""
     now = state.clock.now()
     async with session_scope(state.sessions) as db:
         row = await _row(db, session.party, operator_id, now)
         views.check_month(month, now, row.spec.timezone)
-        report = await sla_service.report(db, operator_id=operator_id, period=month, now=now)
+        env = views.sla_environment(row, environment)
+        report = await sla_service.report(
+            db, operator_id=operator_id, environment=env, period=month, now=now
+        )
     return _download(report, operator_id, fmt)
 
 
 @router.get("/operators/{operator_id}/sla/{month}")
 async def sla_month_page(
-    request: Request, operator_id: str, month: str, state: State, session: Session
+    request: Request,
+    operator_id: str,
+    month: str,
+    state: State,
+    session: Session,
+    environment: str | None = None,
 ) -> Response:
     """One month's SLA statements (spec 5.2) with daily availability and latency plots."""
     now = state.clock.now()
     async with session_scope(state.sessions) as db:
         row = await _row(db, session.party, operator_id, now)
         views.check_month(month, now, row.spec.timezone)
-        statements = await views.month_statements(db, operator_id, month, row.spec.timezone, now)
+        env = views.sla_environment(row, environment)
+        statements = await views.month_statements(
+            db, operator_id, env, month, row.spec.timezone, now
+        )
     return page(
-        request, state, "sla_month.html", session, row=row, month=month, m=statements, now=now
+        request,
+        state,
+        "sla_month.html",
+        session,
+        row=row,
+        month=month,
+        m=statements,
+        environment=env,
+        environments=views.probed_environments(row),
+        now=now,
     )
 
 
