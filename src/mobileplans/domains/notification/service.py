@@ -9,6 +9,7 @@ worker's job (:mod:`mobileplans.domains.notification.delivery`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -124,3 +125,45 @@ async def enqueue(
         return 0
     rows = [_row(message, r, dedupe, now) for r in recipients]
     return await repository.insert_new(session, rows)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One outbox row as the console shows it (issue #10): what was queued, to whom, and
+    whether it went out."""
+
+    id: int
+    event: str
+    channel: str
+    recipient: str
+    subject: str
+    status: str
+    attempts: int
+    created_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+async def for_incident(
+    session: AsyncSession, incident_id: int, *, operator_id: str | None, limit: int = 100
+) -> list[OutboxEntry]:
+    """The incident's notifications, newest first; ``operator_id``: only that operator's
+    rows (an operator never sees what went to another operator)."""
+    query = repository.NotificationQuery(
+        incident_id=incident_id, operator_id=operator_id, limit=limit
+    )
+    return [
+        OutboxEntry(
+            r.id,
+            r.event,
+            r.channel,
+            r.recipient,
+            r.subject,
+            r.status,
+            r.attempts,
+            r.created_at,
+            r.delivered_at,
+            r.last_error,
+        )
+        for r in await repository.list_notifications(session, query)
+    ]
