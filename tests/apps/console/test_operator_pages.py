@@ -20,6 +20,9 @@ from mobileplans.domains.incident.engine import Engine
 from mobileplans.domains.incident.notify import NotifyContext
 from mobileplans.domains.onboarding import service as onboarding_service
 from mobileplans.domains.onboarding.schemas import StartIn
+from mobileplans.domains.operator_registry import service as registry_service
+from mobileplans.domains.operator_registry.schemas import OperatorSpec
+from mobileplans.domains.probe import service as probe_service
 from mobileplans.kit.clock import FrozenClock
 from tests.apps.console.conftest import (
     TOKEN,
@@ -29,6 +32,7 @@ from tests.apps.console.conftest import (
     sign_in,
 )
 from tests.apps.console.operator_support import onboard_with_runs, seed_traffic
+from tests.support import operator_data
 
 MONTH = "2026-11"  # the clock's month (tests/conftest.py START)
 
@@ -244,3 +248,32 @@ async def test_the_overview_sorts_by_availability_and_open_incidents(
     by_incidents = await client.get("/overview/rows?sort=incidents")
     assert order(by_incidents.text) == ["charlie", "alpha", "bravo"]
     assert by_incidents.text.count('<span class="sev">') >= 1
+
+
+async def test_an_operator_probed_only_in_staging_charts_staging(
+    client: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    async with session_scope(sessions) as session:
+        data = operator_data("delta", brand="Delta Mobile", prefix="8901994")
+        data["environments"] = {
+            "staging": {
+                "portalUrl": "https://portal.delta.example/mobileplans",
+                "moBaseUrl": "https://api.delta.example/v1",
+            }
+        }
+        data["iccidRanges"][0]["environment"] = "staging"
+        spec = OperatorSpec.model_validate(data)
+        await registry_service.put_operator(session, spec, actor="test", now=clock.now())
+        await probe_service.sync_from_registry(session, now=clock.now())
+    await seed_operators(sessions, clock)  # results for every probe, delta's too
+    await sign_in(client, TOKEN)
+    page = await client.get("/overview/rows")
+    card = page.text[page.text.index("Delta Mobile") :]
+    card = card[: card.index("</section>")]
+    assert 'aria-label="Availability, last 24 h (staging, by hour)' in card
+    assert 'aria-label="Availability, last 90 days (staging, by UTC day)' in card
+    alpha = page.text[page.text.index("Alpha Mobile") :]
+    assert 'aria-label="Availability, last 24 h (production, by hour)' in alpha
+    month = await client.get(f"/operators/delta/sla/{MONTH}")
+    assert month.status_code == 200
+    assert "<td>staging/portal" in month.text

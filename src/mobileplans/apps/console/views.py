@@ -59,6 +59,7 @@ class OperatorRow:
     mtd_latency_ms: float | None = None
     incidents: list[IncidentRow] = field(default_factory=list)
     next_maintenance: NoticeRead | None = None
+    bars_environment: str = "production"
 
     @property
     def state(self) -> str:
@@ -122,7 +123,8 @@ async def overview(
     session: AsyncSession, party: Party, now: datetime, *, only: str | None = None
 ) -> list[OperatorRow]:
     """Every operator the party sees (``only``: one of them), with its probes, the last 24
-    hours by hour and 90 days by day (production probes), month-to-date SLA figures, open
+    hours by hour and 90 days by day (production probes; staging ones for an operator
+    not probed in production yet), month-to-date SLA figures, open
     incidents and the next maintenance."""
     specs = [o for o in await registry_service.list_operators(session) if party.sees(o.id)]
     if only is not None:
@@ -131,17 +133,29 @@ async def overview(
     for probe in await probe_service.list_probes(session, operator_id=only):
         if probe.operator_id in rows:
             rows[probe.operator_id].probes.append(probe)
-    production = [p.id for r in rows.values() for p in r.probes if p.environment == "production"]
-    hours = await sla_service.probe_buckets(session, production, end=now, grain="hour", count=24)
-    days = await sla_service.probe_buckets(session, production, end=now, grain="day", count=90)
+    charted = {r.spec.id: _charted(r) for r in rows.values()}
+    ids = [pid for chosen in charted.values() for pid in chosen]
+    hours = await sla_service.probe_buckets(session, ids, end=now, grain="hour", count=24)
+    days = await sla_service.probe_buckets(session, ids, end=now, grain="day", count=90)
     for row in rows.values():
-        mine = [p.id for p in row.probes if p.id in hours]
+        mine = charted[row.spec.id]
         row.hours = merge_buckets([hours[i] for i in mine]) if mine else []
         row.days = merge_buckets([days[i] for i in mine]) if mine else []
     await _month_to_date(session, rows, now)
     await _incidents(session, party, rows, only)
     await _maintenance(session, party, rows, now, only)
     return list(rows.values())
+
+
+def _charted(row: OperatorRow) -> list[int]:
+    """The probes of the card's bars: production ones, or staging ones for an operator
+    not yet probed in production (onboarding); sets ``row.bars_environment``."""
+    for environment in ("production", "staging"):
+        chosen = [p.id for p in row.probes if p.environment == environment]
+        if chosen:
+            row.bars_environment = environment
+            return chosen
+    return []
 
 
 async def _month_to_date(
