@@ -3,6 +3,9 @@
 - ``POST /gsma/rsp2/es2plus/{downloadOrder,confirmOrder,cancelOrder,releaseProfile}``  ES2+
 - ``POST /rsp/device/v1/{initiateDownload,getBoundProfilePackage,handleNotification,cancelSession}``
 - callbacks ``handleDownloadProgressInfo`` to each requester's URL, after commit
+
+The eight routes above are answered by ``fastpath.SmdpFastPath`` in front of FastAPI
+with the routes' own functions; FastAPI serves the rest (and documents all of them).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mobileplans import __version__
+from mobileplans.apps.smdp.fastpath import SmdpFastPath
 from mobileplans.apps.smdp.routes import device, es2plus
 from mobileplans.apps.smdp.state import SmdpState
 from mobileplans.domains.smdp.callbacks import CallbackSender
@@ -72,7 +76,8 @@ def create_app(
     async def healthz() -> dict[str, object]:
         return {"status": "ok", "smdpAddress": config.address}
 
-    return SmdpApp(MetricsMiddleware(api, app_name="smdp"), api)
+    framework = MetricsMiddleware(api, app_name="smdp")
+    return SmdpApp(SmdpFastPath(framework, state), api, framework)
 
 
 def openapi_document() -> dict[str, Any]:
@@ -86,11 +91,13 @@ def openapi_document() -> dict[str, Any]:
 
 
 class SmdpApp:
-    """The outer ASGI callable, with a handle on the FastAPI app and its state."""
+    """The outer ASGI callable (the fast path in front of ``framework``: FastAPI with
+    its metrics middleware), with a handle on the FastAPI app and its state."""
 
-    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+    def __init__(self, app: ASGIApp, api: FastAPI, framework: ASGIApp) -> None:
         self.app = app
         self.api = api
+        self.framework = framework
 
     @property
     def state(self) -> SmdpState:

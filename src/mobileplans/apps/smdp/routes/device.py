@@ -3,7 +3,8 @@ SGP.22-shaped calls; errors are HTTP 200 ``Failed`` bodies with ``esimOperationS
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
 
 import orjson
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from mobileplans.domains.smdp.schemas import (
     GetBoundProfilePackageIn,
     HandleNotificationIn,
     InitiateDownloadIn,
+    Outcome,
 )
 
 router = APIRouter(prefix="/rsp/device/v1", tags=["device"])
@@ -27,15 +29,30 @@ def _doc(model: Any) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-async def _answer(use_case: Any, request: Request, state: SmdpState) -> Response:
-    raw = await request.body()
+UseCase = Callable[..., Awaitable[Outcome]]
+USE_CASES: Final[dict[str, UseCase]] = {
+    "initiateDownload": download.initiate_download,
+    "getBoundProfilePackage": download.get_bound_profile_package,
+    "handleNotification": notifications.handle_notification,
+    "cancelSession": notifications.cancel_session,
+}
+
+
+async def answer(state: SmdpState, use_case: UseCase, raw: bytes) -> bytes | None:
+    """The HTTP 200 body of one device call, ``None`` for 204 (the FastAPI routes and
+    ``fastpath`` both)."""
     outcome = await state.run(
         lambda session, now: use_case(session, raw, config=state.config, now=now),
         busy=download.busy,
     )
-    if outcome.response is None:
+    return None if outcome.response is None else orjson.dumps(outcome.response)
+
+
+async def _answer(use_case: UseCase, request: Request, state: SmdpState) -> Response:
+    body = await answer(state, use_case, await request.body())
+    if body is None:
         return Response(status_code=204)
-    return Response(orjson.dumps(outcome.response), media_type="application/json")
+    return Response(body, media_type="application/json")
 
 
 @router.post("/initiateDownload", openapi_extra=_doc(InitiateDownloadIn))

@@ -33,18 +33,32 @@ _DOC: dict[str, Any] = {
 }
 
 
-async def _answer(function: str, request: Request, state: SmdpState) -> Response:
-    es2 = Es2Request(
-        function=function,
-        body=await request.body(),
-        admin_protocol=request.headers.get("x-admin-protocol"),
-        content_type=request.headers.get("content-type"),
-    )
+async def answer(
+    state: SmdpState,
+    function: str,
+    body: bytes,
+    admin_protocol: str | None,
+    content_type: str | None,
+) -> bytes:
+    """The HTTP 200 body of one ES2+ call (the FastAPI routes and ``fastpath`` both)."""
+    es2 = Es2Request(function, body, admin_protocol, content_type)
     outcome = await state.run(
         lambda session, now: es2plus.handle(session, es2, config=state.config, now=now),
         busy=es2plus.busy,
     )
-    return Response(orjson.dumps(outcome.response), media_type=JSON)
+    return orjson.dumps(outcome.response)
+
+
+async def _answer(function: str, request: Request, state: SmdpState) -> Response:
+    headers = request.headers
+    body = await answer(
+        state,
+        function,
+        await request.body(),
+        headers.get("x-admin-protocol"),
+        headers.get("content-type"),
+    )
+    return Response(body, media_type=JSON)
 
 
 @router.post("/downloadOrder", openapi_extra=_DOC)
