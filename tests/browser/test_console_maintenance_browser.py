@@ -101,7 +101,7 @@ async def test_announce_with_late_notice_see_the_calendar_and_ics_then_move_a_bu
         await shot(page, tmp_path, "bugs-board-after")
 
         phone = await guarded.context(390, 844)
-        await phone.add_cookies(await context.cookies())
+        await phone.add_cookies(await context.cookies())  # type: ignore[arg-type]
         small = await guarded.page(phone)
         await small.goto(f"{served}/maintenance")
         assert await small.locator("table.month").is_hidden()  # the list instead

@@ -127,6 +127,7 @@ async def test_the_check_counts_in_the_operators_time_zone_and_holidays(
         ({"operatorId": "alpha"}, "Enter the start"),
         ({"operatorId": "alpha", "startsAt": "next tuesday"}, "enter a date and time"),
         ({"operatorId": "nobody", "startsAt": FOUR_DAYS}, "does not exist"),
+        ({"operatorId": "alpha", "startsAt": "2026-11-02T08:59"}, "must be in the future"),
     ],
 )
 async def test_the_live_check_says_what_is_missing(

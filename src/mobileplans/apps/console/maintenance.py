@@ -127,6 +127,8 @@ async def _check(
         return None, "Enter the start to see the notice it gives."
     try:
         starts_at = mv.parse_instant(values["startsAt"], "startsAt")
+        if starts_at <= state.clock.now():
+            return None, "startsAt must be in the future"  # as schedule() refuses it
         found = await notice_service.check_notice(
             db, party, operator, starts_at, now=state.clock.now()
         )
