@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mobileplans.config import Environment, PlatformContact
+from mobileplans.config import Environment, PlatformContact, Settings
 from mobileplans.db.session import session_scope
 from mobileplans.domains.access.service import Party
 from mobileplans.domains.incident import call_records, lifecycle, profiles
 from mobileplans.domains.incident import service as incidents
+from mobileplans.domains.incident.engine import Engine
 from mobileplans.domains.incident.notify import NotifyContext
 from mobileplans.domains.incident.schemas import (
     CallAttemptIn,
@@ -25,6 +26,10 @@ from mobileplans.domains.incident.schemas import (
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.operator_registry.schemas import OperatorSpec
 from mobileplans.errors import AppError, BadRequest, Conflict, Forbidden, NotFound
+from mobileplans.kit.clock import FrozenClock
+from tests.domains.incident.test_engine import balance_probe, results
+from tests.domains.incident.test_engine import incidents as incidents_of
+from tests.domains.incident.test_global import evaluate, setup
 from tests.support import operator_data
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -258,3 +263,24 @@ async def test_owed_calls_are_listed_for_the_side_that_must_call(world: Sessions
     assert [o.incident.id for o in platform] == [sev1.id]
     assert [o.incident.id for o in fabrikam] == [high.id]
     assert contoso == []
+
+
+async def test_a_detected_sev1_pages_by_phone_and_follows_regrading(
+    sessions: Sessions, clock: FrozenClock
+) -> None:
+    engine = Engine(NotifyContext(list(Settings().platform_contacts)))
+    await setup(sessions, clock)
+    probe = await balance_probe(sessions, "alpha")
+    await results(sessions, probe, clock.now(), "ooooooooff")  # Sev 1: the engine opens it
+    await evaluate(sessions, engine, clock)
+    [incident] = await incidents_of(sessions)
+    [task] = await tasks(sessions, PLATFORM, incident.id)
+    assert (task.purpose, task.caller, task.status) == ("escalation", "platform", "open")
+    clock.advance(timedelta(seconds=90))
+    await results(sessions, probe, clock.now(), "oof")  # re-graded to Sev 3: no call owed
+    await evaluate(sessions, engine, clock)
+    clock.advance(timedelta(seconds=60))
+    await results(sessions, probe, clock.now(), "ff")  # Sev 1 again: a new task
+    await evaluate(sessions, engine, clock)
+    statuses = [t.status for t in await tasks(sessions, PLATFORM, incident.id)]
+    assert statuses == ["cancelled", "open"]
