@@ -357,3 +357,26 @@ async def test_the_ics_feed_by_session_or_token(
         assert other.status_code == 404
         admin = await anonymous.get(f"/operators/alpha/maintenance.ics?token={TOKEN}")
         assert admin.status_code == 401  # the admin token never goes in a URL
+
+
+async def test_the_pages_keep_the_strict_csp(
+    platform: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    window = (await announce(platform)).headers["location"]
+    bug = await platform.post(
+        "/bugs",
+        data={
+            "csrf": await csrf_of(platform, "/bugs"),
+            "operatorId": "alpha",
+            "title": "t",
+            "description": "d",
+        },
+    )
+    urls = ["/maintenance", "/maintenance/new", window, "/bugs", bug.headers["location"]]
+    for url in urls:
+        response = await platform.get(url)
+        assert response.status_code == 200, url
+        assert "default-src 'self'" in response.headers["content-security-policy"], url
+        assert "<script>" not in response.text, url
+        assert " style=" not in response.text, url  # no inline style either
+        assert not re.search(r"(src|href|action)=\"(https?:)?//", response.text), url
