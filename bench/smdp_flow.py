@@ -241,7 +241,7 @@ async def main(args: argparse.Namespace) -> None:
         await app.state.callbacks.drain()
         counts.statements.clear()
         counts.transactions.clear()
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile(time.thread_time) if args.profile else None
         if profiler is not None:
             profiler.enable()
         cpu, wall, total = time.thread_time(), time.perf_counter(), time.process_time()

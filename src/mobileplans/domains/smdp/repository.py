@@ -147,6 +147,23 @@ def _compiled(statement: Any, dialect: Dialect) -> _Compiled:
     return compiled
 
 
+_CONNECTION: Final = "smdp.connection"
+
+
+def _connection(sync_session: Session) -> Connection:
+    """The connection of the session's transaction (begun if needed), looked up once per
+    transaction: kept in ``session.info`` with the transaction it belongs to."""
+    transaction = sync_session.get_transaction()
+    cached = sync_session.info.get(_CONNECTION)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        if transaction.is_active:
+            connection: Connection = cached[1]
+            return connection
+    connection = sync_session.connection()
+    sync_session.info[_CONNECTION] = (sync_session.get_transaction(), connection)
+    return connection
+
+
 def _on_driver(
     sync_session: Session, statement: Any, params: Mapping[str, Any], fetch: bool
 ) -> Any:
@@ -154,7 +171,7 @@ def _on_driver(
     the way SQLAlchemy's execution would: the same SQL, processors and cursor calls, with
     ``before_cursor_execute`` fired for listeners that count statements. Driver errors are
     raised as SQLAlchemy's (``IntegrityError`` for a duplicate key)."""
-    connection: Connection = sync_session.connection()
+    connection = _connection(sync_session)
     dialect = connection.dialect
     compiled = _compiled(statement, dialect)
     args = compiled.args(params)
