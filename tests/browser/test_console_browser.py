@@ -1,6 +1,7 @@
 """The console in Debian's Chromium on a real socket: sign in as platform (the overview,
 its sorting and one htmx refresh of it, a phone-sized overview, /status and its feed) and
-as an operator (its own pages; every page of another operator is 404; an SLA statement
+as an operator (its own pages; every page of another operator is 404: operator, onboarding,
+SLA, conformance run, .ics feed, incident, maintenance window; an SLA statement
 downloaded as CSV). Fails on any console error and on any request leaving 127.0.0.1;
 screenshots land in the test's tmp dir and in ``$MP_TEST_ARTIFACTS/<test name>/``."""
 
@@ -22,7 +23,11 @@ from tests.apps.console.conftest import (
     operator_token,
     seed_operators,
 )
-from tests.apps.console.operator_support import onboard_with_runs, seed_traffic
+from tests.apps.console.operator_support import (
+    incidents_and_windows,
+    onboard_with_runs,
+    seed_traffic,
+)
 from tests.browser.console_support import guarded_browser, screenshot
 
 pytestmark = pytest.mark.browser
@@ -94,6 +99,8 @@ async def test_an_operator_sees_its_pages_only_and_downloads_an_sla_csv(
     await seed_operators(sessions, clock)
     runs = await onboard_with_runs(sessions, clock)
     await seed_traffic(sessions, clock)
+    made = await incidents_and_windows(sessions, clock)
+    incident, window = made["incident"], made["window"]
     token = await operator_token(sessions, clock, "alpha")
     async with guarded_browser(served) as guarded:
         context = await guarded.context()
@@ -107,6 +114,8 @@ async def test_an_operator_sees_its_pages_only_and_downloads_an_sla_csv(
             f"{served}/operators/alpha/onboarding",
             f"{served}/operators/alpha/conformance/{runs['alpha']}",
             f"{served}/operators/alpha/sla/{MONTH}",
+            f"{served}/incidents/{incident['alpha']}",
+            f"{served}/maintenance/{window['alpha']}",
         ]
         for url in own:
             assert await status_of(page, url) == 200, url
@@ -118,6 +127,8 @@ async def test_an_operator_sees_its_pages_only_and_downloads_an_sla_csv(
             f"{served}/operators/bravo/conformance/{runs['bravo']}",
             f"{served}/operators/alpha/conformance/{runs['bravo']}",
             f"{served}/operators/bravo/maintenance.ics",
+            f"{served}/incidents/{incident['bravo']}",
+            f"{served}/maintenance/{window['bravo']}",
             f"{served}/",  # the platform's overview: back to its own page
         ]
         for url in others[:-1]:
@@ -135,7 +146,7 @@ async def test_an_operator_sees_its_pages_only_and_downloads_an_sla_csv(
 
         await page.goto(f"{served}/operators/alpha/sla/{MONTH}")
         async with page.expect_download() as download_info:
-            await page.click(f'a[href="/operators/alpha/sla/{MONTH}.csv"] >> nth=0')
+            await page.click(f'a[href^="/operators/alpha/sla/{MONTH}.csv"] >> nth=0')
         download = await download_info.value
         assert download.suggested_filename == f"sla-alpha-{MONTH}.csv"
         saved = tmp_path / download.suggested_filename

@@ -1,5 +1,6 @@
 """Seeds for the operator's console pages: onboarding projects with a filed conformance
-run each, and GetBalance traffic (the in-process and the browser tests share them)."""
+run each, GetBalance traffic, incidents and maintenance windows of two operators (the
+in-process and the browser tests share them)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from mobileplans.config import Settings
 from mobileplans.conformance.reports import seal
 from mobileplans.db.models import BalanceLookup
 from mobileplans.db.session import session_scope
 from mobileplans.domains.access.service import PLATFORM_ADMIN
+from mobileplans.domains.incident import service as incidents
+from mobileplans.domains.incident.notify import NotifyContext
+from mobileplans.domains.incident.schemas import DeclareIncident
+from mobileplans.domains.maintenance_notice import service as notice_service
+from mobileplans.domains.maintenance_notice.schemas import NoticeIn
 from mobileplans.domains.onboarding import evidence as intake
 from mobileplans.domains.onboarding import service as onboarding_service
 from mobileplans.domains.onboarding.schemas import StartIn
@@ -70,3 +77,33 @@ async def seed_traffic(sessions: Sessions, clock: FrozenClock) -> None:
     ]
     async with session_scope(sessions) as session:
         await session.execute(insert(BalanceLookup), rows)
+
+
+async def incidents_and_windows(
+    sessions: Sessions, clock: FrozenClock
+) -> dict[str, dict[str, int]]:
+    """An incident declared and a maintenance window announced by the platform for alpha
+    and for bravo; ``{"incident": {op: id}, "window": {op: id}}``."""
+    ids: dict[str, dict[str, int]] = {"incident": {}, "window": {}}
+    context = NotifyContext(list(Settings().platform_contacts))
+    async with session_scope(sessions) as session:
+        for op in ("alpha", "bravo"):
+            declared = DeclareIncident.model_validate(
+                {"operatorId": op, "title": f"{op} portal slow", "severity": "sev2"}
+            )
+            found = await incidents.declare(
+                session, context, PLATFORM_ADMIN, declared, now=clock.now()
+            )
+            ids["incident"][op] = found.id
+            starts = clock.now() + timedelta(days=10)
+            notice = NoticeIn(
+                operator_id=op,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                impact=f"platform work for {op}",
+            )
+            window = await notice_service.schedule(
+                session, PLATFORM_ADMIN, notice, contacts=[], now=clock.now()
+            )
+            ids["window"][op] = window.id
+    return ids

@@ -184,6 +184,7 @@ async def test_an_operator_gets_404_for_every_page_of_another(
         response = await client.get(url)
         assert response.status_code == 404, url
         assert "Bravo" not in response.text, url
+        assert "Sign out" in response.text, url  # the 404 page keeps the signed-in header
 
 
 async def test_the_overview_sorts_and_its_polling_keeps_the_order(

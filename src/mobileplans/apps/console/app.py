@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mobileplans import __version__
 from mobileplans.apps.console import auth, bugs, incidents, maintenance, operators, pages
+from mobileplans.apps.console import session as console_session
 from mobileplans.apps.console.security import SecurityHeaders
 from mobileplans.apps.console.state import HERE, ConsoleState
 from mobileplans.config import Settings
@@ -77,10 +78,13 @@ def create_app(
 def error_page(
     request: Request, state: ConsoleState, status: int, title: str, detail: str
 ) -> Response:
+    found = console_session.read(
+        request.cookies.get(console_session.COOKIE_NAME), state.session_secret, state.clock.now()
+    )  # the header shows who is signed in, as on every other page
     return state.templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title": title, "detail": detail, "session": None},
+        {"status": status, "title": title, "detail": detail, "session": found.session},
         status_code=status,
     )
 
