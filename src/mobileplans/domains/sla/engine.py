@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,7 +64,7 @@ async def _read_rollups(session: AsyncSession, group: _Group, results: list[Coun
     group.marks, rows = await repository.rollups_with_watermark(
         session, probe_ids, group.plan.rollups
     )
-    for _mark, probe_id, grain, probes, failures, degraded, latency_sum, flat in rows:
+    for probe_id, grain, probes, failures, degraded, latency_sum, flat in rows:
         for index in group.members[probe_id]:
             result = results[index]
             result.tally.add_rollup(probes, failures, degraded, latency_sum, flat)
@@ -122,3 +123,43 @@ async def count(
         await _read_raw(session, group, results)
     await _read_tail(session, groups, results)
     return results
+
+
+async def count_buckets(
+    session: AsyncSession,
+    probe_ids: Sequence[int],
+    starts: Sequence[datetime],
+    step: timedelta,
+    end: datetime,
+    grains: Sequence[str],
+) -> dict[int, list[Tally]]:
+    """Tallies of consecutive buckets of each probe (``starts``: UTC bucket starts ``step``
+    apart, aligned to ``grains[0]``, which is the grain of ``step``), each counted up to
+    ``end``; the same counts as one :func:`count` request per probe and bucket, read in a
+    few statements instead of one group per bucket.
+
+    Whole buckets: their own rollup rows, all buckets and probes at once (with the
+    watermark), plus results past the watermark; the bucket ``end`` cuts through: one
+    :func:`count` request per probe (one group). Buckets starting at or after ``end`` are
+    empty."""
+    tallies = {pid: [Tally() for _ in starts] for pid in probe_ids}
+    position = {start: index for index, start in enumerate(starts)}
+    whole = [s for s in starts if s + step <= end]
+    if whole and probe_ids:
+        first, stop = whole[0], whole[-1] + step
+        marks, rows = await repository.rollup_buckets(session, probe_ids, grains[0], first, stop)
+        for probe_id, start, probes, failures, degraded, latency_sum, flat in rows:
+            slot = tallies[probe_id][position[start]]
+            slot.add_rollup(probes, failures, degraded, latency_sum, flat)
+        lowest = min(marks.values(), default=0)
+        async for result_id, probe_id, started_at, outcome, latency in repository.results_past(
+            session, lowest
+        ):
+            if result_id > marks.get(probe_id, result_id) and first <= started_at < stop:
+                tallies[probe_id][(started_at - first) // step].add_result(outcome, latency)
+    for index, start in enumerate(starts):
+        if start < end < start + step:
+            requests = [CountRequest(probe_id=pid, included=[(start, end)]) for pid in probe_ids]
+            for pid, result in zip(probe_ids, await count(session, requests, grains), strict=True):
+                tallies[pid][index] = result.tally
+    return tallies

@@ -249,22 +249,54 @@ async def rollups_with_watermark(
         if intervals
     ]
     marks: dict[int, int] = {}
-    found: list[tuple[Any, ...]] = []  # (mark, probe, grain, probes, fails, degraded, sum, hist)
+    found: list[tuple[Any, ...]] = []
     for chunk in _chunks(probe_ids):
         condition = and_(R.probe_id.in_(chunk), or_(*terms)) if terms else false()
-        query = (
-            select(JobWatermark.last_id, R.probe_id, R.granularity, R.probes, R.failures)
-            .add_columns(R.degraded, R.latency_sum_ms, cast(R.histogram, Text))
-            .select_from(JobWatermark)
-            .outerjoin(R, condition)
-            .where(JobWatermark.name == ROLLUP_WATERMARK)
-        )
-        rows = (await (await session.connection()).execute(query)).all()
-        mark = int(rows[0][0]) if rows else 0  # no watermark: nothing was ever rolled up
+        mark, rows = await _with_watermark(session, condition, R.granularity)
         marks.update(dict.fromkeys(chunk, mark))
-        # histograms travel as text and are parsed here with orjson (5x the json module)
-        found.extend((*r[:7], orjson.loads(r[7])) for r in rows if r[1] is not None)
+        found.extend(rows)
     return marks, found
+
+
+async def rollup_buckets(
+    session: AsyncSession, probe_ids: Sequence[int], grain: str, start: datetime, end: datetime
+) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
+    """The ``grain`` rollups of ``probe_ids`` starting in ``[start, end)``, all buckets in
+    one statement per chunk of probes, with the watermark read in it. Returns the watermark
+    seen per probe and the rows ``(probe_id, bucket_start, probes, failures, degraded,
+    latency_sum_ms, histogram)``."""
+    marks: dict[int, int] = {}
+    found: list[tuple[Any, ...]] = []
+    for chunk in _chunks(probe_ids):
+        condition = and_(
+            R.probe_id.in_(chunk),
+            R.granularity == grain,
+            R.bucket_start >= start,
+            R.bucket_start < end,
+        )
+        mark, rows = await _with_watermark(session, condition, R.bucket_start)
+        marks.update(dict.fromkeys(chunk, mark))
+        found.extend(rows)
+    return marks, found
+
+
+async def _with_watermark(
+    session: AsyncSession, condition: Any, label: Any
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """Rollup rows ``(probe_id, label, probes, failures, degraded, latency_sum_ms,
+    histogram)`` matching ``condition``, and the rollup watermark (0 when the job never
+    ran), read in one statement."""
+    query = (
+        select(JobWatermark.last_id, R.probe_id, label, R.probes, R.failures)
+        .add_columns(R.degraded, R.latency_sum_ms, cast(R.histogram, Text))
+        .select_from(JobWatermark)
+        .outerjoin(R, condition)
+        .where(JobWatermark.name == ROLLUP_WATERMARK)
+    )
+    rows = (await (await session.connection()).execute(query)).all()
+    mark = int(rows[0][0]) if rows else 0  # no watermark: nothing was ever rolled up
+    # histograms travel as text and are parsed here with orjson (5x the json module)
+    return mark, [(*r[1:7], orjson.loads(r[7])) for r in rows if r[1] is not None]
 
 
 async def raw_results(

@@ -242,8 +242,8 @@ async def probe_buckets(
 ) -> dict[int, list[BucketRead]]:
     """The last ``count`` ``grain`` buckets (``hour`` or ``day``, UTC) of each probe, oldest
     first, the last one holding ``end`` (in progress, counted up to ``end``) or ending at
-    it: exact counts from rollups, raw rows at the edges and the un-rolled tail (one query
-    group per bucket)."""
+    it: exact counts from rollups, raw rows at the edges and the un-rolled tail (the rollups
+    of all buckets in one statement per 5,000 probes: :func:`engine.count_buckets`)."""
     if grain not in ("hour", "day"):
         raise BadRequest("grain is hour or day", field="grain")
     step = timedelta(hours=1) if grain == "hour" else timedelta(days=1)
@@ -251,13 +251,11 @@ async def probe_buckets(
     if last == end:  # ``end`` on a boundary: the last bucket is the one ending there
         last -= step
     starts = [last - step * (count - 1 - i) for i in range(count)]
-    requests = [
-        engine.CountRequest(probe_id=pid, included=[(s, min(s + step, end))])
-        for pid in probe_ids
-        for s in starts
-    ]
-    counted = iter(await engine.count(session, requests, STATEMENT_GRAINS))
-    return {pid: [_bucket(s, next(counted).tally) for s in starts] for pid in probe_ids}
+    grains = STATEMENT_GRAINS if grain == "day" else STATEMENT_GRAINS[1:]
+    counted = await engine.count_buckets(session, probe_ids, starts, step, end, grains)
+    return {
+        pid: [_bucket(s, t) for s, t in zip(starts, counted[pid], strict=True)] for pid in probe_ids
+    }
 
 
 def _bucket(start: datetime, tally: Tally) -> BucketRead:
