@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from mobileplans.db.models import SmdpFunctionCall, SmdpProfile
 from mobileplans.db.session import session_scope
+from mobileplans.domains.smdp import es2plus
 from mobileplans.kit.clock import FrozenClock
 from mobileplans.kit.identifiers import eid_with_check_digits
 from tests.apps.smdp.support import es2
@@ -78,3 +80,28 @@ async def test_the_same_order_replayed_concurrently_allocates_once(
     assert len(await linked(sessions)) == 1
     async with session_scope(sessions) as session:
         assert await session.scalar(select(func.count()).select_from(SmdpFunctionCall)) == 1
+
+
+async def test_a_generated_matching_id_that_clashes_is_replaced(
+    client: httpx.AsyncClient,
+    sessions: Sessions,
+    clock: FrozenClock,
+    callback_server: CallbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """D181: a generated matchingId is not looked up first; the unique index refuses a
+    clash, the call's transaction is rolled back and run again with a new one."""
+    world = await seed(sessions, clock, prepaid=2, callback_url=callback_server.url)
+    await es2(client, "downloadOrder", {"iccid": world.prepaid[0]})
+    first = await es2(client, "confirmOrder", {"iccid": world.prepaid[0], "releaseFlag": True})
+    generated = iter([first["matchingId"], "FRESH-0000-0000-0001"])
+    monkeypatch.setattr(es2plus, "new_matching_id", lambda: next(generated))
+    await es2(client, "downloadOrder", {"iccid": world.prepaid[1]})
+    second = await es2(client, "confirmOrder", {"iccid": world.prepaid[1], "releaseFlag": True})
+    assert status(second) == "Executed-Success"
+    assert second["matchingId"] == "FRESH-0000-0000-0001"
+    async with session_scope(sessions) as session:
+        query = select(SmdpProfile.matching_id).where(SmdpProfile.iccid.in_(world.prepaid))
+        assert sorted(await session.scalars(query)) == sorted(
+            [first["matchingId"], "FRESH-0000-0000-0001"]
+        )
