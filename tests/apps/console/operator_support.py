@@ -60,12 +60,14 @@ async def onboard_with_runs(sessions: Sessions, clock: FrozenClock) -> dict[str,
 
 
 async def seed_traffic(sessions: Sessions, clock: FrozenClock) -> None:
-    """alpha: 8 GetBalance calls in the last 5 minutes, 2 timed out and 1 unknown SIM."""
-    outcomes = [("ok", 200)] * 5 + [("timeout", None)] * 2 + [("http_error", 404)]
+    """alpha: 8 GetBalance calls in the last 5 minutes, 2 timed out and 1 unknown SIM;
+    bravo: 3 timed out (never counted for alpha)."""
+    outcomes = [("alpha", "ok", 200)] * 5 + [("alpha", "timeout", None)] * 2
+    outcomes += [("alpha", "http_error", 404)] + [("bravo", "timeout", None)] * 3
     rows = [
         {
             "at": clock.now() - timedelta(seconds=10 + i),
-            "operator_id": "alpha",
+            "operator_id": operator_id,
             "environment": "production",
             "iccid": "8901991000000000009",
             "ms_transaction_id": f"t{i}",
@@ -73,7 +75,7 @@ async def seed_traffic(sessions: Sessions, clock: FrozenClock) -> None:
             "status_code": status,
             "latency_ms": 50.0,
         }
-        for i, (outcome, status) in enumerate(outcomes)
+        for i, (operator_id, outcome, status) in enumerate(outcomes)
     ]
     async with session_scope(sessions) as session:
         await session.execute(insert(BalanceLookup), rows)

@@ -143,3 +143,20 @@ async def test_no_traffic_gives_null_percentages_and_bad_windows_are_refused(
 )
 def test_lookup_classification(outcome: str, status: int | None, verdict: str | None) -> None:
     assert service.classify_lookup(outcome, status) == verdict
+
+
+async def test_one_partner_counted_from_its_rows_alone(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    now = clock.now()
+    await seed(sessions, now)
+    async with session_scope(sessions) as session:
+        everyone = await service.failure_percentages(session, now=now)
+        contoso = await service.partner_failures(session, "contoso", now=now)
+        fabrikam = await service.partner_failures(session, "fabrikam", now=now, window=600)
+        nobody = await service.partner_failures(session, "nobody", now=now)
+    expected = next(p for p in everyone.partners if p.operator_id == "contoso")
+    assert contoso.model_dump() == expected.model_dump(exclude={"operator_id"})
+    assert (fabrikam.balance.requests, fabrikam.balance.failures) == (52, 2)  # 10 minutes
+    assert (fabrikam.purchase.requests, fabrikam.purchase.failures) == (2, 2)
+    assert (nobody.requests, nobody.failure_percent) == (0, None)

@@ -30,7 +30,6 @@ TRAFFIC_WINDOWS = (
     ("5 minutes", timedelta(minutes=5)),
     ("1 hour", timedelta(hours=1)),
     ("24 hours", timedelta(days=1)),
-    ("7 days", timedelta(days=7)),
 )
 SLA_MONTHS = 13  # the current month and twelve before it (raw results are kept 400 days)
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -44,14 +43,14 @@ class TrafficRow:
 
 async def traffic(session: AsyncSession, operator_id: str, now: datetime) -> list[TrafficRow]:
     """The operator's failure percentages of real traffic (spec 5.3, 7.2 #31) over the
-    incident engine's 5-minute window and longer ones, production only."""
+    incident engine's 5-minute window and longer ones, production only, counted from its
+    own rows."""
     rows = []
     for label, span in TRAFFIC_WINDOWS:
-        found = await traffic_service.failure_percentages(
-            session, now=now, window=span, environment=TRAFFIC_ENVIRONMENT
+        counts = await traffic_service.partner_failures(
+            session, operator_id, now=now, window=span, environment=TRAFFIC_ENVIRONMENT
         )
-        mine = next((p for p in found.partners if p.operator_id == operator_id), None)
-        rows.append(TrafficRow(label, mine))
+        rows.append(TrafficRow(label, counts if counts.requests else None))
     return rows
 
 

@@ -12,9 +12,14 @@ from mobileplans.db.models import BalanceLookup, PortalLaunch, PurchaseTelemetry
 
 
 async def balance_counts(
-    session: AsyncSession, start: datetime, end: datetime, environment: str | None
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    environment: str | None,
+    operator_id: str | None = None,
 ) -> Sequence[Row[str, str, int | None, int]]:
-    """``(operator_id, outcome, status_code, count)`` of GetBalance calls in ``[start, end)``."""
+    """``(operator_id, outcome, status_code, count)`` of GetBalance calls in ``[start, end)``
+    (``operator_id``: that operator's only)."""
     B = BalanceLookup
     query = (
         select(B.operator_id, B.outcome, B.status_code, func.count())
@@ -23,11 +28,17 @@ async def balance_counts(
     )
     if environment is not None:
         query = query.where(B.environment == environment)
+    if operator_id is not None:
+        query = query.where(B.operator_id == operator_id)
     return (await session.execute(query)).all()
 
 
 async def purchase_counts(
-    session: AsyncSession, start: datetime, end: datetime, environment: str | None
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    environment: str | None,
+    operator_id: str | None = None,
 ) -> Sequence[Row[str | None, str, int]]:
     """``(operator_id, mo_direct_status, count)`` of purchase telemetry in ``[start, end)``.
 
@@ -44,4 +55,6 @@ async def purchase_counts(
         query = query.join(PortalLaunch, PortalLaunch.transaction_id == T.transaction_id).where(
             PortalLaunch.environment == environment
         )
+    if operator_id is not None:
+        query = query.where(T.operator_id == operator_id)
     return (await session.execute(query)).all()

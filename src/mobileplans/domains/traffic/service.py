@@ -106,20 +106,24 @@ def window_of(window: timedelta | int | None) -> timedelta:
 
 
 async def _count(
-    session: AsyncSession, start: datetime, end: datetime, environment: str | None
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    environment: str | None,
+    operator_id: str | None = None,
 ) -> tuple[dict[str, _Counter], dict[str, _Counter], _Counter, _Counter]:
     balances: dict[str, _Counter] = {}
     purchases: dict[str, _Counter] = {}
     all_balance, all_purchase = _Counter(), _Counter()
-    for operator_id, outcome, status, count in await repository.balance_counts(
-        session, start, end, environment
+    for operator, outcome, status, count in await repository.balance_counts(
+        session, start, end, environment, operator_id
     ):
         verdict = classify_lookup(outcome, status)
         if verdict is not None:
-            balances.setdefault(operator_id, _Counter()).add(verdict, count)
+            balances.setdefault(operator, _Counter()).add(verdict, count)
             all_balance.add(verdict, count)
     for reporter, mo_status, reports in await repository.purchase_counts(
-        session, start, end, environment
+        session, start, end, environment, operator_id
     ):
         verdict = classify_purchase(mo_status)
         if reporter is not None:
@@ -158,3 +162,18 @@ async def failure_percentages(
         global_traffic=_combined(all_balance, all_purchase),
         partners=partners,
     )
+
+
+async def partner_failures(
+    session: AsyncSession,
+    operator_id: str,
+    *,
+    now: datetime,
+    window: timedelta | int | None = None,
+    environment: str | None = None,
+) -> TrafficCounts:
+    """One operator's failure percentages over ``[now − window, now)``, counted from its
+    rows only (the console's operator page; the same rules as :func:`failure_percentages`)."""
+    span = window_of(window)
+    balances, purchases, _, _ = await _count(session, now - span, now, environment, operator_id)
+    return _combined(balances.get(operator_id, _Counter()), purchases.get(operator_id, _Counter()))
