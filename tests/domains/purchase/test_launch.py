@@ -138,6 +138,15 @@ def test_timestamps_in_both_formats() -> None:
     assert parse_timestamp("yesterday") is None
 
 
+def test_timestamps_out_of_range_read_as_unknown() -> None:
+    """Found by fuzzing (tests/fuzz/harnesses/lpa_errors.py): these raised instead of None."""
+    assert parse_timestamp("12/31/2023 1:02:03 am -85:00") is None  # offset of 24 h or more
+    assert parse_timestamp("5/18/2018 11:17:23 PM +23:60") is None
+    assert parse_timestamp("1/1/0001 12:00:00 AM +01:00") is None  # before year 1 in UTC
+    assert parse_timestamp("9999-12-31T23:59:59-01:00") is None  # after year 9999 in UTC
+    assert parse_timestamp("0001-01-01T00:30:00+01:00") is None
+
+
 def test_reentry_headers_pair_codes_with_times_and_read_unknown_codes_as_other() -> None:
     headers = {
         "X-MP-LPAError-Codes": "ServerFailure, serverNotReachable,BrandNewError",

@@ -102,17 +102,14 @@ def parse_timestamp(text: str) -> datetime | None:
     """``5/18/2018 11:17:23 PM`` (UTC unless an offset follows) or ISO 8601; else ``None``."""
     text = text.strip()
     match = _US_TIME.match(text)
-    if match:
-        try:
+    try:  # an offset of 24 h or more, or an instant that leaves years 1-9999 in UTC: None
+        if match:
             stamp = datetime.strptime(match["stamp"].upper(), "%m/%d/%Y %I:%M:%S %p")
-        except ValueError:
-            return None
-        return stamp.replace(tzinfo=_offset(match["offset"])).astimezone(UTC)
-    try:
+            return stamp.replace(tzinfo=_offset(match["offset"])).astimezone(UTC)
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC)
 
 
 def _offset(text: str | None) -> timezone:
