@@ -126,3 +126,17 @@ def test_a_progress_timestamp_needs_an_offset() -> None:
     read = codec.DownloadProgressInfo.model_validate(offset).timestamp
     assert read == AT.replace(microsecond=0)
     assert read.tzinfo == timezone(timedelta(hours=1))
+
+
+def test_w3c_timestamp_has_a_four_digit_year() -> None:
+    """Found by fuzzing (tests/fuzz/harnesses/es2plus_progress.py): year 1 was written "1-01-01"."""
+    assert codec.w3c_timestamp(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00Z"
+    assert codec.w3c_timestamp(datetime(2024, 5, 18, 23, 17, 23, 999, tzinfo=UTC)) == (
+        "2024-05-18T23:17:23Z"
+    )
+    body = codec.progress_body(
+        iccid="8901999000000000000", profile_type="P", timestamp=datetime(999, 1, 1, tzinfo=UTC),
+        point=codec.BPP_DOWNLOAD, status=codec.OK,
+    )  # fmt: skip
+    info = codec.DownloadProgressInfo.model_validate(body)
+    assert info.timestamp == datetime(999, 1, 1, tzinfo=UTC)

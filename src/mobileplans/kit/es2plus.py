@@ -57,8 +57,9 @@ def http_headers() -> dict[str, str]:
 
 
 def w3c_timestamp(instant: datetime) -> str:
-    """``YYYY-MM-DDThh:mm:ssZ`` (esim-rsp 1.2); ``instant`` is in UTC."""
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``YYYY-MM-DDThh:mm:ssZ`` (esim-rsp 1.2); ``instant`` is in UTC. The year always has
+    four digits (``strftime("%Y")`` writes year 1 as ``1``, which no reader accepts)."""
+    return f"{instant.year:04d}-{instant:%m-%dT%H:%M:%S}Z"
 
 
 # ---- requests ------------------------------------------------------------------------------
