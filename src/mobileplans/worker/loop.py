@@ -29,6 +29,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.config import Settings
+from mobileplans.db.reads import reads_for
 from mobileplans.db.session import session_scope
 from mobileplans.domains.operator_registry import service as registry_service
 from mobileplans.domains.probe import scheduler
@@ -333,11 +334,15 @@ class Worker:
     # registry sync and periodic jobs
 
     async def sync(self) -> bool:
-        """Sync probes if the registry's configuration version moved; True if it synced."""
+        """Sync probes if the registry's configuration version moved; True if it synced.
+
+        The idle pass only compares the version, on the driver's reads: no transaction
+        until the version has moved."""
+        seen = await registry_service.config_version(reads_for(self.sessions.kw["bind"]))
+        if seen == self._synced_version:
+            return False
         async with session_scope(self.sessions) as session:
             version = await registry_service.config_version(session)
-            if version == self._synced_version:
-                return False
             summary = await probe_service.sync_from_registry(session, now=self.clock.now())
         self._synced_version = version
         self.report.syncs += 1

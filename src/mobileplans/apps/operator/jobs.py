@@ -18,11 +18,13 @@ async def release_forever(state: OperatorState, interval: float = RELEASE_INTERV
     """Every ``interval`` seconds, release the delayed profiles that are due (spec 1.6).
 
     The job is the edge: it hands the round a ``Transactions`` (short steps, no session
-    held across the ES2+ calls)."""
+    held across the ES2+ calls) and the driver's reads, so that a round with nothing due
+    is one read and no transaction."""
     tx = Transactions(state.sessions)
     while True:
         try:
-            released = await release_due_orders(tx, state.es2plus, state.clock.now())
+            released = await release_due_orders(tx, state.es2plus, state.clock.now(),
+                                                reads=state.reads)  # fmt: skip
             if released:
                 log.info("released %s delayed eSIM profile(s)", released)
         except Exception:  # keep the loop alive; the next round retries

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from mobileplans.db.models import ConfigState, IccidRange, Operator
+from mobileplans.db.reads import Reads, as_reads
 
 _WITH_CHILDREN = (
     selectinload(Operator.environments),
@@ -58,9 +59,14 @@ async def delete(session: AsyncSession, row: Operator | IccidRange) -> None:
     await session.flush()
 
 
-async def config_version(session: AsyncSession) -> int:
-    version = await session.scalar(select(ConfigState.version).where(ConfigState.id == 1))
-    return int(version or 0)
+_CONFIG_VERSION = select(ConfigState.version).where(ConfigState.id == bindparam("id"))
+
+
+async def config_version(source: AsyncSession | Reads) -> int:
+    """The configuration version: in the caller's transaction, or on the driver's reads
+    (a poll that only compares it: no transaction)."""
+    row = await as_reads(source).one(_CONFIG_VERSION, {"id": 1})
+    return int(row.version or 0) if row is not None else 0
 
 
 async def bump_version(session: AsyncSession, now: datetime) -> int:

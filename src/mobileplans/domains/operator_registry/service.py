@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import IccidRange, Operator
+from mobileplans.db.reads import Reads
 from mobileplans.domains.audit import service as audit_service
 from mobileplans.domains.operator_registry import mapping, repository
 from mobileplans.domains.operator_registry.iccid_index import RangeRef, find_overlaps
@@ -224,5 +225,6 @@ async def import_document(
     )
 
 
-async def config_version(session: AsyncSession) -> int:
-    return await repository.config_version(session)
+async def config_version(source: AsyncSession | Reads) -> int:
+    """``source``: a session, or driver-level reads for a poll (no transaction)."""
+    return await repository.config_version(source)

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.config import OperatorSite
+from mobileplans.db.reads import Reads
 from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase import callbacks, journal, orders, reissue, repository
 from mobileplans.domains.purchase.es2plus_client import Es2PlusClient
@@ -25,7 +26,7 @@ from mobileplans.domains.purchase.schemas import (
     OrderRead,
     PurchaseMeta,
 )
-from mobileplans.domains.purchase.service import api_of, review
+from mobileplans.domains.purchase.service import api_of, chosen
 from mobileplans.domains.subscriber import balances
 from mobileplans.domains.subscriber import service as subscriber
 from mobileplans.domains.subscriber.schemas import LineStatus, PlanRead
@@ -45,7 +46,7 @@ async def place(
 
 
 async def order_request(
-    session: AsyncSession,
+    session: AsyncSession | Reads,
     site: OperatorSite,
     device: DeviceLaunch,
     *,
@@ -58,7 +59,7 @@ async def order_request(
     checkout_key: str,
 ) -> orders.OrderRequest:
     """The order the review page places, from the choices made on the earlier steps."""
-    _, plan, target = await review(session, site, device, account_id, plan_id, target_value)
+    plan, target = await chosen(session, site, device, account_id, plan_id, target_value)
     return orders.OrderRequest(
         site=site,
         account_id=account_id,
@@ -76,7 +77,7 @@ async def order_request(
 
 
 async def order_of_checkout(
-    session: AsyncSession, site: OperatorSite, checkout_key: str
+    session: AsyncSession | Reads, site: OperatorSite, checkout_key: str
 ) -> OrderRead | None:
     row = await repository.order_by_key(session, site.operator_id, checkout_key)
     return journal.order_read(row) if row is not None else None

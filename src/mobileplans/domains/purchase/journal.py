@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoOrder
+from mobileplans.db.reads import Row
 from mobileplans.domains.purchase import repository
 from mobileplans.domains.purchase.schemas import OrderKind, OrderRead, OrderStatus
 
@@ -51,7 +52,8 @@ async def entries(
     return [(row.event, dict(row.detail)) for row in rows]
 
 
-def order_read(row: MoOrder) -> OrderRead:
+def order_read(row: MoOrder | Row) -> OrderRead:
+    """From an ORM row or a Core row of ``mo_orders``' columns."""
     return OrderRead(
         id=row.id,
         operator_id=row.operator_id,

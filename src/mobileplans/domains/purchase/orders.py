@@ -20,17 +20,17 @@ short transaction, and no session is open during an ES2+ call (docs/architecture
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.config import OperatorSite
-from mobileplans.db.models import MoOrder
 from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase import callbacks, journal, repository
 from mobileplans.domains.purchase.es2plus_client import (
@@ -168,25 +168,25 @@ async def claim(
 ) -> tuple[OrderRead, bool]:
     """Insert the order for this checkout key, or find it; ``True`` when we must drive it."""
     site = request.site
-    row = MoOrder(
-        id=new_order_id(now),
-        operator_id=site.operator_id,
-        account_id=request.account_id,
-        plan_id=request.plan.id,
-        checkout_key=request.checkout_key,
-        transaction_id=request.transaction_id,
-        kind=request.kind.value,
-        status=OrderStatus.PLACED.value,
-        iccid=request.iccid,
-        eid=request.eid,
-        download_delay_minutes=0,
-        created_at=now,
-        updated_at=now,
-    )
-    if await repository.insert_order(session, row):
+    values: dict[str, Any] = {
+        "id": new_order_id(now),
+        "operator_id": site.operator_id,
+        "account_id": request.account_id,
+        "plan_id": request.plan.id,
+        "checkout_key": request.checkout_key,
+        "transaction_id": request.transaction_id,
+        "kind": request.kind.value,
+        "status": OrderStatus.PLACED.value,
+        "iccid": request.iccid,
+        "eid": request.eid,
+        "download_delay_minutes": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if await repository.insert_order(session, values):
         journal.log(session, site.operator_id, request.transaction_id, "order-placed", now,
-                    orderId=row.id, kind=row.kind, plan=request.plan.code)  # fmt: skip
-        return journal.order_read(row), True
+                    orderId=values["id"], kind=values["kind"], plan=request.plan.code)  # fmt: skip
+        return _placed(values), True
     existing = await repository.order_by_key(session, site.operator_id, request.checkout_key)
     assert existing is not None  # the unique key said it exists
     journal.log(session, site.operator_id, request.transaction_id, "order-resubmitted", now,
@@ -195,6 +195,18 @@ async def claim(
     if stale and await repository.take_over(session, existing.id, existing.updated_at, now):
         return journal.order_read(existing), True
     return journal.order_read(existing), False
+
+
+def _placed(values: dict[str, Any]) -> OrderRead:
+    """The order just inserted, as read back (no statement: the values are known)."""
+    return OrderRead(
+        id=values["id"], operator_id=values["operator_id"], account_id=values["account_id"],
+        plan_id=values["plan_id"], kind=OrderKind(values["kind"]),
+        status=OrderStatus(values["status"]), transaction_id=values["transaction_id"],
+        iccid=values["iccid"], eid=values["eid"], activation_code=None,
+        download_delay_minutes=0, release_due_at=None, failure=None, callback=None,
+        created_at=values["created_at"].astimezone(UTC),
+    )  # fmt: skip
 
 
 async def settled(tx: Transactions, order_id: str) -> OrderRead:
@@ -299,7 +311,8 @@ def _credit_line(drive: Drive) -> Step:
             line_value = MetaValue.EXISTING
         else:
             raise Conflict(f"SIM {iccid} belongs to another account", iccid=iccid)
-        await balances.credit(session, iccid, request.plan, now=now, order_id=drive.order.id)
+        await balances.credit(session, iccid, request.plan, now=now, order_id=drive.order.id,
+                              line_known=True)  # fmt: skip
         callback = callbacks.success(request.api, request.meta(line_value),
                                      transaction_id=request.transaction_id, iccid=iccid,
                                      notify_iccid=request.notify_iccid)  # fmt: skip
@@ -319,9 +332,8 @@ def _new_profile(drive: Drive, profile: ReservedProfile) -> Step:
             status=LineStatus.RESERVED if delay else LineStatus.RELEASED, now=now,
             eid=request.eid, account_id=request.account_id,
         )  # fmt: skip
-        await balances.credit(
-            session, profile.iccid, request.plan, now=now, order_id=drive.order.id
-        )
+        await balances.credit(session, profile.iccid, request.plan, now=now,
+                              order_id=drive.order.id, line_known=True)  # fmt: skip
         callback = callbacks.success(request.api, request.meta(MetaValue.NEW),
                                      transaction_id=request.transaction_id, iccid=profile.iccid,
                                      activation_code=profile.activation_code,
@@ -356,9 +368,22 @@ async def finish(
     event = "order-failed" if status is OrderStatus.FAILED else "order-fulfilled"
     journal.log(session, op, tx, event, now, orderId=order.id, status=status.value,
                 iccid=values.get("iccid"), failure=values.get("failure"))  # fmt: skip
-    row = await repository.order(session, order.id)
-    assert row is not None
-    return journal.order_read(row)
+    return dataclasses.replace(order, status=status, **_read_values(values))
+
+
+_READ_FIELDS = frozenset(
+    ("iccid", "eid", "activation_code", "download_delay_minutes", "release_due_at", "failure")
+)
+
+
+def _read_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The stored ``values`` as the order's read model holds them (no re-read)."""
+    read = {k: v for k, v in values.items() if k in _READ_FIELDS}
+    if read.get("release_due_at") is not None:
+        read["release_due_at"] = read["release_due_at"].astimezone(UTC)
+    if "callback" in values:
+        read["callback"] = dict(values["callback"]) if values["callback"] is not None else None
+    return read
 
 
 def failure_status(exc: Exception) -> MoDirectStatus:

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import MoDownloadEvent
 from mobileplans.domains.purchase import journal, repository
 from mobileplans.domains.subscriber import service as subscriber
 from mobileplans.domains.subscriber.schemas import LineStatus
@@ -52,17 +51,17 @@ async def record_download_progress(
     if line is None:
         raise NotFound(f"SIM {info.iccid} is not known to this operator", iccid=info.iccid)
     status = info.notification_point_status
-    repository.add_download_event(
+    await repository.add_download_event(
         session,
-        MoDownloadEvent(
-            operator_id=operator_id,
-            iccid=info.iccid,
-            eid=info.eid,
-            notification_point_id=info.notification_point_id,
-            status=status.status,
-            payload=payload,
-            at=now,
-        ),
+        {
+            "operator_id": operator_id,
+            "iccid": info.iccid,
+            "eid": info.eid,
+            "notification_point_id": info.notification_point_id,
+            "status": status.status,
+            "payload": payload,
+            "at": now,
+        },
     )
     target, sources = _FORWARD.get(info.notification_point_id, (line.status, frozenset()))
     moved = info.succeeded and line.status in sources

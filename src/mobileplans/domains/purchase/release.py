@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoOrder
+from mobileplans.db.reads import Reads
 from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase import journal, repository
 from mobileplans.domains.purchase.es2plus_client import (
@@ -35,9 +36,21 @@ ROUND_LIMIT = 20
 
 
 async def release_due_orders(
-    tx: Transactions, es2: Es2PlusPool, now: datetime, *, limit: int = ROUND_LIMIT
+    tx: Transactions,
+    es2: Es2PlusPool,
+    now: datetime,
+    *,
+    limit: int = ROUND_LIMIT,
+    reads: Reads | None = None,
 ) -> int:
-    """Release every delayed profile that is due; returns how many were released."""
+    """Release every delayed profile that is due; returns how many were released.
+
+    With ``reads`` (driver-level, no transaction), a round with nothing due costs one
+    read and opens no transaction."""
+    if reads is not None:
+        first = await repository.first_release_due(reads)
+        if first is None or first > now:
+            return 0
     async with tx.step() as session:
         due = await repository.due_releases(session, now, limit)
     answers: list[tuple[MoOrder, Es2PlusFailed | None]] = []

@@ -1,33 +1,48 @@
-"""SQL of the purchase domain: ``mo_orders``, ``mo_download_events``, ``mo_transaction_log``."""
+"""SQL of the purchase domain: ``mo_orders``, ``mo_download_events``, ``mo_transaction_log``.
+
+Reads of the order path are Core statements built once over the table's columns: rows of
+column values (no ORM objects, no identity map), through the caller's session or, for a
+read-only page, a driver-level :class:`mobileplans.db.reads.Reads`. Writes are Core
+``INSERT``/``UPDATE`` statements.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, event, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from mobileplans.db.models import MoDownloadEvent, MoOrder, MoTransactionLog
+from mobileplans.db.reads import Reads, Row, as_reads
+
+_ORDERS = cast(Table, MoOrder.__table__)
+_INSERT_ORDER = {
+    "sqlite": sqlite.insert(_ORDERS).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(_ORDERS).on_conflict_do_nothing(),
+}
 
 
-async def insert_order(session: AsyncSession, row: MoOrder) -> bool:
-    """Insert under a savepoint; ``False`` if the checkout key is taken (a double submit)."""
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+async def insert_order(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert the order; ``False`` if its checkout key is taken (a double submit).
+
+    One ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL): a taken key inserts
+    nothing and leaves the transaction usable, with no savepoint around it."""
+    statement = _INSERT_ORDER[session.get_bind().dialect.name]
+    result = await session.execute(statement, values)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-_FRESH = {"populate_existing": True}
-_ORDER = select(MoOrder).where(MoOrder.id == bindparam("order_id"))
+_ORDER = select(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"))
+_ORDER_BY_KEY = select(_ORDERS).where(
+    _ORDERS.c.operator_id == bindparam("operator_id"),
+    _ORDERS.c.checkout_key == bindparam("checkout_key"),
+)
 _LATEST_FOR_ICCID = (
-    select(MoOrder)
+    select(MoOrder.id, MoOrder.transaction_id)
     .where(MoOrder.operator_id == bindparam("operator_id"), MoOrder.iccid == bindparam("iccid"))
     .order_by(MoOrder.created_at.desc(), MoOrder.id.desc())
     .limit(1)
@@ -35,19 +50,16 @@ _LATEST_FOR_ICCID = (
 """Statements of the purchase path built once (their cache key and compiled form reused)."""
 
 
-async def order(session: AsyncSession, order_id: str) -> MoOrder | None:
-    """The order, freshly read (``populate_existing``: a loaded row is refreshed)."""
-    rows = await session.scalars(_ORDER, {"order_id": order_id}, execution_options=_FRESH)
-    return rows.one_or_none()
+async def order(source: AsyncSession | Reads, order_id: str) -> Row | None:
+    """The order's columns, as stored now."""
+    return await as_reads(source).one(_ORDER, {"order_id": order_id})
 
 
 async def order_by_key(
-    session: AsyncSession, operator_id: str, checkout_key: str
-) -> MoOrder | None:
-    query = select(MoOrder).where(
-        MoOrder.operator_id == operator_id, MoOrder.checkout_key == checkout_key
-    )
-    return (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+    source: AsyncSession | Reads, operator_id: str, checkout_key: str
+) -> Row | None:
+    values = {"operator_id": operator_id, "checkout_key": checkout_key}
+    return await as_reads(source).one(_ORDER_BY_KEY, values)
 
 
 async def latest_profile_order(
@@ -68,11 +80,21 @@ async def latest_profile_order(
     return (await session.scalars(query)).one_or_none()
 
 
-async def latest_order_for_iccid(
-    session: AsyncSession, operator_id: str, iccid: str
-) -> MoOrder | None:
+async def latest_order_for_iccid(session: AsyncSession, operator_id: str, iccid: str) -> Row | None:
+    """``(id, transaction_id)`` of the newest order for ``iccid``."""
     values = {"operator_id": operator_id, "iccid": iccid}
-    return (await session.scalars(_LATEST_FOR_ICCID, values)).one_or_none()
+    return await as_reads(session).one(_LATEST_FOR_ICCID, values)
+
+
+_FIRST_RELEASE_DUE = select(func.min(MoOrder.release_due_at).label("due")).where(
+    MoOrder.status == bindparam("status")
+)
+
+
+async def first_release_due(reads: Reads) -> datetime | None:
+    """When the earliest delayed profile is due (None: no order waits for a release)."""
+    row = await reads.one(_FIRST_RELEASE_DUE, {"status": "pending-release"})
+    return row.due if row is not None else None
 
 
 async def due_releases(session: AsyncSession, now: datetime, limit: int) -> list[MoOrder]:
@@ -159,8 +181,12 @@ async def log_entries(
     return list((await session.scalars(query)).all())
 
 
-def add_download_event(session: AsyncSession, row: MoDownloadEvent) -> None:
-    session.add(row)
+_DOWNLOAD_EVENTS = cast(Table, MoDownloadEvent.__table__)
+
+
+async def add_download_event(session: AsyncSession, values: dict[str, Any]) -> None:
+    """One Core ``INSERT`` (no ORM object, no unit of work)."""
+    await session.execute(insert(_DOWNLOAD_EVENTS), values)
 
 
 async def download_events(

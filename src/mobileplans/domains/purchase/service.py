@@ -3,6 +3,8 @@
 Launch, accounts, plans, checkout, terms and review here; what ends a session (orders,
 receipts, cancels, the account page, re-entry) in ``fulfilment``. Functions take the
 session and never commit. Everything is logged under the launch ``transactionId``.
+What only reads (the plans, checkout and review pages) takes a ``Source``: the session,
+or driver-level reads for a page that writes nothing (no transaction at all).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from mobileplans.domains.subscriber.schemas import (
     PlanRead,
     SimKind,
 )
+from mobileplans.domains.subscriber.service import Source
 from mobileplans.errors import BadRequest, NotFound, Unauthorized
 
 NEW_ESIM = "new"
@@ -176,12 +179,12 @@ async def sign_up(
     return account
 
 
-async def account(session: AsyncSession, site: OperatorSite, account_id: int) -> AccountRead:
-    return await subscriber.get_account(session, site.operator_id, account_id)
+async def account(source: Source, site: OperatorSite, account_id: int) -> AccountRead:
+    return await subscriber.get_account(source, site.operator_id, account_id)
 
 
 async def landing(
-    session: AsyncSession, site: OperatorSite, device: DeviceLaunch, account_id: int
+    session: Source, site: OperatorSite, device: DeviceLaunch, account_id: int
 ) -> str:
     """Where a signed-in user starts: ``account`` when the device holds their lines
     ("View my account", spec 1.10), else ``plans``. ``NotFound`` (iccid): the physical
@@ -191,7 +194,7 @@ async def landing(
 
 
 async def device_lines(
-    session: AsyncSession, site: OperatorSite, device: DeviceLaunch, account_id: int
+    session: Source, site: OperatorSite, device: DeviceLaunch, account_id: int
 ) -> list[LineRead]:
     """The account's lines among the SIMs the device reported, in the device's order.
 
@@ -213,7 +216,7 @@ async def device_lines(
 
 
 async def plan_options(
-    session: AsyncSession, site: OperatorSite, device: DeviceLaunch, account_id: int
+    session: Source, site: OperatorSite, device: DeviceLaunch, account_id: int
 ) -> PlanOptions:
     """Plans sold where the device is, and where a plan can go (spec 1.2-1.4)."""
     plans = [
@@ -294,7 +297,7 @@ def accept_terms(
 
 
 async def review(
-    session: AsyncSession,
+    session: Source,
     site: OperatorSite,
     device: DeviceLaunch,
     account_id: int,
@@ -303,11 +306,24 @@ async def review(
 ) -> tuple[AccountRead, PlanRead, Target]:
     """What the review page shows, checked again (the plan may have stopped being sold)."""
     holder = await subscriber.get_account(session, site.operator_id, account_id)
+    plan, target = await chosen(session, site, device, account_id, plan_id, target_value)
+    return holder, plan, target
+
+
+async def chosen(
+    session: Source,
+    site: OperatorSite,
+    device: DeviceLaunch,
+    account_id: int,
+    plan_id: int,
+    target_value: str | None,
+) -> tuple[PlanRead, Target]:
+    """The chosen plan and target, checked again (the plan may have stopped being sold)."""
     options = await plan_options(session, site, device, account_id)
     plan = next((p for p in options.plans if p.id == plan_id), None)
     if plan is None:
         raise BadRequest("this plan is not sold here", field="plan")
-    return holder, plan, options.target(target_value)
+    return plan, options.target(target_value)
 
 
 def abandoned_meta(

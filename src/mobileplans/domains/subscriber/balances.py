@@ -16,11 +16,12 @@ Rules (spec 2.3 and the resolutions of 7.1 #8, #9 and 7.2 #46):
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobileplans.db.models import MoBalance, MoUsage
+from mobileplans.db.models import MoUsage
 from mobileplans.db.reads import Reads, as_reads
 from mobileplans.domains.subscriber import repository
 from mobileplans.domains.subscriber.schemas import Balance, BalanceType, LineState, PlanRead
@@ -92,40 +93,85 @@ async def get_balances(
 
     ``source``: the MO API's driver-level reads (no transaction), or a session (inside
     a transaction, e.g. fulfilment, which must see its own writes)."""
-    reads = as_reads(source)
+    found = await _listed(as_reads(source), operator_id, iccid, now, location)
+    if isinstance(found, BalanceType):
+        return [_empty(iccid, found, full=full)][:limit]
+    return [_resource(r, now, full=full) for r in found[:limit]]
+
+
+async def get_balances_wire(
+    source: AsyncSession | Reads,
+    operator_id: str,
+    iccid: str,
+    *,
+    now: datetime,
+    location: str | None = None,
+    full: bool = False,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`get_balances` in its wire form (``Balance.wire()`` of each), built without
+    the model: the MO API's hot path (docs/performance.md, "GetBalance load").
+    ``tests/domains/subscriber/test_balances.py`` holds both forms equal."""
+    found = await _listed(as_reads(source), operator_id, iccid, now, location)
+    if isinstance(found, BalanceType):
+        return [_empty(iccid, found, full=full).wire()][:limit]
+    return [_wire(r, now, full=full) for r in found[:limit]]
+
+
+async def _listed(
+    reads: Reads, operator_id: str, iccid: str, now: datetime, location: str | None
+) -> list[Any] | BalanceType:
+    """The consumable balances in GetBalance's order, or the kind of the one empty
+    balance to show instead (``NOTSUPPORTED``, ``NONE``)."""
     line = await repository.line_summary(reads, iccid)
     if line is None or line.operator_id != operator_id:
         raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
     if not line.supported:
-        found = [_empty(iccid, BalanceType.NOTSUPPORTED, full=full)]
-    else:
-        rows = _ordered(await repository.balance_rows(reads, iccid), now, location)
-        found = [_resource(r, now, full=full) for r in rows] or [
-            _empty(iccid, BalanceType.NONE, full=full)
-        ]
-    return found if limit is None else found[:limit]
+        return BalanceType.NOTSUPPORTED
+    return _ordered(await repository.balance_rows(reads, iccid), now, location) or BalanceType.NONE
+
+
+def _wire(row: BalanceRow, now: datetime, *, full: bool) -> dict[str, Any]:
+    """``_resource(row, now, full=full).wire()``, without the model."""
+    body: dict[str, Any] = {
+        "id": str(row.id),
+        "type": BalanceType(row.balance_type).value,
+        "dataRemaininginMB": round(max(0.0, float(row.data_total_mb - row.data_used_mb)), 3),
+        "timeRemaining": format_duration(row.expires_at - now),
+    }
+    if full:
+        body["locations"] = list(row.locations)
+    return body
 
 
 async def credit(
-    session: AsyncSession, iccid: str, plan: PlanRead, *, now: datetime, order_id: str | None = None
+    session: AsyncSession,
+    iccid: str,
+    plan: PlanRead,
+    *,
+    now: datetime,
+    order_id: str | None = None,
+    line_known: bool = False,
 ) -> Balance:
-    """Add a plan's data and time to a line (top-up or new subscription)."""
-    if await repository.line(session, iccid) is None:
+    """Add a plan's data and time to a line (top-up or new subscription).
+
+    ``line_known``: the caller has just created or read the line in this transaction
+    (no second read); otherwise an unknown line is ``NotFound``."""
+    if not line_known and await repository.line_row(as_reads(session), iccid) is None:
         raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
-    row = MoBalance(
-        iccid=iccid,
-        plan_id=plan.id,
-        order_id=order_id,
-        balance_type=plan.balance_type.value,
-        data_total_mb=plan.data_mb,
-        data_used_mb=0.0,
-        locations=list(plan.countries),
-        started_at=now,
-        expires_at=now + timedelta(days=plan.validity_days),
-    )
-    repository.add(session, row)
-    await session.flush()
-    return _resource(row, now, full=True)
+    values: dict[str, Any] = {
+        "iccid": iccid,
+        "plan_id": plan.id,
+        "order_id": order_id,
+        "balance_type": plan.balance_type.value,
+        "data_total_mb": plan.data_mb,
+        "data_used_mb": 0.0,
+        "locations": list(plan.countries),
+        "started_at": now,
+        "expires_at": now + timedelta(days=plan.validity_days),
+    }
+    values["id"] = await repository.insert_balance(session, values)
+    return _resource(SimpleNamespace(**values), now, full=True)
 
 
 async def move_balances(session: AsyncSession, from_iccid: str, to_iccid: str) -> int:
@@ -167,23 +213,27 @@ async def use_data(
     return max(0.0, left), await line_state(session, operator_id, iccid, now=now, location=location)
 
 
-async def _known_line(session: AsyncSession, operator_id: str, iccid: str) -> None:
-    line = await repository.line(session, iccid)
+async def _known_line(source: AsyncSession | Reads, operator_id: str, iccid: str) -> None:
+    line = await repository.line_row(as_reads(source), iccid)
     if line is None or line.operator_id != operator_id:
         raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
 
 
 async def line_state(
-    session: AsyncSession,
+    source: AsyncSession | Reads,
     operator_id: str,
     iccid: str,
     *,
     now: datetime,
     location: str | None = None,
 ) -> LineState:
-    """Walled garden (spec 1.5) when nothing is consumable; else the balance being drained."""
-    await _known_line(session, operator_id, iccid)
-    rows = _ordered(await repository.balances(session, iccid), now, location)
+    """Walled garden (spec 1.5) when nothing is consumable; else the balance being drained.
+
+    ``source``: driver-level reads (the core network's read, no transaction) or the
+    session of a transaction that must see its own writes (after data use)."""
+    reads = as_reads(source)
+    await _known_line(reads, operator_id, iccid)
+    rows = _ordered(await repository.balance_rows(reads, iccid), now, location)
     if not rows:
         return LineState(
             iccid=iccid, walled_garden=True, data_remaining_in_mb=0.0, time_remaining="PT0S"

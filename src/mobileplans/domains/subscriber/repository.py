@@ -3,15 +3,18 @@
 The MO API's reads (GetBalance, GetOffers, GetNotifications) are Core statements run
 through a :class:`mobileplans.db.reads.Reads`: on the raw driver for the MO API (no
 session, no explicit transaction), or through the caller's session inside a
-transaction. Everything else works on ORM rows in the caller's session.
+transaction. So do the portal's reads (plans, accounts, lines): column values, no ORM
+objects, no identity map, run on the driver for a read-only page or through the
+request's session where the page writes too. Writes that need an ORM row (a new
+account, line or plan) work on ORM rows in the caller's session.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoAccount, MoBalance, MoLine, MoPlan, MoUsage
@@ -54,6 +57,75 @@ async def balance_rows(reads: Reads, iccid: str) -> list[Row]:
 
 async def active_plan_ids(reads: Reads, operator_id: str) -> list[int]:
     return [row.id for row in await reads.all(ACTIVE_PLAN_IDS, {"operator_id": operator_id})]
+
+
+# --- the portal's reads: Core statements over column values (db.reads) --------------
+
+_PLAN_COLUMNS: Final = (
+    MoPlan.id,
+    MoPlan.operator_id,
+    MoPlan.code,
+    MoPlan.name,
+    MoPlan.kind,
+    MoPlan.data_mb,
+    MoPlan.validity_days,
+    MoPlan.price_cents,
+    MoPlan.currency,
+    MoPlan.countries,
+    MoPlan.profile_type,
+    MoPlan.download_delay_minutes,
+    MoPlan.active,
+)
+ACTIVE_PLAN_ROWS: Final = (
+    select(*_PLAN_COLUMNS)
+    .where(MoPlan.operator_id == bindparam("operator_id"), MoPlan.active.is_(True))
+    .order_by(MoPlan.id)
+)
+PLAN_ROW: Final = select(*_PLAN_COLUMNS).where(MoPlan.id == bindparam("plan_id"))
+ACCOUNT_ROW: Final = select(
+    MoAccount.id,
+    MoAccount.operator_id,
+    MoAccount.email,
+    MoAccount.display_name,
+    MoAccount.payment_last4,
+).where(MoAccount.id == bindparam("account_id"))
+_LINE_COLUMNS: Final = (
+    MoLine.iccid,
+    MoLine.operator_id,
+    MoLine.account_id,
+    MoLine.eid,
+    MoLine.sim_kind,
+    MoLine.status,
+    MoLine.supported,
+)
+LINE_ROW: Final = select(*_LINE_COLUMNS).where(MoLine.iccid == bindparam("iccid"))
+ACCOUNT_LINE_ROWS: Final = (
+    select(*_LINE_COLUMNS)
+    .where(MoLine.account_id == bindparam("account_id"))
+    .order_by(MoLine.created_at)
+)
+
+
+async def active_plan_rows(reads: Reads, operator_id: str) -> list[Row]:
+    """The plans on sale, by id: the columns of ``PlanRead`` and ``active``."""
+    return await reads.all(ACTIVE_PLAN_ROWS, {"operator_id": operator_id})
+
+
+async def plan_row(reads: Reads, plan_id: int) -> Row | None:
+    return await reads.one(PLAN_ROW, {"plan_id": plan_id})
+
+
+async def account_row(reads: Reads, account_id: int) -> Row | None:
+    """An account's columns of ``AccountRead`` (never the password hash)."""
+    return await reads.one(ACCOUNT_ROW, {"account_id": account_id})
+
+
+async def line_row(reads: Reads, iccid: str) -> Row | None:
+    return await reads.one(LINE_ROW, {"iccid": iccid})
+
+
+async def account_line_rows(reads: Reads, account_id: int) -> list[Row]:
+    return await reads.all(ACCOUNT_LINE_ROWS, {"account_id": account_id})
 
 
 # --- ORM work in the caller's session ----------------------------------------------
@@ -122,6 +194,29 @@ async def move_balances(session: AsyncSession, from_iccid: str, to_iccid: str) -
         update(MoBalance).where(MoBalance.iccid == from_iccid).values(iccid=to_iccid)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def insert_balance(session: AsyncSession, values: dict[str, Any]) -> int:
+    """One Core ``INSERT … RETURNING id`` (SQLite >= 3.35 and PostgreSQL)."""
+    table = cast(Table, MoBalance.__table__)
+    result = await session.execute(insert(table).returning(table.c.id), values)
+    return int(result.scalar_one())
+
+
+async def insert_line(session: AsyncSession, values: dict[str, Any]) -> None:
+    """One Core ``INSERT`` of a line (``IntegrityError`` when the ICCID exists)."""
+    await session.execute(insert(cast(Table, MoLine.__table__)), values)
+
+
+async def set_payment_last4(session: AsyncSession, account_id: int, last4: str) -> bool:
+    """``False`` when there is no such account."""
+    result = await session.execute(
+        update(MoAccount)
+        .where(MoAccount.id == account_id)
+        .values(payment_last4=last4)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def add(session: AsyncSession, row: MoPlan | MoAccount | MoLine | MoBalance | MoUsage) -> None:

@@ -1,14 +1,22 @@
-"""Subscriber use cases: plans, accounts and lines. Functions take the session, never commit."""
+"""Subscriber use cases: plans, accounts and lines. Functions take the session, never commit.
+
+The reads take a ``Source``: the caller's session (inside its transaction) or a
+:class:`mobileplans.db.reads.Reads` (a read-only page: the driver, no transaction).
+Either way they run Core statements and build the read models from column values.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, TypeAlias
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoAccount, MoLine, MoPlan
+from mobileplans.db.reads import Reads, as_reads
 from mobileplans.domains.subscriber import repository
 from mobileplans.domains.subscriber.passwords import (
     hash_password_off_loop,
@@ -19,19 +27,24 @@ from mobileplans.domains.subscriber.schemas import (
     LineRead,
     LineStatus,
     PlanIn,
+    PlanKind,
     PlanRead,
     SimKind,
 )
 from mobileplans.errors import BadRequest, Conflict, NotFound, Unauthorized
 
+Source: TypeAlias = AsyncSession | Reads
+"""Where a read runs: the caller's session, or driver-level reads (no transaction)."""
 
-def _plan(row: MoPlan) -> PlanRead:
+
+def _plan(row: MoPlan | Any) -> PlanRead:
+    """From an ORM row or a Core row of the same columns."""
     return PlanRead(
         id=row.id,
         operator_id=row.operator_id,
         code=row.code,
         name=row.name,
-        kind=row.kind,
+        kind=PlanKind(row.kind),
         data_mb=row.data_mb,
         validity_days=row.validity_days,
         price_cents=row.price_cents,
@@ -42,7 +55,7 @@ def _plan(row: MoPlan) -> PlanRead:
     )
 
 
-def _account(row: MoAccount) -> AccountRead:
+def _account(row: MoAccount | Any) -> AccountRead:
     return AccountRead(
         id=row.id,
         operator_id=row.operator_id,
@@ -52,7 +65,7 @@ def _account(row: MoAccount) -> AccountRead:
     )
 
 
-def line_read(row: MoLine) -> LineRead:
+def line_read(row: MoLine | Any) -> LineRead:
     return LineRead(
         iccid=row.iccid,
         operator_id=row.operator_id,
@@ -89,12 +102,13 @@ async def ensure_plans(
     return await list_plans(session, operator_id)
 
 
-async def list_plans(session: AsyncSession, operator_id: str) -> list[PlanRead]:
-    return [_plan(row) for row in await repository.plans(session, operator_id)]
+async def list_plans(source: Source, operator_id: str) -> list[PlanRead]:
+    """The plans on sale, by id."""
+    return [_plan(row) for row in await repository.active_plan_rows(as_reads(source), operator_id)]
 
 
-async def get_plan(session: AsyncSession, operator_id: str, plan_id: int) -> PlanRead:
-    row = await repository.plan(session, plan_id)
+async def get_plan(source: Source, operator_id: str, plan_id: int) -> PlanRead:
+    row = await repository.plan_row(as_reads(source), plan_id)
     if row is None or row.operator_id != operator_id or not row.active:
         raise NotFound(f"plan {plan_id} does not exist", field="plan")
     return _plan(row)
@@ -157,35 +171,33 @@ async def sign_in(
     return _account(row)
 
 
-async def get_account(session: AsyncSession, operator_id: str, account_id: int) -> AccountRead:
-    row = await repository.account(session, account_id)
+async def get_account(source: Source, operator_id: str, account_id: int) -> AccountRead:
+    row = await repository.account_row(as_reads(source), account_id)
     if row is None or row.operator_id != operator_id:
         raise NotFound("account does not exist")
     return _account(row)
 
 
 async def save_payment_instrument(session: AsyncSession, account_id: int, last4: str) -> None:
-    row = await repository.account(session, account_id)
-    if row is None:
+    if not await repository.set_payment_last4(session, account_id, last4):
         raise NotFound("account does not exist")
-    row.payment_last4 = last4
-    await session.flush()
 
 
-async def get_line(session: AsyncSession, operator_id: str, iccid: str) -> LineRead:
-    row = await repository.line(session, iccid)
+async def get_line(source: Source, operator_id: str, iccid: str) -> LineRead:
+    row = await repository.line_row(as_reads(source), iccid)
     if row is None or row.operator_id != operator_id:
         raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
     return line_read(row)
 
 
-async def find_line(session: AsyncSession, operator_id: str, iccid: str) -> LineRead | None:
-    row = await repository.line(session, iccid)
+async def find_line(source: Source, operator_id: str, iccid: str) -> LineRead | None:
+    row = await repository.line_row(as_reads(source), iccid)
     return line_read(row) if row is not None and row.operator_id == operator_id else None
 
 
-async def lines_of_account(session: AsyncSession, account_id: int) -> list[LineRead]:
-    return [line_read(row) for row in await repository.lines_of_account(session, account_id)]
+async def lines_of_account(source: Source, account_id: int) -> list[LineRead]:
+    rows = await repository.account_line_rows(as_reads(source), account_id)
+    return [line_read(row) for row in rows]
 
 
 async def create_line(
@@ -200,24 +212,24 @@ async def create_line(
     account_id: int | None = None,
     supported: bool = True,
 ) -> LineRead:
-    if await repository.line(session, iccid) is not None:
+    if await repository.line_row(as_reads(session), iccid) is not None:
         raise Conflict(f"SIM {iccid} already exists", iccid=iccid)
-    row = MoLine(
-        iccid=iccid,
-        operator_id=operator_id,
-        account_id=account_id,
-        eid=eid,
-        sim_kind=sim_kind.value,
-        status=status.value,
-        supported=supported,
-        created_at=now,
-        updated_at=now,
-    )
-    repository.add(session, row)
+    values: dict[str, Any] = {
+        "iccid": iccid,
+        "operator_id": operator_id,
+        "account_id": account_id,
+        "eid": eid,
+        "sim_kind": sim_kind.value,
+        "status": status.value,
+        "supported": supported,
+        "created_at": now,
+        "updated_at": now,
+    }
     try:
-        await session.flush()
+        await repository.insert_line(session, values)
     except IntegrityError as exc:  # created concurrently by another transaction
         raise Conflict(f"SIM {iccid} already exists", iccid=iccid) from exc
+    row = SimpleNamespace(**values)
     return line_read(row)
 
 

@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from mobileplans.apps.operator.deps import Session, Site, State
+from mobileplans.apps.operator.deps import DbReads, Session, Site, State
 from mobileplans.domains.subscriber import balances as balance_service
 from mobileplans.domains.subscriber.schemas import LineState, UsageReport, UsageResult
 from mobileplans.errors import BadRequest
@@ -66,14 +66,15 @@ async def get_line_state(
     iccid: str,
     site: Site,
     state: State,
-    session: Session,
+    reads: DbReads,
     location: Annotated[str | None, Query(description="ISO 3166-1 alpha-2")] = None,
 ) -> Response:
     """``{"iccid", "walledGarden", "dataRemaininginMB", "timeRemaining"}``: walled garden
-    (spec 1.5) when nothing is consumable (in ``location``, when given)."""
+    (spec 1.5) when nothing is consumable (in ``location``, when given). Read-only: the
+    driver's reads, no transaction."""
     number = ids.parse_iccid(iccid, field="iccid", lenient=True)
     country = ids.parse_country(location) if location else None
     line = await balance_service.line_state(
-        session, site.operator_id, number, now=state.clock.now(), location=country
+        reads, site.operator_id, number, now=state.clock.now(), location=country
     )
     return Response(orjson.dumps(line.wire()), media_type="application/json")

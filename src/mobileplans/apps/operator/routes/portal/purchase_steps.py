@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from mobileplans.apps.operator.deps import Session, State
+from mobileplans.apps.operator.deps import DbReads, Session, State
 from mobileplans.apps.operator.portal_session import CardState
 from mobileplans.apps.operator.routes.portal import flow
 from mobileplans.apps.operator.routes.portal.web import Portal, PortalDep, Tx
@@ -14,13 +14,14 @@ from mobileplans.domains.purchase import fulfilment, service
 from mobileplans.domains.purchase.orders import new_checkout_key
 from mobileplans.domains.purchase.payment import CardOnFile
 from mobileplans.domains.purchase.schemas import OrderStatus
+from mobileplans.domains.subscriber.service import Source
 from mobileplans.errors import BadRequest
 
 router = APIRouter()
 
 
 async def _plans_page(
-    portal: Portal, session: Session, user: flow.SignedIn, error: BadRequest | None = None
+    portal: Portal, session: Source, user: flow.SignedIn, error: BadRequest | None = None
 ) -> Response:
     state = user.state
     options = await service.plan_options(session, portal.site, user.launch, user.account_id)
@@ -33,13 +34,15 @@ async def _plans_page(
 
 
 @router.get("/{operator_id}/portal/plans")
-async def plans_page(portal: PortalDep, session: Session) -> Response:
+async def plans_page(portal: PortalDep, reads: DbReads) -> Response:
     """Plan choice (``plan`` radios with ``data-mp-plan-code``; ``line`` when there is a choice
-    between a line on this device and a new eSIM): price, data and validity shown."""
+    between a line on this device and a new eSIM): price, data and validity shown.
+
+    Read-only: driver-level reads, no transaction (docs/architecture.md, "Transactions")."""
     user = flow.at(portal, "plans", flow.SignedIn)
     if isinstance(user, Response):
         return user
-    return await _plans_page(portal, session, user)
+    return await _plans_page(portal, reads, user)
 
 
 @router.post("/{operator_id}/portal/plans")
@@ -62,7 +65,7 @@ async def plans_submit(portal: PortalDep, session: Session) -> Response:
 
 
 async def _checkout_page(
-    portal: Portal, session: Session, chosen: flow.Chosen, error: BadRequest | None = None
+    portal: Portal, session: Source, chosen: flow.Chosen, error: BadRequest | None = None
 ) -> Response:
     state = chosen.state
     holder, plan, _ = await service.review(
@@ -85,12 +88,13 @@ def _field_error(portal: Portal, error: BadRequest | None) -> str | None:
 
 
 @router.get("/{operator_id}/portal/checkout")
-async def checkout_page(portal: PortalDep, session: Session) -> Response:
-    """Checkout (``instrument`` saved|new; ``cardNumber``, ``expiry`` MM/YY, ``cvv``)."""
+async def checkout_page(portal: PortalDep, reads: DbReads) -> Response:
+    """Checkout (``instrument`` saved|new; ``cardNumber``, ``expiry`` MM/YY, ``cvv``).
+    Read-only: no transaction."""
     chosen = flow.at(portal, "checkout", flow.Chosen)
     if isinstance(chosen, Response):
         return chosen
-    return await _checkout_page(portal, session, chosen)
+    return await _checkout_page(portal, reads, chosen)
 
 
 @router.post("/{operator_id}/portal/checkout")
@@ -156,7 +160,7 @@ async def terms_submit(portal: PortalDep, session: Session) -> Response:
 
 
 async def _review_page(
-    portal: Portal, session: Session, ready: flow.Ready, notice: str | None = None
+    portal: Portal, session: Source, ready: flow.Ready, notice: str | None = None
 ) -> Response:
     state = ready.state
     holder, plan, target = await service.review(
@@ -171,12 +175,13 @@ async def _review_page(
 
 
 @router.get("/{operator_id}/portal/review")
-async def review_page(portal: PortalDep, session: Session) -> Response:
-    """Order review: plan, price, where it goes, payment; the ToS link stays visible."""
+async def review_page(portal: PortalDep, reads: DbReads) -> Response:
+    """Order review: plan, price, where it goes, payment; the ToS link stays visible.
+    Read-only: no transaction."""
     ready = flow.at(portal, "review", flow.Ready)
     if isinstance(ready, Response):
         return ready
-    return await _review_page(portal, session, ready)
+    return await _review_page(portal, reads, ready)
 
 
 @router.post("/{operator_id}/portal/review")
@@ -195,8 +200,8 @@ async def review_submit(portal: PortalDep, tx: Tx, app: State) -> Response:
     if state is None or not state.signed_in or key != state.checkout_key:
         placed = None
         if key:
-            async with tx.step() as session:
-                placed = await fulfilment.order_of_checkout(session, portal.site, key)
+            async with app.reads.hold() as reads:
+                placed = await fulfilment.order_of_checkout(reads, portal.site, key)
         if placed is not None:
             portal.keep(flow.receipt_state(portal, placed.id))
             return portal.redirect("confirmation")
@@ -212,12 +217,12 @@ async def review_submit(portal: PortalDep, tx: Tx, app: State) -> Response:
 async def _place(
     portal: Portal, tx: Transactions, app: State, ready: flow.Ready, key: str
 ) -> Response:
-    """Build the order in one short transaction, then place it (ES2+ calls between the
+    """Build the order from reads (no transaction), then place it (ES2+ calls between the
     order's own short transactions); no session is open while the SM-DP+ works."""
     card = ready.state.card
-    async with tx.step() as session:
+    async with app.reads.hold() as reads:
         request = await fulfilment.order_request(
-            session, portal.site, ready.launch, account_id=ready.account_id,
+            reads, portal.site, ready.launch, account_id=ready.account_id,
             user_account=ready.user_account, plan_id=ready.plan_id, target_value=ready.target,
             instrument=ready.instrument, card_last4=card.last4 if card else None,
             checkout_key=key,
@@ -225,7 +230,7 @@ async def _place(
     es2 = app.es2plus.for_operator(portal.site.operator_id)
     order = await fulfilment.place(tx, es2, request, app.clock)
     if order.status is OrderStatus.PLACED:
-        async with tx.step() as session:
-            return await _review_page(portal, session, ready, notice=portal.t("review.pending"))
+        async with app.reads.hold() as reads:
+            return await _review_page(portal, reads, ready, notice=portal.t("review.pending"))
     portal.keep(flow.receipt_state(portal, order.id))
     return portal.redirect("confirmation")
