@@ -91,6 +91,19 @@ async def test_buckets_are_exact_before_during_and_after_rolling_up(
     days = await buckets(sessions, ids, "day", 5)
     check(days, results, day, 5)
     assert days[ids[0]][0].probes == 0  # 30 Sep: before the first result
+    for grain, count in (("hour", 24), ("day", 5)):
+        full = await buckets(sessions, ids, grain, count)
+        async with sessions() as session:
+            bare = await service.probe_buckets(
+                session, ids, end=END, grain=grain, count=count, percentiles=False
+            )
+        for pid in ids:  # the same counts and averages, no percentiles
+            assert [(b.start, b.probes, b.failures) for b in bare[pid]] == [
+                (b.start, b.probes, b.failures) for b in full[pid]
+            ]
+            assert [b.average_ms for b in bare[pid]] == [b.average_ms for b in full[pid]]
+            assert all(b.p50_ms is None and b.p99_ms is None for b in bare[pid])
+            assert any(b.p99_ms is not None for b in full[pid])
     outage = {b.start: b for b in (await buckets(sessions, ids, "hour", 40))[ids[1]]}
     assert outage[utc(2026, 10, 3, 9)].failures >= 30  # timed out from 9:10 to 9:40
 

@@ -135,8 +135,12 @@ async def overview(
             rows[probe.operator_id].probes.append(probe)
     charted = {r.spec.id: _charted(r) for r in rows.values()}
     ids = [pid for chosen in charted.values() for pid in chosen]
-    hours = await sla_service.probe_buckets(session, ids, end=now, grain="hour", count=24)
-    days = await sla_service.probe_buckets(session, ids, end=now, grain="day", count=90)
+    hours = await sla_service.probe_buckets(
+        session, ids, end=now, grain="hour", count=24, percentiles=False
+    )
+    days = await sla_service.probe_buckets(
+        session, ids, end=now, grain="day", count=90, percentiles=False
+    )
     for row in rows.values():
         mine = charted[row.spec.id]
         row.hours = merge_buckets([hours[i] for i in mine]) if mine else []

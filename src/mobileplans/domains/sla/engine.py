@@ -59,10 +59,12 @@ def _group(requests: Sequence[CountRequest], grains: Sequence[str]) -> list[_Gro
     return list(groups.values())
 
 
-async def _read_rollups(session: AsyncSession, group: _Group, results: list[CountResult]) -> None:
+async def _read_rollups(
+    session: AsyncSession, group: _Group, results: list[CountResult], histograms: bool
+) -> None:
     probe_ids = sorted(group.members)
     group.marks, rows = await repository.rollups_with_watermark(
-        session, probe_ids, group.plan.rollups
+        session, probe_ids, group.plan.rollups, histograms=histograms
     )
     for probe_id, grain, probes, failures, degraded, latency_sum, flat in rows:
         for index in group.members[probe_id]:
@@ -113,13 +115,18 @@ async def _read_tail(
 
 
 async def count(
-    session: AsyncSession, requests: Sequence[CountRequest], grains: Sequence[str]
+    session: AsyncSession,
+    requests: Sequence[CountRequest],
+    grains: Sequence[str],
+    *,
+    histograms: bool = True,
 ) -> list[CountResult]:
-    """One :class:`CountResult` per request, in order."""
+    """One :class:`CountResult` per request, in order. Without ``histograms`` the rollups'
+    latency histograms are not read (the tallies' histograms then hold raw rows only)."""
     results = [CountResult() for _ in requests]
     groups = _group(requests, grains)
     for group in groups:
-        await _read_rollups(session, group, results)
+        await _read_rollups(session, group, results, histograms)
         await _read_raw(session, group, results)
     await _read_tail(session, groups, results)
     return results
@@ -132,6 +139,8 @@ async def count_buckets(
     step: timedelta,
     end: datetime,
     grains: Sequence[str],
+    *,
+    histograms: bool = True,
 ) -> dict[int, list[Tally]]:
     """Tallies of consecutive buckets of each probe (``starts``: UTC bucket starts ``step``
     apart, aligned to ``grains[0]``, which is the grain of ``step``), each counted up to
@@ -141,13 +150,15 @@ async def count_buckets(
     Whole buckets: their own rollup rows, all buckets and probes at once (with the
     watermark), plus results past the watermark; the bucket ``end`` cuts through: one
     :func:`count` request per probe (one group). Buckets starting at or after ``end`` are
-    empty."""
+    empty. ``histograms``: as for :func:`count`."""
     tallies = {pid: [Tally() for _ in starts] for pid in probe_ids}
     position = {start: index for index, start in enumerate(starts)}
     whole = [s for s in starts if s + step <= end]
     if whole and probe_ids:
         first, stop = whole[0], whole[-1] + step
-        marks, rows = await repository.rollup_buckets(session, probe_ids, grains[0], first, stop)
+        marks, rows = await repository.rollup_buckets(
+            session, probe_ids, grains[0], (first, stop), histograms=histograms
+        )
         for probe_id, start, probes, failures, degraded, latency_sum, flat in rows:
             slot = tallies[probe_id][position[start]]
             slot.add_rollup(probes, failures, degraded, latency_sum, flat)
@@ -160,6 +171,7 @@ async def count_buckets(
     for index, start in enumerate(starts):
         if start < end < start + step:
             requests = [CountRequest(probe_id=pid, included=[(start, end)]) for pid in probe_ids]
-            for pid, result in zip(probe_ids, await count(session, requests, grains), strict=True):
+            counted = await count(session, requests, grains, histograms=histograms)
+            for pid, result in zip(probe_ids, counted, strict=True):
                 tallies[pid][index] = result.tally
     return tallies

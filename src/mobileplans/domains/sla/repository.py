@@ -23,6 +23,7 @@ from sqlalchemy import (
     delete,
     false,
     insert,
+    null,
     or_,
     select,
     update,
@@ -238,7 +239,11 @@ async def delete_rollups(
 
 
 async def rollups_with_watermark(
-    session: AsyncSession, probe_ids: Sequence[int], plan: dict[str, list[Interval]]
+    session: AsyncSession,
+    probe_ids: Sequence[int],
+    plan: dict[str, list[Interval]],
+    *,
+    histograms: bool = True,
 ) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
     """Rollups of ``probe_ids`` in the plan's buckets, each chunk of probes read together
     with the watermark in one statement. Returns the watermark seen per probe and the rows
@@ -252,16 +257,21 @@ async def rollups_with_watermark(
     found: list[tuple[Any, ...]] = []
     for chunk in _chunks(probe_ids):
         condition = and_(R.probe_id.in_(chunk), or_(*terms)) if terms else false()
-        mark, rows = await _with_watermark(session, condition, R.granularity)
+        mark, rows = await _with_watermark(session, condition, R.granularity, histograms)
         marks.update(dict.fromkeys(chunk, mark))
         found.extend(rows)
     return marks, found
 
 
 async def rollup_buckets(
-    session: AsyncSession, probe_ids: Sequence[int], grain: str, start: datetime, end: datetime
+    session: AsyncSession,
+    probe_ids: Sequence[int],
+    grain: str,
+    span: Interval,
+    *,
+    histograms: bool = True,
 ) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
-    """The ``grain`` rollups of ``probe_ids`` starting in ``[start, end)``, all buckets in
+    """The ``grain`` rollups of ``probe_ids`` starting in ``span``, all buckets in
     one statement per chunk of probes, with the watermark read in it. Returns the watermark
     seen per probe and the rows ``(probe_id, bucket_start, probes, failures, degraded,
     latency_sum_ms, histogram)``."""
@@ -271,24 +281,26 @@ async def rollup_buckets(
         condition = and_(
             R.probe_id.in_(chunk),
             R.granularity == grain,
-            R.bucket_start >= start,
-            R.bucket_start < end,
+            R.bucket_start >= span[0],
+            R.bucket_start < span[1],
         )
-        mark, rows = await _with_watermark(session, condition, R.bucket_start)
+        mark, rows = await _with_watermark(session, condition, R.bucket_start, histograms)
         marks.update(dict.fromkeys(chunk, mark))
         found.extend(rows)
     return marks, found
 
 
 async def _with_watermark(
-    session: AsyncSession, condition: Any, label: Any
+    session: AsyncSession, condition: Any, label: Any, histograms: bool
 ) -> tuple[int, list[tuple[Any, ...]]]:
     """Rollup rows ``(probe_id, label, probes, failures, degraded, latency_sum_ms,
     histogram)`` matching ``condition``, and the rollup watermark (0 when the job never
-    ran), read in one statement."""
+    ran), read in one statement. Without ``histograms`` the histogram is ``[]`` (counts
+    and latency sums only: nothing to transfer and parse)."""
+    histogram = cast(R.histogram, Text) if histograms else null()
     query = (
         select(JobWatermark.last_id, R.probe_id, label, R.probes, R.failures)
-        .add_columns(R.degraded, R.latency_sum_ms, cast(R.histogram, Text))
+        .add_columns(R.degraded, R.latency_sum_ms, histogram)
         .select_from(JobWatermark)
         .outerjoin(R, condition)
         .where(JobWatermark.name == ROLLUP_WATERMARK)
@@ -296,7 +308,7 @@ async def _with_watermark(
     rows = (await (await session.connection()).execute(query)).all()
     mark = int(rows[0][0]) if rows else 0  # no watermark: nothing was ever rolled up
     # histograms travel as text and are parsed here with orjson (5x the json module)
-    return mark, [(*r[1:7], orjson.loads(r[7])) for r in rows if r[1] is not None]
+    return mark, [(*r[1:7], orjson.loads(r[7]) if r[7] else []) for r in rows if r[1] is not None]
 
 
 async def raw_results(

@@ -239,11 +239,14 @@ async def probe_buckets(
     end: datetime,
     grain: str,
     count: int,
+    percentiles: bool = True,
 ) -> dict[int, list[BucketRead]]:
     """The last ``count`` ``grain`` buckets (``hour`` or ``day``, UTC) of each probe, oldest
     first, the last one holding ``end`` (in progress, counted up to ``end``) or ending at
     it: exact counts from rollups, raw rows at the edges and the un-rolled tail (the rollups
-    of all buckets in one statement per 5,000 probes: :func:`engine.count_buckets`)."""
+    of all buckets in one statement per 5,000 probes: :func:`engine.count_buckets`).
+    ``percentiles=False``: p50 and p99 are None and no histogram is read (bars and
+    averages only, much cheaper over many probes)."""
     if grain not in ("hour", "day"):
         raise BadRequest("grain is hour or day", field="grain")
     step = timedelta(hours=1) if grain == "hour" else timedelta(days=1)
@@ -252,19 +255,22 @@ async def probe_buckets(
         last -= step
     starts = [last - step * (count - 1 - i) for i in range(count)]
     grains = STATEMENT_GRAINS if grain == "day" else STATEMENT_GRAINS[1:]
-    counted = await engine.count_buckets(session, probe_ids, starts, step, end, grains)
+    counted = await engine.count_buckets(
+        session, probe_ids, starts, step, end, grains, histograms=percentiles
+    )
     return {
-        pid: [_bucket(s, t) for s, t in zip(starts, counted[pid], strict=True)] for pid in probe_ids
+        pid: [_bucket(s, t, percentiles) for s, t in zip(starts, counted[pid], strict=True)]
+        for pid in probe_ids
     }
 
 
-def _bucket(start: datetime, tally: Tally) -> BucketRead:
+def _bucket(start: datetime, tally: Tally, percentiles: bool = True) -> BucketRead:
     successes = tally.probes - tally.failures
     return BucketRead(
         start=start,
         probes=tally.probes,
         failures=tally.failures,
         average_ms=tally.latency_us / 1000 / successes if successes else None,
-        p50_ms=histogram.percentile_ms(tally.histogram, 50),
-        p99_ms=histogram.percentile_ms(tally.histogram, 99),
+        p50_ms=histogram.percentile_ms(tally.histogram, 50) if percentiles else None,
+        p99_ms=histogram.percentile_ms(tally.histogram, 99) if percentiles else None,
     )
