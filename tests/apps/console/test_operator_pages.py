@@ -279,3 +279,25 @@ async def test_an_operator_probed_only_in_staging_charts_staging(
     month = await client.get(f"/operators/delta/sla/{MONTH}")
     assert month.status_code == 200
     assert "<td>staging/portal" in month.text
+
+
+async def test_the_operator_pages_hold_the_strict_csp(
+    client: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    await seed_operators(sessions, clock)
+    ids = await onboard_with_runs(sessions, clock)
+    await sign_in(client, TOKEN)
+    for url in (
+        "/?sort=phase",
+        "/operators/alpha",
+        "/operators/alpha/onboarding",
+        f"/operators/alpha/conformance/{ids['alpha']}",
+        f"/operators/alpha/sla/{MONTH}",
+    ):
+        response = await client.get(url)
+        assert response.status_code == 200, url
+        assert "script-src 'self'" in response.headers["content-security-policy"], url
+        assert "<script>" not in response.text, url  # no inline script
+        assert "<style" not in response.text, url  # no inline style sheet
+        assert " style=" not in response.text, url  # no style attribute the CSP would block
+        assert not re.search(r"(src|href)=\"(https?:)?//", response.text), url
