@@ -4,21 +4,38 @@ Shared by the registry's configuration file and the conformance kit's target fil
 compose the node tree to learn where each path starts, load the data with a SafeLoader
 whose booleans are only ``true``/``false`` (so a country ``NO`` stays a string), and map
 pydantic error locations back to lines with :func:`line_for`.
+
+Hostile shapes are problems with a line too, never an exception of another type: a value
+its tag cannot hold (``2001-02-30``, ``!!int x``), an anchor used inside itself
+(``a: &x [*x]``) and aliases that expand past :data:`MAX_VALUES` values ("billion
+laughs").
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
 Path = tuple[str | int, ...]
+MAX_VALUES: Final = 100_000
+"""Values a document may expand to through aliases (far above any real file's count)."""
 
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader whose booleans are only true/false (YAML 1.2), not yes/no/on/off."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value its tag cannot hold (``2001-02-30``, ``!!int x``): a YAML error at its node."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            tag = str(node.tag).rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{tag} value {node.value!r} is invalid: {exc}", node.start_mark
+            ) from exc
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -66,8 +83,21 @@ def line_for(loc: Path, lines: dict[Path, int]) -> int | None:
     return None
 
 
-def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Problem]) -> None:
+def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Problem],
+          sizes: dict[int, int]) -> int:  # fmt: skip
+    """Record the line of every path; return how many values ``node`` expands to.
+
+    ``sizes`` holds the nodes walked (an alias of one is not walked again) and ``-1`` for
+    those being walked, so an anchor used inside itself is found instead of recursing."""
     lines[path] = node.start_mark.line + 1
+    known = sizes.get(id(node))
+    if known is not None:
+        if known < 0:
+            problems.append(Problem(lines[path], dotted(path), "an anchor is used inside itself"))
+            return 1
+        return known
+    sizes[id(node)] = -1
+    size = 1
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -77,10 +107,12 @@ def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Pr
                     Problem(key_node.start_mark.line + 1, dotted((*path, key)), "duplicate key")
                 )
             seen.add(key)
-            _walk(value_node, (*path, key), lines, problems)
+            size += _walk(value_node, (*path, key), lines, problems, sizes)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines, problems)
+            size += _walk(item, (*path, index), lines, problems, sizes)
+    sizes[id(node)] = size
+    return size
 
 
 def parse(text: str, source: str) -> tuple[Any, dict[Path, int]]:
@@ -96,8 +128,8 @@ def parse(text: str, source: str) -> tuple[Any, dict[Path, int]]:
         raise YamlFileError(source, [Problem(None, "", f"YAML error: {exc}")]) from exc
     lines: dict[Path, int] = {}
     problems: list[Problem] = []
-    if node is not None:
-        _walk(node, (), lines, problems)
+    if node is not None and _walk(node, (), lines, problems, {}) > MAX_VALUES:
+        problems.append(Problem(1, "", f"aliases expand to more than {MAX_VALUES} values"))
     if problems:
         raise YamlFileError(source, problems)
     return data, lines

@@ -117,3 +117,13 @@ def test_export_then_import_round_trips() -> None:
     text = dump_document(document)
     assert "'NO'" in text or '"NO"' in text or "- NO" in text
     assert load_document(text) == document
+
+
+def test_hostile_yaml_is_a_config_file_error_with_its_line() -> None:
+    """Found by fuzzing (tests/fuzz/harnesses/config_yaml.py): these raised ValueError and
+    RecursionError instead of ConfigFileError."""
+    [(line, _, message)] = problems(GOOD + "when: 2001-02-30\n")
+    assert line == 14
+    assert "day is out of range for month" in message
+    [(line, path, message)] = problems("version: 1\noperators: &ops [*ops]\n")
+    assert (line, path, message) == (2, "operators[0]", "an anchor is used inside itself")
