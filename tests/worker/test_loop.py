@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.db.models import Probe, ProbeResult
@@ -297,3 +297,31 @@ async def test_a_registry_change_ends_the_idle_wait(
 
 async def claims_made(running: Running, at_least: int) -> bool:
     return running.worker.report.claims >= at_least
+
+
+async def test_an_idle_registry_sync_opens_no_transaction(
+    sessions: Sessions, clock: FrozenClock, target: ControllableTarget
+) -> None:
+    """The sync's idle pass compares the configuration version on the driver's reads; a
+    transaction is opened only when the version moved (D188)."""
+    await register(sessions, clock, target, "contoso", "8901999")
+    worker = Worker(sessions, clock, worker_id="w1", options=WorkerOptions(**FAST.__dict__))
+    begun: list[object] = []
+    engine = sessions.kw["bind"].sync_engine
+
+    def on_begin(connection: object) -> None:
+        begun.append(connection)
+
+    event.listen(engine, "begin", on_begin)
+    try:
+        assert await worker.sync() is True
+        assert len(begun) == 1  # the sync itself
+        assert await worker.sync() is False
+        assert len(begun) == 1  # idle: no transaction
+        await register(sessions, clock, target, "fabrikam", "8944999")
+        begun.clear()
+        assert await worker.sync() is True
+        assert len(begun) == 1
+    finally:
+        event.remove(engine, "begin", on_begin)
+    assert len(await probes(sessions)) == 4

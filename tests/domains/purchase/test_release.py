@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from mobileplans.db.models import MoOrder
+from mobileplans.db.reads import reads_for
 from mobileplans.db.transactions import Transactions
 from mobileplans.domains.purchase.es2plus_client import Es2PlusClient, Es2PlusPool
 from mobileplans.domains.purchase.release import release_due_orders
@@ -97,3 +99,37 @@ async def test_a_refused_release_marks_the_order(
     line = await line_of(sessions, order.iccid)
     assert line is not None
     assert line.status is LineStatus.RESERVED
+
+
+async def test_a_round_with_nothing_due_opens_no_transaction(
+    stack: Stack, sessions: Sessions, clock: FrozenClock
+) -> None:
+    """With the driver's reads (as the operator app's job runs it), an idle round is one
+    read: no transaction until a release is due (D188)."""
+    begun: list[object] = []
+    engine = sessions.kw["bind"].sync_engine
+    reads = reads_for(sessions.kw["bind"])
+    pool = Es2PlusPool([stack.site], retries=0)
+
+    def on_begin(connection: object) -> None:
+        begun.append(connection)
+
+    async def round_after(seconds: float) -> int:
+        now = clock.now() + timedelta(seconds=seconds)
+        return await release_due_orders(Transactions(sessions), pool, now, reads=reads)
+
+    event.listen(engine, "begin", on_begin)
+    try:
+        assert await round_after(0) == 0  # no delayed order at all
+        assert begun == []
+        order = await delayed_order(stack, sessions, "c@contoso.example")
+        begun.clear()
+        assert await round_after(30) == 0  # due after 60 s
+        assert begun == []
+        assert await round_after(90) == 1
+        assert begun  # the due order was read, released and recorded in transactions
+    finally:
+        event.remove(engine, "begin", on_begin)
+        await pool.close()
+    [done] = await orders(sessions)
+    assert (done.id, done.status) == (order.id, "fulfilled")
