@@ -57,3 +57,11 @@ def test_parse_rejects(text: str) -> None:
 def test_round_trip_of_whole_seconds(seconds: int) -> None:
     delta = timedelta(seconds=seconds)
     assert parse_duration(format_duration(delta)) == delta
+
+
+@pytest.mark.parametrize("text", ["P99999999999D", "PT" + "9" * 400 + "S", "P1D\n"])
+def test_parse_rejects_what_fuzzing_found(text: str) -> None:
+    """Found by fuzzing (tests/fuzz/harnesses/durations.py): a duration past timedelta's
+    range raised OverflowError (a 500 in the flyout), a trailing newline was accepted."""
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)

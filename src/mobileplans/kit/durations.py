@@ -25,14 +25,18 @@ def format_duration(delta: timedelta) -> str:
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse the day/time subset of ISO 8601 durations; raise ``ValueError`` otherwise."""
-    match = _DURATION.match(text)
+    """Parse the day/time subset of ISO 8601 durations; raise ``ValueError`` otherwise
+    (a trailing newline, or a duration past ``timedelta``'s 999,999,999 days, included)."""
+    match = _DURATION.fullmatch(text)
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(f"not an ISO 8601 day/time duration: {text!r}")
     parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
-    return timedelta(
-        days=parts.get("days", 0),
-        hours=parts.get("hours", 0),
-        minutes=parts.get("minutes", 0),
-        seconds=parts.get("seconds", 0),
-    )
+    try:
+        return timedelta(
+            days=parts.get("days", 0),
+            hours=parts.get("hours", 0),
+            minutes=parts.get("minutes", 0),
+            seconds=parts.get("seconds", 0),
+        )
+    except OverflowError as exc:
+        raise ValueError(f"ISO 8601 duration too long: {text[:40]!r}") from exc

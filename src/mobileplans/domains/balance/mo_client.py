@@ -8,6 +8,7 @@ tooling counts failures: ok, http_error, timeout, connect_error, tls_error, bad_
 
 from __future__ import annotations
 
+import math
 import ssl
 import time
 from dataclasses import dataclass
@@ -49,11 +50,14 @@ def parse_balances(body: bytes) -> list[BalanceItem]:
     for entry in data["balances"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
             raise ValueError("a balance has no 'type'")
+        data_mb = float(entry.get("dataremaininginmb", 0.0))
+        if not math.isfinite(data_mb):  # "nan", "inf" as strings: float() takes them
+            raise ValueError("a balance's dataRemainingInMB is not a finite number")
         items.append(
             BalanceItem(
                 id=None if entry.get("id") is None else str(entry["id"]),
                 type=entry["type"].upper(),
-                data_remaining_in_mb=float(entry.get("dataremaininginmb", 0.0)),
+                data_remaining_in_mb=data_mb,
                 time_remaining=str(entry.get("timeremaining", "PT0S")),
                 locations=entry.get("locations"),
             )
