@@ -192,3 +192,42 @@ def test_in_memory_sqlite_reads_through_the_engine(tmp_path: Path) -> None:
 
     engine = make_engine("sqlite+aiosqlite://")
     assert not isinstance(reads_for(engine), SqliteReads | AsyncpgReads)
+
+
+def test_sqlite_converters_read_as_the_dialect_does() -> None:
+    """The cheaper SQLite converters of ``db.reads`` (UTC datetimes, JSON) give what the
+    dialect's own result processors give, on what SQLAlchemy stores and on edge values."""
+    from datetime import datetime
+
+    from sqlalchemy import JSON
+    from sqlalchemy.dialects import sqlite
+
+    from mobileplans.db.base import UtcDateTime
+    from mobileplans.db.reads import _json_from_sqlite, _result_processor, _utc_from_sqlite
+
+    dialect = sqlite.dialect()
+    stored = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert stored is not None
+    by_dialect = UtcDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert by_dialect is not None
+    moments = [
+        datetime(2026, 12, 5, 20, 0, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 5, 20, 0, 0, 123456, tzinfo=UTC),
+        datetime(1999, 1, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 6, 1, 2, 3, 4, 5, tzinfo=UTC) + timedelta(hours=-7),
+    ]
+    for moment in moments:
+        text = stored(UtcDateTime().process_bind_param(moment, dialect))
+        assert _utc_from_sqlite(text) == by_dialect(text) == moment
+        assert _utc_from_sqlite(text).tzinfo is UTC  # type: ignore[union-attr]
+    assert _utc_from_sqlite(None) is None
+    assert _result_processor(UtcDateTime(), dialect, None) is _utc_from_sqlite
+
+    json_by_dialect = JSON().dialect_impl(dialect).result_processor(dialect, None)
+    assert json_by_dialect is not None
+    for text in ('["US", "CA"]', "[]", '{"a": [1, 2.5, null, true]}', "NaN", "[1e400]",
+                 str(2**70), str(-(2**63) - 1), str(2**63 - 1), '"caf\\u00e9"', '"\\ud800"',
+                 '{"a": 1, "a": 2}', "[1.7976931348623157e308, -0.0, 0.1e1]"):  # fmt: skip
+        assert repr(_json_from_sqlite(text)) == repr(json_by_dialect(text)), text
+    assert _json_from_sqlite(None) is None
+    assert _result_processor(JSON(), dialect, None) is _json_from_sqlite

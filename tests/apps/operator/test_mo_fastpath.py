@@ -87,11 +87,13 @@ ROUTE = {
 async def compare(
     fast_app: OperatorApp, framework_app: OperatorApp, scope: dict[str, Any], *, fast: bool
 ) -> Sent:
-    """Both paths answer ``scope`` alike (metrics included); returns the fast answer."""
+    """Both paths answer ``scope`` alike (metrics included: the fast path's count is in
+    the series once ``/metrics`` is asked for); returns the fast answer."""
     route = ROUTE.get(scope["path"].rsplit("/", 1)[-1], "")
     before = {status: counted(route, status) for status in (200, 400, 401, 403, 404, 429)}
     via_fast = await call(fast_app, dict(scope))
     framework = await call(framework_app.framework, dict(scope))
+    await call(fast_app, scope_of("/metrics"))  # the fast path's tally is added to the series
     assert framework.fast is False
     assert (via_fast.status, via_fast.headers, via_fast.body) == (
         framework.status,
@@ -261,3 +263,45 @@ async def test_mutual_tls_and_rate_limit_are_answered_alike(
         sent = await compare(fast_app, framework_app, scope_of(path, "", header()), fast=True)
         limited.append((sent.status, dict(sent.headers).get(b"retry-after")))
     assert limited == [(404, None)] * 3 + [(429, b"1")] * 2 + [(404, None)]
+
+
+def test_tallied_latencies_flush_as_the_histogram_observes_them() -> None:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    from mobileplans.apps.operator.fastpath import _Tally
+
+    registry = CollectorRegistry()
+    buckets = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 1.0, 2.5, 5.0)
+    counts = Counter("t_total", "t", ["k"], registry=registry)
+    latency = Histogram("t_seconds", "t", ["k"], buckets=buckets, registry=registry)
+    tally = _Tally(counts.labels("tally"), latency.labels("tally"))
+    values = [0.0, 0.0004, 0.001, 0.0010001, 0.0025, 0.3, 0.4, 5.0, 7.5, 0.002]
+    for round_values in (values, values[:3], []):  # flushed twice, then nothing to add
+        for seconds in round_values:
+            tally.observe(seconds)
+            counts.labels("observed").inc()
+            latency.labels("observed").observe(seconds)
+        tally.flush()
+    samples: dict[str, dict[tuple[str, str], float]] = {"tally": {}, "observed": {}}
+    for metric in registry.collect():
+        for sample in metric.samples:
+            if not sample.name.endswith("_created"):
+                key = (sample.name, sample.labels.get("le", ""))
+                samples[sample.labels["k"]][key] = sample.value
+    assert samples["tally"] == pytest.approx(samples["observed"])
+    assert samples["tally"][("t_seconds_bucket", "0.001")] == 6  # 0.0, 0.0004, 0.001, twice
+    assert samples["tally"][("t_total", "")] == 13
+
+
+def test_tally_reaches_the_series_within_a_second_without_a_scrape(
+    twin_apps: tuple[OperatorApp, OperatorApp],
+) -> None:
+    from mobileplans.apps.operator.fastpath import FLUSH_SECONDS, MoApiFastPath
+
+    fast = twin_apps[0].app
+    assert isinstance(fast, MoApiFastPath)
+    route, before = ROUTE["offers"], counted(ROUTE["offers"], 404)
+    fast._observe(route, 404, 0.002, now=fast._flushed)  # tallied, not yet in the series
+    assert counted(route, 404) == before
+    fast._observe(route, 404, 0.002, now=fast._flushed + FLUSH_SECONDS)  # a second on: added
+    assert counted(route, 404) == before + 2

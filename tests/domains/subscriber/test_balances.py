@@ -13,7 +13,7 @@ from mobileplans.domains.subscriber import balances, repository
 from mobileplans.domains.subscriber.schemas import BalanceType
 from mobileplans.errors import BadRequest, NotFound
 from mobileplans.kit.clock import FrozenClock
-from tests.domains.subscriber.conftest import EXCLUDED, FOREIGN, LINE, OPERATOR, Office
+from tests.domains.subscriber.conftest import EXCLUDED, FOREIGN, LINE, OPERATOR, OTHER_LINE, Office
 from tests.support import valid_iccid
 
 
@@ -155,3 +155,31 @@ async def test_line_state_reports_the_balance_being_drained(
         1500.0,
         "P7D",
     )
+
+
+async def test_the_wire_form_is_the_models_wire_form(
+    session: AsyncSession, office: Office, clock: FrozenClock
+) -> None:
+    """``get_balances_wire`` (the MO API's hot path, no model) gives ``wire()`` of every
+    balance ``get_balances`` gives, for every line kind, filter, template and limit."""
+    await balances.credit(session, LINE, office.prepaid, now=clock.now())
+    await balances.credit(session, LINE, office.travel, now=clock.now())
+    await balances.use_data(session, OPERATOR, LINE, 123.4567, now=clock.now())
+    clock.advance(timedelta(hours=5, minutes=3, seconds=7))
+    compared = 0
+    for iccid in (LINE, EXCLUDED, OTHER_LINE):  # balances; not supported; none
+        for location in (None, "US", "CA", "FR"):
+            for full in (False, True):
+                for limit in (None, 0, 1, 5):
+                    args = (session, OPERATOR, iccid)
+                    models = await balances.get_balances(
+                        *args, now=clock.now(), location=location, full=full, limit=limit
+                    )
+                    wire = await balances.get_balances_wire(
+                        *args, now=clock.now(), location=location, full=full, limit=limit
+                    )
+                    assert wire == [m.wire() for m in models], (iccid, location, full, limit)
+                    compared += len(wire)
+    assert compared > 40
+    with pytest.raises(NotFound):
+        await balances.get_balances_wire(session, OPERATOR, FOREIGN, now=clock.now())

@@ -18,6 +18,7 @@ Anything else (another method or path, an operator not hosted here) goes to Fast
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -49,29 +50,81 @@ _JSON: Final = [
     *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in moapi.JSON_HEADERS.items())
 ]
 _CONTENT_TYPE: Final = (b"content-type", b"application/json")
+_METRICS_PATH: Final = "/metrics"
+FLUSH_SECONDS: Final = 1.0
+"""The longest a fast-path request waits before it shows in the Prometheus series
+(a ``/metrics`` request flushes at once)."""
+QUERY_CACHE: Final = 256
+"""Distinct query strings kept parsed (cleared when full)."""
+
+
+class _Tally:
+    """One route and status: what ``web.metrics.observe`` would have added since the
+    last flush (a request count, the latency sum, the latency histogram's buckets)."""
+
+    __slots__ = ("bounds", "buckets", "count", "counter", "histogram", "total")
+
+    def __init__(self, counter: Any, histogram: Any) -> None:
+        self.counter = counter
+        self.histogram = histogram
+        self.bounds: list[float] = list(histogram._upper_bounds)  # the last is +inf
+        self.count = 0
+        self.total = 0.0
+        self.buckets = [0] * len(self.bounds)
+
+    def observe(self, seconds: float) -> None:
+        self.count += 1
+        self.total += seconds
+        self.buckets[bisect.bisect_left(self.bounds, seconds)] += 1  # first bound >= it
+
+    def flush(self) -> None:
+        """Into the Prometheus children: ``Counter.inc(n)``; the histogram's sum and
+        buckets as ``Histogram.observe`` keeps them (per-bucket, not cumulative)."""
+        if not self.count:
+            return
+        self.counter.inc(self.count)
+        self.histogram._sum.inc(self.total)
+        for index, hits in enumerate(self.buckets):
+            if hits:
+                self.histogram._buckets[index].inc(hits)
+                self.buckets[index] = 0
+        self.count, self.total = 0, 0.0
 
 
 class MoApiFastPath:
     def __init__(self, app: ASGIApp, state: OperatorState) -> None:
         self.app = app
         self.state = state
-        self._metrics: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._tallies: dict[tuple[str, int], _Tally] = {}
+        self._flushed = time.perf_counter()
+        self._queries: dict[bytes, Query] = {}
+        self._sites: dict[str, OperatorSite] = {}
+        self._config: object = None
 
-    def _observe(self, template: str, status: int, seconds: float) -> None:
-        """``web.metrics.observe("operator", "GET", …)`` with the labelled series kept."""
-        series = self._metrics.get((template, status))
-        if series is None:
-            series = (
+    def _observe(self, template: str, status: int, seconds: float, now: float) -> None:
+        """``web.metrics.observe("operator", "GET", …)``, tallied (see the docstring)."""
+        tally = self._tallies.get((template, status))
+        if tally is None:
+            tally = _Tally(
                 REQUESTS.labels("operator", "GET", template, str(status)),
                 LATENCY.labels("operator", template),
             )
-            self._metrics[(template, status)] = series
-        series[0].inc()
-        series[1].observe(seconds)
+            self._tallies[(template, status)] = tally
+        tally.observe(seconds)
+        if now - self._flushed >= FLUSH_SECONDS:
+            self.flush_metrics()
+
+    def flush_metrics(self) -> None:
+        """Every tallied request into the Prometheus series."""
+        self._flushed = time.perf_counter()
+        for tally in self._tallies.values():
+            tally.flush()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._route(scope)
         if route is None:
+            if scope["type"] == "http" and scope["path"] == _METRICS_PATH:
+                self.flush_metrics()
             await self.app(scope, receive, send)
             return
         template, answer, site, sim_id = route
@@ -82,7 +135,8 @@ class MoApiFastPath:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         finally:
-            self._observe(template, status, time.perf_counter() - started)
+            now = time.perf_counter()
+            self._observe(template, status, now - started, now)
 
     def _route(self, scope: Scope) -> tuple[str, Answer, OperatorSite, str] | None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -93,10 +147,27 @@ class MoApiFastPath:
         found = ROUTES.get(parts[6])
         if found is None or parts[4] != "sims" or not parts[1] or not parts[5]:
             return None
-        site = self.state.config.site(parts[1])
+        site = self._site(parts[1])
         if site is None:  # FastAPI's route answers the 404 for an unknown operator
             return None
         return found[0], found[1], site, parts[5]
+
+    def _site(self, operator_id: str) -> OperatorSite | None:
+        """``config.site(operator_id)`` from a dict of the sites (rebuilt if the state
+        is given another configuration)."""
+        config = self.state.config
+        if config is not self._config:
+            self._sites = {s.operator_id: s for s in reversed(config.sites)}  # first wins
+            self._config = config
+        return self._sites.get(operator_id)
+
+    def _query(self, raw: bytes) -> Query:
+        query = self._queries.get(raw)
+        if query is None:
+            if len(self._queries) >= QUERY_CACHE:
+                self._queries.clear()
+            query = self._queries[raw] = Query(raw)
+        return query
 
     async def _answer(
         self, scope: Scope, answer: Answer, site: OperatorSite, sim_id: str
@@ -105,7 +176,7 @@ class MoApiFastPath:
         state = self.state
         try:
             admit(site, state, scope, transaction_id)
-            query = Query(scope["query_string"])
+            query = self._query(scope["query_string"])
             async with state.reads.hold() as reads:
                 body = await answer(site, state.clock, reads, sim_id, query)
             status = 200

@@ -89,7 +89,7 @@ async def answer_balance(
     country = ids.parse_country(location, field="location") if location else None
     limit = parse_limit(query_value(query, "limit"), required=False)
     full = parse_fields_template(query_value(query, "fieldsTemplate"))
-    found = await balance_service.get_balances(
+    found = await balance_service.get_balances_wire(
         reads,
         site.operator_id,
         iccid,
@@ -98,7 +98,7 @@ async def answer_balance(
         full=full,
         limit=limit,
     )
-    return orjson.dumps({"balances": [balance.wire() for balance in found]})
+    return orjson.dumps({"balances": found})
 
 
 async def answer_offers(
