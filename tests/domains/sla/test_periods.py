@@ -139,3 +139,21 @@ def test_business_days_skip_weekends_in_the_operator_zone() -> None:
     # Friday noon to Monday noon: half of Friday and half of Monday
     assert business_days_between(utc(2026, 11, 6, 12), utc(2026, 11, 9, 12), "UTC") == 1.0
     assert business_days_between(utc(2026, 11, 9), utc(2026, 11, 2), "UTC") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "end", "field"),
+    [
+        ("9999-12-31", None, None, "period"),  # the day after does not exist
+        (None, "0001-01-01T00:00:00+01:00", "2026-01-01", "from"),  # before year 1 in UTC
+        (None, "2026-01-01", "9999-12-31T23:59:59-01:00", "to"),  # after year 9999 in UTC
+    ],
+)
+def test_periods_at_the_calendars_edges_are_bad_requests(
+    period: str | None, start: str | None, end: str | None, field: str
+) -> None:
+    """Found by fuzzing (tests/fuzz/harnesses/broker_query.py): these raised OverflowError."""
+    for zone in ("UTC", "Pacific/Kiritimati", "America/New_York"):
+        with pytest.raises(BadRequest) as caught:
+            parse_period(period, start=start, end=end, timezone=zone)
+        assert caught.value.extra["field"] == field

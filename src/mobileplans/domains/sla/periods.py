@@ -68,13 +68,13 @@ def _instant(text: str, timezone: str, name: str) -> datetime:
         if _DAY.match(text):
             return _local_midnight(date.fromisoformat(text), ZoneInfo(timezone))
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if value.tzinfo is None:
+            raise BadRequest(f"{name}: a date-time needs an offset (e.g. Z or +05:30)", field=name)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: outside years 1-9999 in UTC
         raise BadRequest(
             f"{name}: not an ISO 8601 date or date-time: {text!r}", field=name
         ) from exc
-    if value.tzinfo is None:
-        raise BadRequest(f"{name}: a date-time needs an offset (e.g. Z or +05:30)", field=name)
-    return value.astimezone(UTC)
 
 
 def current_month(now: datetime, timezone: str) -> Period:
@@ -115,7 +115,7 @@ def _named_period(period: str, timezone: str) -> Period:
             return month_period(int(match[1]), int(match[2]), timezone)
         if _DAY.match(period):
             return day_period(date.fromisoformat(period), timezone)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: 9999-12-31 has no next day
         raise BadRequest(f"period {period!r} is not a real month or day", field="period") from exc
     raise BadRequest("period is YYYY-MM (month) or YYYY-MM-DD (day)", field="period")
 
