@@ -33,6 +33,7 @@ from mobileplans.kit.clock import Clock, SystemClock
 from mobileplans.web.docs import serve_api_docs
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.problems import install_problem_handlers
+from mobileplans.web.unavailable import install_unavailable_handlers
 
 DESCRIPTION = """The Mobile Plans service: operator registry per environment, ICCID ranges,
 provider catalog by location and portal launch URLs (spec 2.1, 2.10, 3.1, 7.3).
@@ -94,6 +95,7 @@ def create_app(
     )
     api.state.broker = state
     install_problem_handlers(api)
+    install_unavailable_handlers(api)  # 503 + Retry-After while the database is away
     serve_api_docs(api)
     api.include_router(devices.router)
     api.include_router(flyout.router)

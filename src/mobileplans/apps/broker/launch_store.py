@@ -5,6 +5,13 @@ the writer keeps in autocommit mode: no thread on the way, no pool check-out, li
 ping, BEGIN or COMMIT per batch. Two batches may be in flight at once, each on its own
 kept connection, so a request waits for its own round trip rather than also for the
 one before it. A failed batch drops its connection; the next batch opens a new one.
+A kept connection that the server ended while it was idle (a restart) is dropped before
+use, so the first batch after a restart does not fail on it (D227).
+
+The database away (PostgreSQL down, SQLite still locked after the busy wait): the batch
+raises ``DatabaseUnavailable`` and its requests answer 503 with ``Retry-After`` (D225);
+their records were never handed out, so nothing is kept or retried for them, and the
+log's queue stays bounded by ``LaunchLog.max_pending`` as always.
 
 On SQLite a batch is one transaction of a plain ``sqlite3`` connection run on the event
 loop (as the request-serving engine does, D131): an insert of a few dozen rows and
@@ -30,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from mobileplans.db.errors import as_unavailable
 from mobileplans.db.session import session_scope
 from mobileplans.db.sqlite_loop import retry_when_busy
 from mobileplans.domains.catalog import service as catalog_service
@@ -61,11 +69,18 @@ class EngineLaunchStore:
         self._idle: list[AsyncConnection] = []
 
     async def __call__(self, rows: list[LaunchRow]) -> None:
+        with as_unavailable():
+            await self._store(rows)
+
+    async def _store(self, rows: list[LaunchRow]) -> None:
         engine = self.sessions.kw.get("bind")
         if not isinstance(engine, AsyncEngine):  # a sessionmaker without one engine
             async with session_scope(self.sessions) as session:
                 await catalog_service.save_launches(session, rows)
             return
+        while self._idle and _ended(self._idle[-1]):
+            with contextlib.suppress(Exception):
+                await self._idle.pop().invalidate()
         if self._idle:
             connection = self._idle.pop()
         else:
@@ -87,6 +102,16 @@ class EngineLaunchStore:
         for connection in idle:
             with contextlib.suppress(Exception):
                 await connection.close()
+
+
+def _ended(connection: AsyncConnection) -> bool:
+    """True when the server ended this kept connection (its driver says it is closed)."""
+    try:
+        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    except Exception:
+        return True
+    is_closed = getattr(driver, "is_closed", None)
+    return bool(is_closed()) if callable(is_closed) else False
 
 
 class SqliteLaunchStore:
@@ -125,7 +150,8 @@ class SqliteLaunchStore:
         self._after_commit(len(rows))
 
     async def __call__(self, rows: list[LaunchRow]) -> None:
-        await retry_when_busy(lambda: self._write(rows))
+        with as_unavailable():  # still locked after the busy wait: a 503 (D225)
+            await retry_when_busy(lambda: self._write(rows))
 
     def _run_checkpoint(self) -> None:
         if self._checkpoint_connection is None:

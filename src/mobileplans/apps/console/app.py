@@ -20,6 +20,7 @@ from mobileplans.config import Settings
 from mobileplans.errors import AppError
 from mobileplans.kit.clock import Clock, SystemClock
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
+from mobileplans.web.unavailable import install_unavailable_handlers
 
 FAVICON = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
@@ -101,6 +102,13 @@ def _install_handlers(api: FastAPI, state: ConsoleState) -> None:
     async def bad_csrf(request: Request, _exc: auth.BadCsrf) -> Response:
         detail = "The form was stale or not sent by this console: reload the page and retry."
         return error_page(request, state, 403, "Form refused", detail)
+
+    def unavailable(request: Request, exc: AppError) -> Response:  # the database is away
+        response = error_page(request, state, 503, exc.title, exc.detail)
+        response.headers["Retry-After"] = str(exc.extra["retryAfter"])
+        return response
+
+    install_unavailable_handlers(api, unavailable)
 
     @api.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:

@@ -26,6 +26,7 @@ from mobileplans.kit.clock import Clock, SystemClock
 from mobileplans.web.docs import serve_api_docs
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.problems import install_problem_handlers
+from mobileplans.web.unavailable import install_unavailable_handlers
 
 
 def create_app(
@@ -56,6 +57,7 @@ def create_app(
     )
     api.state.operator = state
     install_problem_handlers(api)
+    install_unavailable_handlers(api)  # 503 + Retry-After while the database is away
     serve_api_docs(api)
     for module in (moapi, network, assets, es2plus, portal):
         api.include_router(module.router)

@@ -28,6 +28,7 @@ from mobileplans.kit.clock import Clock, SystemClock
 from mobileplans.web.docs import serve_api_docs
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.problems import install_problem_handlers
+from mobileplans.web.unavailable import install_unavailable_handlers
 
 DESCRIPTION = """SM-DP+: SGP.22 v2.5 ES2+ (operator → SM-DP+) and the device download
 interface (docs/activation.md). Business failures are HTTP 200 with
@@ -67,6 +68,7 @@ def create_app(
     )
     api.state.smdp = state
     install_problem_handlers(api)
+    install_unavailable_handlers(api)  # 503 + Retry-After while the database is away
     serve_api_docs(api)
     api.include_router(es2plus.router)
     api.include_router(device.router)

@@ -30,6 +30,7 @@ from mobileplans.apps.smdp.routes import device, es2plus
 from mobileplans.apps.smdp.state import SmdpState
 from mobileplans.domains.smdp.es2plus import FUNCTIONS
 from mobileplans.web.metrics import observe
+from mobileplans.web.unavailable import answer_unavailable
 
 ES2_PREFIX: Final = "/gsma/rsp2/es2plus/"
 DEVICE_PREFIX: Final = "/rsp/device/v1/"
@@ -76,7 +77,10 @@ class SmdpFastPath:
             answered = True
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": data or b""})
-        except Exception:
+        except Exception as exc:
+            if not answered and await answer_unavailable(exc, scope, receive, send):
+                status = 503  # the database is away: 503 + Retry-After (web.unavailable)
+                return
             if not answered:  # as Starlette's ServerErrorMiddleware (debug off)
                 status = 500
                 start = {"type": "http.response.start", "status": 500, "headers": _ERROR_HEADERS}
