@@ -32,7 +32,10 @@ def conformance_report(operator_id: str, cases: dict[str, str], finished: Any) -
         {
             "kind": "conformance-run",
             "kitVersion": "test",
-            "target": {"operator": operator_id},
+            "target": {
+                "operator": operator_id,
+                "mo_base_url": f"https://api.{operator_id}.example/v1",
+            },
             "options": {"source": "registry"},
             "evidence": {"operator": operator_id, "environment": "staging", "source": "registry"},
             "startedAt": finished.isoformat(),
@@ -40,9 +43,26 @@ def conformance_report(operator_id: str, cases: dict[str, str], finished: Any) -
             "verdict": "fail" if "fail" in cases.values() else "pass",
             "counts": {},
             "mandatoryFailures": [k for k, v in cases.items() if v == "fail"],
-            "cases": [{"id": k, "outcome": v} for k, v in cases.items()],
+            "cases": [case(k, v) for k, v in cases.items()],
         }
     )
+
+
+def case(case_id: str, outcome: str) -> dict[str, Any]:
+    """A case as the kit's JSON carries it; a failed one with its failure."""
+    failures = [{"sent": "GET /balances", "got": "HTTP 500", "expected": "HTTP 200"}]
+    return {
+        "id": case_id,
+        "title": f"title of {case_id}",
+        "spec": "4.1",
+        "mandatory": True,
+        "outcome": outcome,
+        "detail": "answered 500" if outcome == "fail" else "",
+        "failures": failures if outcome == "fail" else [],
+        "exchanges": [{"method": "GET", "url": "https://api.example/v1", "body": "x" * 300}],
+        "steps": [],
+        "ms": 12.5,
+    }
 
 
 async def onboard_with_runs(sessions: Sessions, clock: FrozenClock) -> dict[str, int]:

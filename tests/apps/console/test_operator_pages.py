@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import insert, select, update
 
 from mobileplans.config import Settings
-from mobileplans.db.models import Probe, ProbeResult
+from mobileplans.db.models import OnboardingEvidence, Probe, ProbeResult
 from mobileplans.db.session import session_scope
 from mobileplans.domains.access.service import PLATFORM_ADMIN
 from mobileplans.domains.incident.engine import Engine
@@ -73,6 +73,18 @@ async def test_a_conformance_run_lists_its_cases_failures_first(
     cases = re.findall(r"<tr><td>([A-Z]+-[A-Z0-9-]+)</td>", run.text)
     assert cases == ["DEVICE-001", "MOAPI-GB-001", "MOAPI-GB-002"]
     assert "2 passed · 1 failed · 0 skipped" in run.text
+    assert "<td>title of DEVICE-001</td>" in run.text  # the kept report: titles, failures
+    assert "failure 1: expected HTTP 200" in run.text
+    assert "<code>HTTP 500</code>" in run.text
+    assert "https://api.alpha.example/v1" in run.text
+    assert "xxxxxxxxxx" not in run.text  # exchanges are not kept
+    async with session_scope(sessions) as session:  # a run filed before reports were kept
+        row = await session.get(OnboardingEvidence, ids["alpha"])
+        assert row is not None
+        row.outcomes = {k: v for k, v in row.outcomes.items() if k != "report"}
+    older = await client.get(f"/operators/alpha/conformance/{ids['alpha']}")
+    assert re.findall(r"<tr><td>([A-Z]+-[A-Z0-9-]+)</td>", older.text) == cases
+    assert "title of" not in older.text
     # bravo's run is not alpha's: the same id under another operator is 404
     assert (await client.get(f"/operators/alpha/conformance/{ids['bravo']}")).status_code == 404
     assert (await client.get("/operators/alpha/conformance/0")).status_code == 404

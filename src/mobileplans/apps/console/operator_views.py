@@ -16,7 +16,7 @@ from mobileplans.config import Environment
 from mobileplans.domains.access.service import Party
 from mobileplans.domains.onboarding import gates
 from mobileplans.domains.onboarding import service as onboarding_service
-from mobileplans.domains.onboarding.schemas import GoNoGoRead, ProjectRead
+from mobileplans.domains.onboarding.schemas import EvidenceDetail, GoNoGoRead, ProjectRead
 from mobileplans.domains.sla import service as sla_service
 from mobileplans.domains.sla.periods import current_month, floor_to, month_period
 from mobileplans.domains.sla.schemas import SlaReport
@@ -147,11 +147,23 @@ async def onboarding(
         return Onboarding(None, None)
 
 
-def case_rows(cases: dict[str, str], mandatory_failures: list[str]) -> list[dict[str, Any]]:
-    """A run's cases, failures first, then by id."""
+def case_rows(run: EvidenceDetail) -> list[dict[str, Any]]:
+    """A run's cases, failures first, then by id: from the kept report (title, spec
+    section, failures) when the run has one, else from its outcomes alone."""
     order = {"fail": 0, "skip": 1, "pass": 2}
+    kept = {c["id"]: c for c in (run.report or {}).get("cases", [])}
     rows = [
-        {"id": k, "outcome": v, "mandatory_failure": k in mandatory_failures}
-        for k, v in cases.items()
+        {
+            "title": "",
+            "spec": "",
+            "mandatory": None,
+            "detail": "",
+            "failures": [],
+            **kept.get(case_id, {}),
+            "id": case_id,
+            "outcome": outcome,
+            "mandatory_failure": case_id in run.mandatory_failures,
+        }
+        for case_id, outcome in run.cases.items()
     ]
     return sorted(rows, key=lambda r: (order.get(r["outcome"], 3), r["id"]))

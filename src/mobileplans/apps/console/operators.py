@@ -91,7 +91,7 @@ async def conformance_run(
     async with session_scope(state.sessions) as db:
         row = await _row(db, session.party, operator_id, now)
         run = await onboarding_service.evidence_detail(db, session.party, operator_id, evidence_id)
-    cases = views.case_rows(run.cases, run.mandatory_failures)
+    cases = views.case_rows(run)
     return page(request, state, "conformance_run.html", session, row=row, run=run, cases=cases)
 
 

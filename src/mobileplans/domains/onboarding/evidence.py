@@ -55,6 +55,38 @@ def _check_report(document: dict[str, Any], operator_id: str) -> tuple[str, str,
     return str(kind), str(environment), finished
 
 
+def _case_summary(case: dict[str, Any]) -> dict[str, Any]:
+    """A case as the console's run page shows it: its failures (at most 5, texts cut at
+    500 characters), not its exchanges (the kit's own files keep those)."""
+    failures = [
+        {k: str(f.get(k, ""))[:500] for k in ("sent", "got", "expected")}
+        for f in (case.get("failures") or [])[:5]
+        if isinstance(f, dict)
+    ]
+    return {
+        "id": str(case.get("id")),
+        "title": str(case.get("title") or ""),
+        "spec": str(case.get("spec") or ""),
+        "mandatory": bool(case.get("mandatory")),
+        "outcome": str(case.get("outcome")),
+        "detail": str(case.get("detail") or "")[:1000],
+        "failures": failures,
+    }
+
+
+def report_summary(document: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of a filed report beyond its outcomes: kit version, start, the target
+    and each case with its title, spec section and failures (decision D206)."""
+    target = document.get("target") or {}
+    keys = ("operator", "environment", "mo_base_url", "portal_url")
+    return {
+        "kitVersion": str(document.get("kitVersion") or ""),
+        "startedAt": str(document.get("startedAt") or ""),
+        "target": {k: str(target[k]) for k in keys if target.get(k) is not None},
+        "cases": [_case_summary(c) for c in document.get("cases") or [] if isinstance(c, dict)],
+    }
+
+
 async def file_evidence(
     session: AsyncSession,
     party: Party,
@@ -80,7 +112,11 @@ async def file_evidence(
         finished_at=finished,
         received_at=now,
         actor=party.actor,
-        outcomes={"cases": cases, "mandatoryFailures": document.get("mandatoryFailures") or []},
+        outcomes={
+            "cases": cases,
+            "mandatoryFailures": document.get("mandatoryFailures") or [],
+            "report": report_summary(document),
+        },
     )
     await repository.add(session, row)
     message = f"{criteria.run_id(row)} filed ({environment}, {row.verdict})"

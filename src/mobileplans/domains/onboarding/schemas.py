@@ -91,6 +91,9 @@ class EvidenceDetail(EvidenceRead):
 
     cases: dict[str, str]
     mandatory_failures: list[str]
+    report: dict[str, Any] | None = None
+    """Kit version, start, target and each case's title, spec section and failures
+    (reports filed before it was kept have none)."""
 
 
 class SignoffRead(ApiModel):

@@ -318,6 +318,7 @@ async def evidence_detail(
                 **evidence_read(row).model_dump(),
                 cases=dict(outcomes.get("cases") or {}),
                 mandatory_failures=list(outcomes.get("mandatoryFailures") or []),
+                report=outcomes.get("report"),
             )
     raise NotFound(f"evidence {evidence_id} of {operator_id!r} does not exist")
 
