@@ -321,7 +321,7 @@ class RegistryDocument(ApiModel):
     """The whole configuration (``mobileplans config import|export``)."""
 
     version: int = 1
-    operators: list[OperatorSpec] = Field(default_factory=list)
+    operators: list[OperatorSpec]  # required: a document without it is not a configuration (D216)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RegistryDocument:

@@ -26,9 +26,12 @@ from mobileplans.domains.operator_registry.yaml_io import (
     load_document,
 )
 from mobileplans.errors import BadRequest
-from mobileplans.web.problems import PROBLEM_RESPONSES, validation_problem
+from mobileplans.web.params import RowId
+from mobileplans.web.problems import problem_responses, validation_problem
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/admin", tags=["admin"], responses=problem_responses(400, 401, 404, 409)
+)
 
 _SPEC_BODY = {
     "requestBody": {
@@ -125,7 +128,7 @@ async def add_range(
 
 @router.delete("/operators/{operator_id}/iccid-ranges/{range_id}", status_code=204)
 async def delete_range(
-    operator_id: str, range_id: int, actor: Admin, session: ConfigSession, state: State
+    operator_id: str, range_id: RowId, actor: Admin, session: ConfigSession, state: State
 ) -> None:
     await registry_service.delete_range(
         session, operator_id, range_id, actor=actor, now=state.clock.now()

@@ -7,7 +7,6 @@ incidents and the platform's global ones; another operator's incidents answer 40
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
@@ -29,9 +28,10 @@ from mobileplans.domains.incident.schemas import (
     SeverityIn,
 )
 from mobileplans.errors import Forbidden
-from mobileplans.web.problems import PROBLEM_RESPONSES
+from mobileplans.web.params import IsoDateTime, RowId
+from mobileplans.web.problems import OPS_PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/v1", tags=["incidents"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["incidents"], responses=OPS_PROBLEM_RESPONSES)
 OptionalBody = Annotated[OptionalMessageIn | None, Body()]
 
 
@@ -72,8 +72,8 @@ async def declare_incident(
 async def breaches(
     party: Caller,
     session: Session,
-    start: Annotated[datetime, Query(alias="from")],
-    end: Annotated[datetime, Query(alias="to")],
+    start: Annotated[IsoDateTime, Query(alias="from")],
+    end: Annotated[IsoDateTime, Query(alias="to")],
     operator_id: Annotated[str | None, Query(alias="operatorId")] = None,
 ) -> list[BreachCount]:
     """Clock breaches in ``[from, to)`` per operator, clock and owing side (reports)."""
@@ -81,14 +81,14 @@ async def breaches(
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
-async def get_incident(incident_id: int, party: Caller, session: Session) -> IncidentDetail:
+async def get_incident(incident_id: RowId, party: Caller, session: Session) -> IncidentDetail:
     """One incident with its timeline and clocks."""
     return await incidents.detail(session, await incidents.visible(session, party, incident_id))
 
 
 @router.post("/incidents/{incident_id}/acknowledge", response_model=IncidentDetail)
 async def acknowledge(
-    incident_id: int, party: Caller, session: Session, state: State, body: OptionalBody = None
+    incident_id: RowId, party: Caller, session: Session, state: State, body: OptionalBody = None
 ) -> IncidentDetail:
     """Acknowledge; from the responding side it meets the initial-response clock (5.3)."""
     return await incidents.apply_step(
@@ -104,7 +104,7 @@ async def acknowledge(
 
 @router.post("/incidents/{incident_id}/updates", response_model=IncidentDetail)
 async def post_update(
-    incident_id: int,
+    incident_id: RowId,
     body: Annotated[MessageIn, Body()],
     party: Caller,
     session: Session,
@@ -125,7 +125,7 @@ async def post_update(
 
 @router.post("/incidents/{incident_id}/communications", response_model=IncidentDetail)
 async def communicate(
-    incident_id: int,
+    incident_id: RowId,
     body: Annotated[MessageIn, Body()],
     party: Caller,
     session: Session,
@@ -146,7 +146,7 @@ async def communicate(
 
 @router.post("/incidents/{incident_id}/severity", response_model=IncidentDetail)
 async def set_severity(
-    incident_id: int,
+    incident_id: RowId,
     body: Annotated[SeverityIn, Body()],
     party: Caller,
     session: Session,
@@ -170,7 +170,7 @@ async def set_severity(
 
 @router.post("/incidents/{incident_id}/{transition}", response_model=IncidentDetail)
 async def transition(
-    incident_id: int,
+    incident_id: RowId,
     transition: lifecycle.Transition,
     party: Caller,
     session: Session,

@@ -27,12 +27,12 @@ from mobileplans.domains.onboarding.schemas import (
     RecordIn,
     StartIn,
 )
-from mobileplans.web.problems import PROBLEM_RESPONSES
+from mobileplans.web.problems import OPS_PROBLEM_RESPONSES
 
 router = APIRouter(
     prefix="/v1/operators/{operator_id}/onboarding",
     tags=["onboarding"],
-    responses=PROBLEM_RESPONSES,
+    responses=OPS_PROBLEM_RESPONSES,
 )
 
 

@@ -10,7 +10,6 @@ the platform's bug steps.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
@@ -28,18 +27,19 @@ from mobileplans.domains.bug.schemas import (
 )
 from mobileplans.domains.maintenance_notice import service as notice_service
 from mobileplans.domains.maintenance_notice.schemas import NoticeIn, NoticeRead
-from mobileplans.web.problems import PROBLEM_RESPONSES
+from mobileplans.web.params import IsoDateTime, RowId
+from mobileplans.web.problems import OPS_PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/v1", tags=["operations"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["operations"], responses=OPS_PROBLEM_RESPONSES)
 
 OperatorQuery = Annotated[
     str | None,
     Query(alias="operatorId", description="Platform: one operator (all when absent)"),
 ]
 FromQuery = Annotated[
-    datetime | None, Query(alias="from", description="Overlapping from (ISO 8601 with offset)")
+    IsoDateTime | None, Query(alias="from", description="Overlapping from (ISO 8601 with offset)")
 ]
-ToQuery = Annotated[datetime | None, Query(alias="to", description="Overlapping until")]
+ToQuery = Annotated[IsoDateTime | None, Query(alias="to", description="Overlapping until")]
 
 
 # --- planned maintenance (spec 5.5) ----------------------------------------------------
@@ -77,7 +77,7 @@ async def schedule_maintenance(
 
 
 @router.get("/maintenance/{window_id}", response_model=NoticeRead)
-async def get_maintenance(window_id: int, party: Caller, session: Session) -> NoticeRead:
+async def get_maintenance(window_id: RowId, party: Caller, session: Session) -> NoticeRead:
     """One maintenance window (spec 5.5), with when its reminder and completion notice
     went out."""
     return await notice_service.get_notice(session, party, window_id)
@@ -85,7 +85,7 @@ async def get_maintenance(window_id: int, party: Caller, session: Session) -> No
 
 @router.post("/maintenance/{window_id}/cancel", response_model=NoticeRead)
 async def cancel_maintenance(
-    window_id: int, party: Caller, session: Session, state: State
+    window_id: RowId, party: Caller, session: Session, state: State
 ) -> NoticeRead:
     """Cancel a window before it starts and send a cancellation notice (spec 5.5); 409 once
     it has started."""
@@ -127,14 +127,14 @@ async def report_bug(
 
 
 @router.get("/bugs/{bug_id}", response_model=BugRead)
-async def get_bug(bug_id: int, party: Caller, session: Session) -> BugRead:
+async def get_bug(bug_id: RowId, party: Caller, session: Session) -> BugRead:
     """One bug with its event timeline (spec 5.6)."""
     return await bug_service.get_bug(session, party, bug_id)
 
 
 @router.post("/bugs/{bug_id}/triage", response_model=BugRead)
 async def triage_bug(
-    bug_id: int, body: Annotated[TriageIn, Body()], party: Caller, session: Session, state: State
+    bug_id: RowId, body: Annotated[TriageIn, Body()], party: Caller, session: Session, state: State
 ) -> BugRead:
     """Step 2, triage (spec 5.6; platform only): business justification and impact, both
     required."""
@@ -143,7 +143,7 @@ async def triage_bug(
 
 @router.post("/bugs/{bug_id}/approve", response_model=BugRead)
 async def approve_bug(
-    bug_id: int,
+    bug_id: RowId,
     party: Caller,
     session: Session,
     state: State,
@@ -157,7 +157,11 @@ async def approve_bug(
 
 @router.post("/bugs/{bug_id}/reject", response_model=BugRead)
 async def reject_bug(
-    bug_id: int, body: Annotated[DecisionIn, Body()], party: Caller, session: Session, state: State
+    bug_id: RowId,
+    body: Annotated[DecisionIn, Body()],
+    party: Caller,
+    session: Session,
+    state: State,
 ) -> BugRead:
     """Reject a triaged bug with a reason (spec 5.6; platform only)."""
     return await bug_service.reject(session, party, bug_id, body, now=state.clock.now())
@@ -165,7 +169,11 @@ async def reject_bug(
 
 @router.post("/bugs/{bug_id}/schedule", response_model=BugRead)
 async def schedule_bug(
-    bug_id: int, body: Annotated[ScheduleIn, Body()], party: Caller, session: Session, state: State
+    bug_id: RowId,
+    body: Annotated[ScheduleIn, Body()],
+    party: Caller,
+    session: Session,
+    state: State,
 ) -> BugRead:
     """Step 3, share the tentative deployment date (spec 5.6; platform only); again to
     re-schedule. The date may not be in the past."""
@@ -174,7 +182,7 @@ async def schedule_bug(
 
 @router.post("/bugs/{bug_id}/deploy", response_model=BugRead)
 async def deploy_bug(
-    bug_id: int,
+    bug_id: RowId,
     party: Caller,
     session: Session,
     state: State,

@@ -6,7 +6,6 @@ Every route needs ``Authorization: Bearer <MP_ADMIN_TOKEN>``.
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -30,9 +29,10 @@ from mobileplans.domains.sla.schemas import (
 )
 from mobileplans.domains.traffic import service as traffic_service
 from mobileplans.domains.traffic.schemas import TrafficFailures
-from mobileplans.web.problems import PROBLEM_RESPONSES
+from mobileplans.web.params import IsoDateTime, RowId
+from mobileplans.web.problems import OPS_PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/v1", tags=["sla"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["sla"], responses=OPS_PROBLEM_RESPONSES)
 
 EnvironmentQuery = Annotated[Environment, Query(description="Probe environment")]
 KindQuery = Annotated[ProbeKind | None, Query(description="Endpoint kind; all when absent")]
@@ -124,7 +124,7 @@ async def issue_statements(
 
 @router.get("/sla/{operator_id}/statements/{statement_id}", response_model=IssuedStatement)
 async def get_statement(
-    operator_id: str, statement_id: int, _: Admin, session: Session
+    operator_id: str, statement_id: RowId, _: Admin, session: Session
 ) -> IssuedStatement:
     return await issuance.get_issued(session, operator_id, statement_id)
 
@@ -133,7 +133,7 @@ async def get_statement(
     "/sla/{operator_id}/statements/{statement_id}/verification", response_model=Verification
 )
 async def verify_statement(
-    operator_id: str, statement_id: int, _: Admin, session: Session
+    operator_id: str, statement_id: RowId, _: Admin, session: Session
 ) -> Verification:
     """Recompute an issued statement from its raw evidence and compare digests."""
     return await issuance.verify(session, operator_id, statement_id)
@@ -161,8 +161,8 @@ async def list_windows(
     operator_id: str,
     _: Admin,
     session: Session,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
 ) -> list[MaintenanceWindowRead]:
     """Maintenance windows overlapping ``[from, to)`` (spec 5.5)."""
     return await maintenance.list_windows(session, operator_id, start=start, end=end)
@@ -189,7 +189,7 @@ async def create_window(
     "/sla/{operator_id}/maintenance/{window_id}/cancel", response_model=MaintenanceWindowRead
 )
 async def cancel_window(
-    operator_id: str, window_id: int, _: Admin, session: Session, state: State
+    operator_id: str, window_id: RowId, _: Admin, session: Session, state: State
 ) -> MaintenanceWindowRead:
     return await maintenance.cancel_window(session, operator_id, window_id, now=state.clock.now())
 
@@ -217,7 +217,9 @@ async def traffic_failures(
     _: Admin,
     session: Session,
     state: State,
-    window: Annotated[int | None, Query(description="Seconds; default 300 (spec 7.2 #31)")] = None,
+    window: Annotated[
+        int | None, Query(ge=10, le=604800, description="Seconds; default 300 (spec 7.2 #31)")
+    ] = None,
     environment: Environment | None = None,
 ) -> TrafficFailures:
     """Partner and global failure percentages of real traffic (spec 5.3) over a rolling
