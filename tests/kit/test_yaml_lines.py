@@ -27,6 +27,7 @@ def problems(text: str) -> list[tuple[int | None, str, str]]:
         ("a: !!int x\n", 1, "int value 'x' is invalid"),
         ("a: !!bool maybe\n", 1, "bool value 'maybe' is invalid"),
         ("a:\n  - !!float x\n", 2, "float value 'x' is invalid"),
+        ("a: !!timestamp x\n", 1, "timestamp value 'x' is invalid"),
     ],
 )
 def test_a_value_its_tag_cannot_hold_is_a_problem_with_its_line(

@@ -28,10 +28,11 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader whose booleans are only true/false (YAML 1.2), not yes/no/on/off."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        """A value its tag cannot hold (``2001-02-30``, ``!!int x``): a YAML error at its node."""
+        """A value its tag cannot hold (``2001-02-30``, ``!!int x``, ``!!timestamp x``): a YAML
+        error at its node. PyYAML's constructors raise whatever their conversion raises."""
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        except (ValueError, TypeError, KeyError, OverflowError, AttributeError, IndexError) as exc:
             tag = str(node.tag).rsplit(":", 1)[-1]
             raise yaml.constructor.ConstructorError(
                 None, None, f"{tag} value {node.value!r} is invalid: {exc}", node.start_mark
