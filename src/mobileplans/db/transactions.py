@@ -18,13 +18,16 @@ contracts (``pyproject.toml``) and ``scripts/check_sql.py`` enforce it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mobileplans.db.errors import is_unavailable
 from mobileplans.db.session import session_scope
 
 log = logging.getLogger(__name__)
@@ -32,19 +35,48 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+_FIRST_PAUSE = 0.1
+_LONGEST_PAUSE = 2.0
+
+
 class Transactions:
-    """A source of short transactions, created by the edge from its session maker."""
+    """A source of short transactions, created by the edge from its session maker.
 
-    __slots__ = ("_factory",)
+    ``patience`` (seconds, default 0): a step first waits, with awaited pauses, for up to
+    this long until the database answers (issue #11, D228). For work that has already
+    done something outside (a notification accepted by its receiver) and must record it:
+    through a database restart the record waits for the database instead of failing
+    and leaving the work to be done again."""
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+    __slots__ = ("_factory", "patience")
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession], *, patience: float = 0.0) -> None:
         self._factory = factory
+        self.patience = patience
 
     @asynccontextmanager
     async def step(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         async with session_scope(self._factory) as session:
+            if self.patience > 0:
+                await self._reach(session)
             yield session
+
+    async def _reach(self, session: AsyncSession) -> None:
+        """Take the session's connection (a live one: the pool pings it), waiting while
+        the database is away, at most ``patience`` seconds; then its error propagates."""
+        deadline = time.monotonic() + self.patience
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                await session.connection()
+                return
+            except Exception as exc:
+                if not is_unavailable(exc) or time.monotonic() + pause > deadline:
+                    raise
+                await session.rollback()  # a clean session for the next try
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
 
     async def run(
         self,

@@ -45,13 +45,13 @@ from mobileplans.worker import (
     sla_jobs,
 )
 from mobileplans.worker.jobs import PERIODIC_JOBS, PeriodicJob
+from mobileplans.worker.resilience import ERROR_BACKOFF_SECONDS, failure_pause, log_failure
 
 log = logging.getLogger(__name__)
 Sessions = async_sessionmaker[AsyncSession]
 DISPATCH_TICK_SECONDS = 0.05
 """Longest the dispatcher sleeps without looking at the queue (a run claimed late waits
 at most this long on top of its lateness)."""
-ERROR_BACKOFF_SECONDS = 2.0
 BUFFER_BATCHES = 20
 """Results kept in memory while writes fail: this many batches."""
 
@@ -154,6 +154,7 @@ class Worker:
         self._closing = False
         self._synced_version: int | None = None
         self._runner: ProbeRunner | None = None
+        self._claim_failures = 0
 
     async def run(self, stop: asyncio.Event) -> WorkerReport:
         async with ProbeRunner(
@@ -228,8 +229,10 @@ class Worker:
                     lookahead_seconds=self.options.lookahead_seconds,
                 )
         except Exception:
-            log.exception("worker %s could not claim probes", self.worker_id)
+            self._claim_failures += 1
+            log_failure(f"worker {self.worker_id} claiming probes", self._claim_failures)
             return None
+        self._claim_failures = 0
         self.report.claimed += len(runs)
         self.report.claims += 1
         return runs
@@ -308,8 +311,8 @@ class Worker:
                 async with session_scope(self.sessions) as session:
                     done = await scheduler.complete(session, chunk, now=self.clock.now())
             except Exception:
-                log.exception("could not write %d probe results; will retry", len(chunk))
                 self.report.write_errors += 1
+                log_failure(f"writing {len(chunk)} probe results", self.report.write_errors)
                 self._buffer[:0] = pending[start:]  # runs finished meanwhile stay behind them
                 self._cap_buffer()
                 return written
@@ -354,20 +357,26 @@ class Worker:
     async def _every(
         self, stop: asyncio.Event, action: Callable[[], Awaitable[object]], name: str
     ) -> None:
+        failures = 0
         while not stop.is_set():
             try:
                 await action()
+                failures = 0
             except Exception:
-                log.exception("worker %s: %s failed; retrying next time", self.worker_id, name)
-            await _pause(stop, self.options.sync_poll_seconds)
+                failures += 1
+                log_failure(f"worker {self.worker_id}: {name}", failures)
+            await _pause(stop, failure_pause(self.options.sync_poll_seconds, failures))
 
     async def _job_loop(self, stop: asyncio.Event, job: PeriodicJob) -> None:
+        failures = 0
         while not stop.is_set():
             try:
                 await job.run(self.sessions, self.clock)
+                failures = 0
             except Exception:
-                log.exception("periodic job %s failed; retrying next interval", job.name)
-            await _pause(stop, job.interval_seconds)
+                failures += 1
+                log_failure(f"periodic job {job.name}", failures)
+            await _pause(stop, failure_pause(job.interval_seconds, failures))
 
 
 def register_all_jobs(settings: Settings, worker_id: str) -> None:

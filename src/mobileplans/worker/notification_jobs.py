@@ -40,9 +40,12 @@ async def deliver_job(
     """Deliver due notifications batch after batch until a batch is not full; returns how
     many were delivered."""
     delivered = 0
+    # Patient steps (D228): an outcome reached while the database restarts is recorded
+    # when it is back (within half the lease), not lost and the message sent again.
+    tx = Transactions(sessions, patience=settings.notification_lease_seconds / 2)
     for _ in range(MAX_BATCHES_PER_RUN):
         summary = await deliver_due(
-            Transactions(sessions),
+            tx,
             clock,
             worker_id=worker_id,
             settings=settings,
