@@ -145,7 +145,7 @@ async def overview(
         mine = charted[row.spec.id]
         row.hours = merge_buckets([hours[i] for i in mine]) if mine else []
         row.days = merge_buckets([days[i] for i in mine]) if mine else []
-    await _month_to_date(session, rows, now)
+    await _month_to_date(session, rows, now, only)
     await _incidents(session, party, rows, only)
     await _maintenance(session, party, rows, now, only)
     return list(rows.values())
@@ -163,11 +163,11 @@ def _charted(row: OperatorRow) -> list[int]:
 
 
 async def _month_to_date(
-    session: AsyncSession, rows: dict[str, OperatorRow], now: datetime
+    session: AsyncSession, rows: dict[str, OperatorRow], now: datetime, only: str | None
 ) -> None:
     if not rows:
         return
-    report = await sla_service.report_all(session, now=now)
+    report = await sla_service.report_all(session, now=now, operator_id=only)
     tallies: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     for item in report.statements:
         s = item.statement

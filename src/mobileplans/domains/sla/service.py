@@ -171,13 +171,19 @@ async def report_all(
     environment: str = "production",
     kind: str | None = None,
     now: datetime | None = None,
+    operator_id: str | None = None,
 ) -> SlaReport:
-    """Statements for every probe of every operator, each period in its operator's zone
-    (operators missing from the registry are read in UTC); see :func:`report`."""
+    """Statements for every probe of every operator (``operator_id``: of that operator
+    only, none when it has no probe), each period in its operator's zone (operators missing
+    from the registry are read in UTC); see :func:`report`."""
     now = now or datetime.now(UTC)
     _check_kind(kind)
-    zones = {op.id: op.timezone for op in await registry_service.list_operators(session)}
-    probes = list(await repository.probes(session, environment=environment, kind=kind))
+    zones = await _zones(session, operator_id)
+    probes = list(
+        await repository.probes(
+            session, operator_id=operator_id, environment=environment, kind=kind
+        )
+    )
     cache: dict[str, Period] = {}
 
     def period_of(operator_id: str) -> Period:
@@ -193,6 +199,15 @@ async def report_all(
         period=None,
         statements=await compute(session, inputs),
     )
+
+
+async def _zones(session: AsyncSession, operator_id: str | None) -> dict[str, str]:
+    if operator_id is None:
+        return {op.id: op.timezone for op in await registry_service.list_operators(session)}
+    try:
+        return {operator_id: (await registry_service.get_operator(session, operator_id)).timezone}
+    except NotFound:
+        return {}
 
 
 async def rebuild_rollups(
