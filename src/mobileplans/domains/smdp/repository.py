@@ -183,9 +183,12 @@ def _on_driver(
         cursor.execute(compiled.sql, args)
         result = [compiled.row(r) for r in cursor.fetchall()] if fetch else cursor.rowcount
     except dialect.loaded_dbapi.Error as exc:
-        if dialect.is_disconnect(exc, dbapi_connection, cursor):
+        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if lost:
             connection.invalidate(exc)
-        raise DBAPIError.instance(compiled.sql, args, exc, dialect.loaded_dbapi.Error) from exc
+        raise DBAPIError.instance(
+            compiled.sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost
+        ) from exc
     finally:
         cursor.close()
     return result
