@@ -105,6 +105,8 @@ def test_up_serves_the_demo_and_keeps_data_across_restarts(
     broker = f"http://127.0.0.1:{port}"
     assert endpoints["broker"] == broker
     assert {"operator", "smdp", "dashboard", "admin_token", "operators", "demo"} <= set(endpoints)
+    assert endpoints["dashboard"] == f"http://127.0.0.1:{port + 3}"  # the console (issue #10)
+    assert httpx.get(f"{endpoints['dashboard']}/signin").status_code == 200
     token = str(endpoints["admin_token"])
     assert (data_dir / "admin_token").read_text().strip() == token
     assert stat.S_IMODE((data_dir / "admin_token").stat().st_mode) == 0o600
