@@ -4,6 +4,12 @@
 aiohttp on uvloop, no access log. Its own latency is measured in the same bench run
 (the load generator calls it directly), so the broker's share can be told apart.
 
+It also keeps, per transaction id, how long it held each request: from its handler
+being called to the answer written (``time.perf_counter``), served as JSON by
+``GET /timings`` (``?clear=1`` empties the record). ``bench/balances.py`` pairs each
+broker request with the stand-in's time for that same request (the broker's answer
+carries the ``msTransactionId`` it sent upstream).
+
     python -m bench._mo_standin --port 9301 --delay 0.2
 """
 
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 
 import orjson
 import uvloop
@@ -29,19 +36,40 @@ BODY = orjson.dumps(
     }
 )
 HEADER = "X-MS-DM-TransactionId"
+KEPT = 200_000
+"""Timings kept at most (the oldest are dropped first): 200 s at 1,000 requests/s."""
 
 
 def make_app(delay: float) -> web.Application:
-    async def balances(request: web.Request) -> web.Response:
+    held: dict[str, float] = {}
+
+    async def balances(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        transaction = request.headers.get(HEADER, "")
         await asyncio.sleep(delay)
-        headers = {HEADER: request.headers.get(HEADER, "")}
-        return web.Response(body=BODY, content_type="application/json", headers=headers)
+        response = web.Response(
+            body=BODY, content_type="application/json", headers={HEADER: transaction}
+        )
+        await response.prepare(request)
+        await response.write_eof()
+        if transaction:
+            if len(held) >= KEPT:
+                del held[next(iter(held))]
+            held[transaction.strip('"')] = (time.perf_counter() - started) * 1000.0
+        return response
+
+    async def timings(request: web.Request) -> web.Response:
+        body = orjson.dumps(held)
+        if request.query.get("clear"):
+            held.clear()
+        return web.Response(body=body, content_type="application/json")
 
     async def health(_request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     app = web.Application()
     app.router.add_get("/v1/sims/{sim_id}/balances", balances)
+    app.router.add_get("/timings", timings)
     app.router.add_get("/", health)
     return app
 

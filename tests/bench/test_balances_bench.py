@@ -1,0 +1,42 @@
+"""``bench/balances.py``: what the broker adds is paired request by request with the MO
+stand-in's own time for the same request (decision D192); a tiny real run keeps the
+bench from rotting (broker, stand-in and generator as separate processes on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import balances as bench_balances
+
+
+def test_added_is_each_requests_latency_minus_the_standins_time_for_it() -> None:
+    through_broker = {f"tx{n}": 200.0 + n for n in range(100)}  # 200 … 299 ms
+    held = {f"tx{n}": 199.0 + n for n in range(100)}  # the stand-in held each 1 ms less
+    held["other"] = 5_000.0  # a request the generator did not record: not paired
+    found = bench_balances.paired_added({**through_broker, "lost": 210.0}, held)
+    assert (found["paired"], found["unpaired"]) == (100, 1)
+    assert found["added_p50_ms"] == pytest.approx(1.0)
+    assert found["added_p99_ms"] == pytest.approx(1.0)  # not 299 - 5,000 or 299 - 199
+    held["tx7"] = 150.0  # one request the broker held 57 ms longer than the stand-in did
+    assert bench_balances.paired_added(through_broker, held)["added_max_ms"] == pytest.approx(57.0)
+
+
+@pytest.mark.e2e
+def test_balances_bench_runs_tiny(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    argv = ["--rate", "40", "--duration", "2", "--warmup", "0.5", "--runs", "1"]
+    argv += ["--delay", "0.05", "--json", str(out)]
+    assert bench_balances.main(argv) == 0
+    document = json.loads(out.read_text())
+    [run] = document["balances"]["runs"]
+    broker = run["broker"]
+    assert broker["errors"] == 0
+    assert broker["paired"] == broker["ok"] == 80  # every answer paired with the stand-in's
+    assert broker["unpaired"] == 0
+    assert broker["standin_held_p99_ms"] >= 50.0  # the stand-in's delay, as it measured it
+    assert 0.0 < broker["added_p50_ms"] < broker["p50_ms"] - 50.0 + 1e-9
+    summary = document["summary"]
+    assert summary["added_p99_ms_median"] == broker["added_p99_ms"]
