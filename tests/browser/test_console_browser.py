@@ -144,6 +144,15 @@ async def test_an_operator_sees_its_pages_only_and_downloads_an_sla_csv(
         await page.goto(others[-1])
         assert page.url == f"{served}/operators/alpha"
 
+        phone = await guarded.context(390, 844)
+        await phone.add_cookies(await context.cookies())  # type: ignore[arg-type]
+        small = await guarded.page(phone)
+        for url in [f"{served}/operators/alpha", *own[:3]]:
+            await small.goto(url)
+            width = await small.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, url  # wide tables scroll inside their box, not the page
+        await screenshot(small, tmp_path, "sla-phone")
+
         await page.goto(f"{served}/operators/alpha/sla/{MONTH}")
         async with page.expect_download() as download_info:
             await page.click(f'a[href^="/operators/alpha/sla/{MONTH}.csv"] >> nth=0')
