@@ -1,0 +1,1 @@
+"""One module per parser family; each defines ``TestOneInput(data: bytes)`` (docs/fuzzing.md)."""
