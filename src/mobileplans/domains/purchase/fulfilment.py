@@ -84,14 +84,22 @@ async def order_of_checkout(
 
 
 async def receipt(
-    session: AsyncSession, site: OperatorSite, order_id: str, now: datetime
+    session: AsyncSession,
+    site: OperatorSite,
+    order_id: str,
+    now: datetime,
+    *,
+    reads: Reads | None = None,
 ) -> tuple[OrderRead, PlanRead]:
-    """The order a confirmation (or failure) page shows; logs the callback handed out."""
-    row = await repository.order(session, order_id)
+    """The order a confirmation (or failure) page shows; logs the callback handed out.
+
+    ``reads``: where the order and its plan are read (the driver's reads); the session
+    by default. The session only writes the log entry then."""
+    row = await repository.order(reads or session, order_id)
     if row is None or row.operator_id != site.operator_id:
         raise NotFound(f"order {order_id} does not exist")
     order = journal.order_read(row)
-    plan = await subscriber.get_plan(session, site.operator_id, order.plan_id)
+    plan = await subscriber.get_plan(reads or session, site.operator_id, order.plan_id)
     journal.log(session, site.operator_id, order.transaction_id, "callback", now,
                 orderId=order.id, status=order.status.value, callback=order.callback)  # fmt: skip
     return order, plan

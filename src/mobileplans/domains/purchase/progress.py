@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.reads import Reads
 from mobileplans.domains.purchase import journal, repository
 from mobileplans.domains.subscriber import service as subscriber
 from mobileplans.domains.subscriber.schemas import LineStatus
@@ -45,9 +46,14 @@ async def record_download_progress(
     info: DownloadProgressInfo,
     payload: dict[str, Any],
     now: datetime,
+    *,
+    reads: Reads | None = None,
 ) -> LineStatus:
-    """Store the notification and move the line forward; the line's status afterwards."""
-    line = await subscriber.find_line(session, operator_id, info.iccid)
+    """Store the notification and move the line forward; the line's status afterwards.
+
+    ``reads``: where the line and its order are read (the driver's reads: no statement
+    of the transaction, which then only writes); the session by default."""
+    line = await subscriber.find_line(reads or session, operator_id, info.iccid)
     if line is None:
         raise NotFound(f"SIM {info.iccid} is not known to this operator", iccid=info.iccid)
     status = info.notification_point_status
@@ -67,7 +73,7 @@ async def record_download_progress(
     moved = info.succeeded and line.status in sources
     if moved:
         await subscriber.set_line_status(session, info.iccid, target, now)
-    order = await repository.latest_order_for_iccid(session, operator_id, info.iccid)
+    order = await repository.latest_order_for_iccid(reads or session, operator_id, info.iccid)
     if order is not None:
         code = status.status_code_data
         journal.log(session, operator_id, order.transaction_id, "download-progress", now,

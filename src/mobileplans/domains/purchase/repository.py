@@ -45,7 +45,8 @@ _LATEST_FOR_ICCID = (
     select(MoOrder.id, MoOrder.transaction_id)
     .where(MoOrder.operator_id == bindparam("operator_id"), MoOrder.iccid == bindparam("iccid"))
     .order_by(MoOrder.created_at.desc(), MoOrder.id.desc())
-    .limit(1)
+    .limit(bindparam("limit"))  # named (SQLite adds OFFSET): the driver's reads bind by name
+    .offset(bindparam("offset"))
 )
 """Statements of the purchase path built once (their cache key and compiled form reused)."""
 
@@ -80,10 +81,12 @@ async def latest_profile_order(
     return (await session.scalars(query)).one_or_none()
 
 
-async def latest_order_for_iccid(session: AsyncSession, operator_id: str, iccid: str) -> Row | None:
+async def latest_order_for_iccid(
+    source: AsyncSession | Reads, operator_id: str, iccid: str
+) -> Row | None:
     """``(id, transaction_id)`` of the newest order for ``iccid``."""
-    values = {"operator_id": operator_id, "iccid": iccid}
-    return await as_reads(session).one(_LATEST_FOR_ICCID, values)
+    values = {"operator_id": operator_id, "iccid": iccid, "limit": 1, "offset": 0}
+    return await as_reads(source).one(_LATEST_FOR_ICCID, values)
 
 
 _FIRST_RELEASE_DUE = select(func.min(MoOrder.release_due_at).label("due")).where(

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.config import OperatorSite
+from mobileplans.db.reads import Reads
 from mobileplans.domains.purchase import callbacks, journal, launch
 from mobileplans.domains.purchase.payment import CardOnFile, check_card
 from mobileplans.domains.purchase.schemas import (
@@ -240,8 +241,12 @@ async def choose_plan(
     plan_id: str | None,
     target_value: str | None,
     now: datetime,
+    *,
+    reads: Reads | None = None,
 ) -> tuple[PlanRead, Target]:
-    options = await plan_options(session, site, device, account_id)
+    """Check the choice (``reads``: where the plans and lines are read; the session by
+    default) and log it in the session."""
+    options = await plan_options(reads or session, site, device, account_id)
     if not plan_id or not plan_id.isdigit():
         raise BadRequest("choose a plan", field="plan")
     plan = next((p for p in options.plans if p.id == int(plan_id)), None)

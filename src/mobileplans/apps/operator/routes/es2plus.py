@@ -37,5 +37,7 @@ async def handle_download_progress_info(
     if not isinstance(payload, dict):
         raise BadRequest("body must be a JSON object", field="body")
     info = validation_problem(DownloadProgressInfo, payload)
-    await record_download_progress(session, site.operator_id, info, payload, state.clock.now())
+    async with state.reads.hold() as reads:  # the reads on the driver; the session writes
+        await record_download_progress(session, site.operator_id, info, payload,
+                                       state.clock.now(), reads=reads)  # fmt: skip
     return Response(status_code=204)

@@ -46,7 +46,8 @@ async def plans_page(portal: PortalDep, reads: DbReads) -> Response:
 
 
 @router.post("/{operator_id}/portal/plans")
-async def plans_submit(portal: PortalDep, session: Session) -> Response:
+async def plans_submit(portal: PortalDep, session: Session, reads: DbReads) -> Response:
+    """The choice is checked on the driver's reads; the session only logs it."""
     user = flow.at(portal, "plans", flow.SignedIn)
     if isinstance(user, Response):
         return user
@@ -56,9 +57,10 @@ async def plans_submit(portal: PortalDep, session: Session) -> Response:
     try:
         plan, target = await service.choose_plan(session, portal.site, user.launch,
                                                  user.account_id, form.get("plan"),
-                                                 form.get("line"), portal.now)  # fmt: skip
+                                                 form.get("line"), portal.now,
+                                                 reads=reads)  # fmt: skip
     except BadRequest as exc:
-        return await _plans_page(portal, session, user, exc)
+        return await _plans_page(portal, reads, user, exc)
     state = portal.update(user.state, plan_id=plan.id, target=target.value,
                           checkout_key=new_checkout_key())  # fmt: skip
     return portal.redirect(flow.next_step(state, "plans"))
