@@ -22,28 +22,29 @@ _SQLITE_INSERT = (
     "INSERT INTO balance_lookups (at, operator_id, environment, iccid, ms_transaction_id, "
     "outcome, status_code, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_POSTGRES_INSERT = (
-    "INSERT INTO balance_lookups (at, operator_id, environment, iccid, ms_transaction_id, "
-    "outcome, status_code, latency_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-)
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's DateTime stores on SQLite
 
 
 async def insert_lookups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """One executemany straight to the driver (about a thousand rows a second at full load;
-    the ORM's unit of work cost ~90 us a row), values in the column types' stored form."""
+    """About a thousand rows a second at full load, straight to the driver (the ORM's unit
+    of work cost ~90 us a row), values in the column types' stored form: on SQLite one
+    executemany; on PostgreSQL one ``COPY`` (decision D193: per 1,000 rows 1.9 ms of the
+    broker's CPU and 5.3 ms of the server's, against 2.8 and 8.7 ms for an executemany of
+    INSERTs). One statement either way: the batch is stored whole or not at all."""
+    if not rows:
+        return
     connection = await session.connection()
-    sqlite = connection.dialect.name == "sqlite"
+    if connection.dialect.name != "sqlite":
+        raw = await connection.get_raw_connection()
+        records = [(row["at"].astimezone(UTC), *(row[n] for n in _COLUMNS[1:])) for row in rows]
+        driver: Any = raw.driver_connection
+        await driver.copy_records_to_table("balance_lookups", records=records, columns=_COLUMNS)
+        return
     params = [
-        (
-            row["at"].astimezone(UTC).strftime(_SQLITE_DATETIME)
-            if sqlite
-            else row["at"].astimezone(UTC),
-            *(row[name] for name in _COLUMNS[1:]),
-        )
+        (row["at"].astimezone(UTC).strftime(_SQLITE_DATETIME), *(row[n] for n in _COLUMNS[1:]))
         for row in rows
     ]
-    await connection.exec_driver_sql(_SQLITE_INSERT if sqlite else _POSTGRES_INSERT, params)
+    await connection.exec_driver_sql(_SQLITE_INSERT, params)
 
 
 async def lookups_since(session: AsyncSession, since: datetime) -> list[BalanceLookup]:
