@@ -60,3 +60,18 @@ def test_a_page_without_markers_has_no_step() -> None:
     page = parse_page("<html><body><h1>502 Bad Gateway</h1></body></html>", status=502)
     assert page.step is None
     assert page.status == 502
+
+
+def test_a_malformed_marked_section_is_read_as_text() -> None:
+    """Found by fuzzing (tests/fuzz/harnesses/portal_page.py): html.parser raised
+    AssertionError on ``<![`` followed by no keyword, so one bad byte in an operator's
+    portal stopped the simulator and the conformance kit."""
+    for section in ("<![{x", "<![foo[ x ]]>", "<![ ]"):
+        html = (
+            f'<main data-mp-step="plans"><p>Choose {section}</p>'
+            '<a data-mp-link="signup" href="/s">s</a></main>'
+        )
+        page = parse_page(html, status=200)
+        assert page.step == "plans"
+        assert page.links == {"signup": "/s"}
+        assert "<![" in page.text

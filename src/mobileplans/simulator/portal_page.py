@@ -145,9 +145,19 @@ class _Parser(HTMLParser):
         return self.page
 
 
-def parse_page(html: str, *, url: str = "", status: int = 200) -> PortalPage:
+def _parse(html: str) -> PortalPage:
     parser = _Parser()
     parser.feed(html)
-    page = parser.finish()
+    return parser.finish()
+
+
+def parse_page(html: str, *, url: str = "", status: int = 200) -> PortalPage:
+    """Any text is a page. CPython's ``html.parser`` raises ``AssertionError`` on a marked
+    section it cannot name (``<![{``, ``<![foo[``): such a page is read again with every
+    ``<![`` as text."""
+    try:
+        page = _parse(html)
+    except AssertionError:
+        page = _parse(html.replace("<![", "&lt;!["))
     page.url, page.status = url, status
     return page
