@@ -33,14 +33,19 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import literal_column, select, text
 
+from mobileplans.apps.broker.launch_store import EngineLaunchStore
+from mobileplans.db import migrate
 from mobileplans.db.engine import make_engine
-from mobileplans.db.errors import RETRY_AFTER_SECONDS
+from mobileplans.db.errors import RETRY_AFTER_SECONDS, DatabaseUnavailable, is_unavailable
+from mobileplans.db.reads import reads_for
+from mobileplans.db.session import make_sessionmaker
+from mobileplans.db.transactions import Transactions
 from mobileplans.kit.clock import SystemClock
+from mobileplans.simulator import runner
 from mobileplans.simulator.endpoints import Endpoints, load_endpoints
 from mobileplans.simulator.runlog import ScenarioRun
-from mobileplans.simulator.runner import driver_factory, run_one, select
 from tests.db.pg_cluster import Cluster, binaries, private_cluster
 from tests.simulator.stack import free_port_block
 from tests.support import pg_url
@@ -110,7 +115,7 @@ class Up:
                 self.process.wait()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     with private_cluster() as made:
         yield made
@@ -129,10 +134,10 @@ async def flows(endpoints: Endpoints, names: list[str]) -> list[ScenarioRun]:
     """Device journeys in HTTP mode, at once, as ``mobileplans e2e`` runs them."""
     async with (
         httpx.AsyncClient(timeout=15) as http,
-        driver_factory(False, endpoints) as new_driver,
+        runner.driver_factory(False, endpoints) as new_driver,
     ):
         runs = [
-            run_one(select(name)[0], endpoints, operator_id="contoso", mode="http",
+            runner.run_one(runner.select(name)[0], endpoints, operator_id="contoso", mode="http",
                     http=http, new_driver=new_driver, clock=SystemClock(), time_limit=60)
             for name in names
         ]  # fmt: skip
@@ -288,3 +293,79 @@ async def invariants_hold(url: str, up: Up, incident_id: int, down_at: datetime)
     assert len(held) == len(set(held)), orders  # no profile in two fulfilled orders
     lines = {row[0] for row in await rows(url, "SELECT iccid FROM mo_lines")}
     assert set(held) <= lines, (held, lines)  # a fulfilled order has its line
+
+
+# The pieces that keep connections of their own, in process, through a restart
+
+
+async def restart(cluster: Cluster) -> None:
+    await asyncio.to_thread(cluster.stop)
+    await asyncio.to_thread(cluster.start)
+
+
+async def test_driver_reads_answer_503_while_down_and_the_first_read_after_succeeds(
+    cluster: Cluster,
+) -> None:
+    engine = make_engine(cluster.url)
+    reads = reads_for(engine)
+    one = select(literal_column("1").label("one"))
+    try:
+        assert (await reads.one(one, {})).one == 1  # a connection now idle in the reads
+        await asyncio.to_thread(cluster.stop)
+        with pytest.raises(DatabaseUnavailable):
+            await reads.one(one, {})
+        await asyncio.to_thread(cluster.start)
+        assert (await reads.one(one, {})).one == 1  # no stale connection handed out
+        await restart(cluster)  # a connection idle across the whole restart
+        assert (await reads.one(one, {})).one == 1
+    finally:
+        await engine.dispose()
+
+
+def launch(transaction_id: str) -> dict[str, Any]:
+    return {
+        "transaction_id": transaction_id, "created_at": datetime.now(UTC),
+        "operator_id": "contoso", "environment": "production", "location": "US",
+        "market": "US", "imei": None, "eid": None, "iccid": None, "iccids": [],
+        "portal_url": "http://127.0.0.1:9/portal/",
+    }  # fmt: skip
+
+
+async def test_launch_store_batches_after_a_restart_on_the_first_try(cluster: Cluster) -> None:
+    engine = make_engine(cluster.url)
+    await migrate.upgrade(engine)
+    store = EngineLaunchStore(make_sessionmaker(engine))
+    try:
+        await store([launch("outage-1")])  # leaves its connection kept for the next batch
+        await asyncio.to_thread(cluster.stop)
+        with pytest.raises(DatabaseUnavailable):
+            await store([launch("outage-2")])
+        await asyncio.to_thread(cluster.start)
+        await store([launch("outage-3")])
+        await restart(cluster)
+        await store([launch("outage-4")])  # the kept connection was ended: a new one
+        stored = await rows(
+            cluster.url,
+            "SELECT transaction_id FROM portal_launches WHERE transaction_id LIKE 'outage-%'",
+        )
+        assert sorted(r[0] for r in stored) == ["outage-1", "outage-3", "outage-4"]
+    finally:
+        await store.close()
+        await engine.dispose()
+
+
+async def test_a_patient_step_waits_for_the_database_to_come_back(cluster: Cluster) -> None:
+    engine = make_engine(cluster.url)
+    sessions = make_sessionmaker(engine)
+    try:
+        await asyncio.to_thread(cluster.stop)
+        with pytest.raises(ConnectionRefusedError) as failed:  # an ordinary step: at once
+            async with Transactions(sessions).step() as session:
+                await session.execute(text("SELECT 1"))
+        assert is_unavailable(failed.value)  # a 503 at the edge
+        starting = asyncio.ensure_future(asyncio.to_thread(cluster.start))
+        async with Transactions(sessions, patience=60).step() as session:
+            assert (await session.execute(text("SELECT 2"))).scalar() == 2
+        await starting
+    finally:
+        await engine.dispose()
