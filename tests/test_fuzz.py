@@ -33,7 +33,7 @@ def test_every_parser_family_has_a_harness() -> None:
     assert HARNESSES == [
         "broker_query", "config_yaml", "conformance_target", "durations", "es2plus_envelope",
         "es2plus_progress", "identifiers", "launch", "lpa_errors", "mo_balances", "mo_query",
-        "portal_page", "smdp_device", "yaml_lines",
+        "payment", "portal_page", "smdp_device", "yaml_lines",
     ]  # fmt: skip
 
 
