@@ -3,8 +3,8 @@
 **The request paths** (ES2+ and the device download interface) read and write column
 values, never ORM objects: Core statements built once (module constants, one
 compare-and-set per set of changed columns), compiled once per dialect and run on the
-driver connection of the edge's transaction (:func:`_run`), with SQLAlchemy's own bind
-and result processors (``db.reads.compile_statement``). Rows come back as plain
+driver connection of the edge's transaction (``driver.rows`` / ``driver.change``), with
+SQLAlchemy's own bind and result processors. Rows come back as plain
 dataclasses (:class:`ProfileRow`, :class:`SessionRow`, :class:`CallerRow`); nothing is
 tracked, flushed or refreshed. A read that the request needs together is one statement:
 a profile with its requester's callback URL, a download session with its profile, a
@@ -17,16 +17,13 @@ friends): they run rarely and in bulk.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Insert, Table, Update, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Table, Update, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from mobileplans.db.models import (
     SmdpDownloadSession,
@@ -35,6 +32,7 @@ from mobileplans.db.models import (
     SmdpProfileEvent,
     SmdpRequester,
 )
+from mobileplans.domains.smdp import driver
 
 Row = SmdpProfile | SmdpProfileEvent | SmdpRequester | SmdpFunctionCall | SmdpDownloadSession
 
@@ -103,108 +101,6 @@ def _profile(row: Any, offset: int = 0) -> ProfileRow:
     return ProfileRow(*row[offset : offset + len(_PROFILE_COLUMNS)])
 
 
-# Statements on the transaction's driver connection
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    """One statement for one dialect: SQL text, parameters in positional order with
-    their bind processors (and the defaults of binds the caller does not give, such as
-    SQLite's ``OFFSET``), result processors; the same processors SQLAlchemy applies."""
-
-    sql: str
-    names: tuple[str, ...]
-    binds: tuple[Any, ...]
-    defaults: dict[str, Any]
-    results: tuple[Any, ...]
-
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        values = [params[n] if n in params else self.defaults[n] for n in self.names]
-        return [v if p is None else p(v) for v, p in zip(values, self.binds, strict=True)]
-
-    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(v if p is None else p(v) for v, p in zip(raw, self.results, strict=True))
-
-
-_COMPILED: dict[tuple[int, str, str], tuple[Any, _Compiled]] = {}
-
-
-def _compiled(statement: Any, dialect: Dialect) -> _Compiled:
-    """``statement`` for this dialect, compiled once (kept with the statement it was made
-    from: the key is its identity)."""
-    key = (id(statement), dialect.name, dialect.driver)
-    found = _COMPILED.get(key)
-    if found is not None and found[0] is statement:
-        return found[1]
-    sql = statement.compile(dialect=dialect)
-    names = tuple(sql.positiontup or ())
-    binds = tuple(sql.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
-    defaults = {n: sql.binds[n].value for n in names}
-    columns = [] if isinstance(statement, Insert | Update) else list(statement.selected_columns)
-    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-    compiled = _Compiled(sql.string, names, binds, defaults, results)
-    _COMPILED[key] = (statement, compiled)
-    return compiled
-
-
-_CONNECTION: Final = "smdp.connection"
-
-
-def _connection(sync_session: Session) -> Connection:
-    """The connection of the session's transaction (begun if needed), looked up once per
-    transaction: kept in ``session.info`` with the transaction it belongs to."""
-    transaction = sync_session.get_transaction()
-    cached = sync_session.info.get(_CONNECTION)
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        if transaction.is_active:
-            connection: Connection = cached[1]
-            return connection
-    connection = sync_session.connection()
-    sync_session.info[_CONNECTION] = (sync_session.get_transaction(), connection)
-    return connection
-
-
-def _on_driver(
-    sync_session: Session, statement: Any, params: Mapping[str, Any], fetch: bool
-) -> Any:
-    """Run ``statement`` on the session's connection (its transaction, begun if needed),
-    the way SQLAlchemy's execution would: the same SQL, processors and cursor calls, with
-    ``before_cursor_execute`` fired for listeners that count statements. Driver errors are
-    raised as SQLAlchemy's (``IntegrityError`` for a duplicate key)."""
-    connection = _connection(sync_session)
-    dialect = connection.dialect
-    compiled = _compiled(statement, dialect)
-    args = compiled.args(params)
-    dbapi_connection = connection.connection.dbapi_connection
-    assert dbapi_connection is not None
-    cursor = dbapi_connection.cursor()
-    connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, args, None, False)
-    try:
-        cursor.execute(compiled.sql, args)
-        result = [compiled.row(r) for r in cursor.fetchall()] if fetch else cursor.rowcount
-    except dialect.loaded_dbapi.Error as exc:
-        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(
-            compiled.sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost
-        ) from exc
-    finally:
-        cursor.close()
-    return result
-
-
-async def _rows(session: AsyncSession, statement: Any, **params: Any) -> list[Any]:
-    rows: list[Any] = await session.run_sync(_on_driver, statement, params, True)
-    return rows
-
-
-async def _change(session: AsyncSession, statement: Any, **params: Any) -> int:
-    """Run an INSERT/UPDATE; the number of rows it changed."""
-    count: int = await session.run_sync(_on_driver, statement, params, False)
-    return count
-
-
 # Requesters and ES2+ calls
 
 
@@ -234,7 +130,7 @@ _STORE_CALL: Final = insert(_CALLS).values(
 
 async def caller(session: AsyncSession, requester_id: str, call_id: str) -> CallerRow | None:
     """The requester and, if this call was made before, its stored hash and answer."""
-    rows = await _rows(session, _CALLER, requester_id=requester_id, call_id=call_id)
+    rows = await driver.rows(session, _CALLER, requester_id=requester_id, call_id=call_id)
     return CallerRow(*rows[0]) if rows else None
 
 
@@ -249,7 +145,7 @@ async def store_call(
     at: datetime,
 ) -> None:
     """Insert the call; a concurrent duplicate raises ``IntegrityError`` (primary key)."""
-    await _change(
+    await driver.change(
         session, _STORE_CALL, requester_id=requester_id, function_call_id=call_id,
         function=function, body_hash=body_hash, response=response, at=at,
     )  # fmt: skip
@@ -317,21 +213,23 @@ _ADD_EVENT: Final = insert(_EVENTS).values(
 
 async def profile(session: AsyncSession, iccid: str) -> ProfileRow | None:
     """The profile as it is in the database now, with its requester's callback URL."""
-    rows = await _rows(session, _PROFILE, iccid=iccid)
+    rows = await driver.rows(session, _PROFILE, iccid=iccid)
     return _profile(rows[0]) if rows else None
 
 
 async def profile_by_matching_id(session: AsyncSession, matching_id: str) -> ProfileRow | None:
-    rows = await _rows(session, _PROFILE_BY_MATCHING_ID, matching_id=matching_id)
+    rows = await driver.rows(session, _PROFILE_BY_MATCHING_ID, matching_id=matching_id)
     return _profile(rows[0]) if rows else None
 
 
 async def matching_id_in_use(session: AsyncSession, matching_id: str) -> bool:
-    return bool((await _rows(session, _MATCHING_ID_COUNT, matching_id=matching_id))[0][0])
+    return bool((await driver.rows(session, _MATCHING_ID_COUNT, matching_id=matching_id))[0][0])
 
 
 async def profile_type_known(session: AsyncSession, operator_id: str, profile_type: str) -> bool:
-    rows = await _rows(session, _TYPE_COUNT, operator_id=operator_id, profile_type=profile_type)
+    rows = await driver.rows(
+        session, _TYPE_COUNT, operator_id=operator_id, profile_type=profile_type
+    )
     return bool(rows[0][0])
 
 
@@ -339,7 +237,7 @@ async def available_candidates(
     session: AsyncSession, operator_id: str, profile_type: str, state: str, limit: int
 ) -> list[ProfileRow]:
     """Up to ``limit`` profiles of this type in ``state``, lowest ICCID first."""
-    rows = await _rows(
+    rows = await driver.rows(
         session, _CANDIDATES, operator_id=operator_id, profile_type=profile_type, state=state,
         limit=limit,
     )  # fmt: skip
@@ -354,7 +252,7 @@ async def compare_and_set(
     values = {f"new_{name}": value for name, value in changes.items()}
     values |= {"the_iccid": iccid, "seen_state": state, "seen_version": version}
     values["new_version"] = version + 1
-    return await _change(session, _cas(tuple(sorted(changes))), **values) == 1
+    return await driver.change(session, _cas(tuple(sorted(changes))), **values) == 1
 
 
 @functools.cache
@@ -384,7 +282,7 @@ async def add_event(
     function: str,
     detail: dict[str, Any],
 ) -> None:
-    await _change(
+    await driver.change(
         session, _ADD_EVENT, iccid=iccid, at=at, from_state=from_state, to_state=to_state,
         function=function, detail=detail,
     )  # fmt: skip
@@ -476,7 +374,7 @@ async def download_session(
     session: AsyncSession, transaction_id: str
 ) -> tuple[SessionRow, ProfileRow | None] | None:
     """The download session and its profile (with the requester's callback URL), one read."""
-    rows = await _rows(session, _SESSION_WITH_PROFILE, transaction_id=transaction_id)
+    rows = await driver.rows(session, _SESSION_WITH_PROFILE, transaction_id=transaction_id)
     if not rows:
         return None
     row = rows[0]
@@ -496,7 +394,7 @@ async def add_session(
     expires_at: datetime,
 ) -> SessionRow:
     values = SessionRow(transaction_id, iccid, eid, state, created_at, expires_at)
-    await _change(
+    await driver.change(
         session, _ADD_SESSION, transaction_id=transaction_id, iccid=iccid, eid=eid, state=state,
         created_at=created_at, expires_at=expires_at,
     )  # fmt: skip
@@ -508,7 +406,7 @@ async def end_open_sessions(
 ) -> int:
     """Move the profile's sessions still in ``open_states`` to ``to_state``; how many moved."""
     first, second = open_states
-    return await _change(
+    return await driver.change(
         session, _END_OPEN_SESSIONS, the_iccid=iccid, open_a=first, open_b=second,
         to_state=to_state,
     )  # fmt: skip
@@ -518,7 +416,7 @@ async def set_session_state(
     session: AsyncSession, transaction_id: str, *, seen: str, to_state: str
 ) -> bool:
     """Compare-and-set a session's state; False if another request moved it first."""
-    changed = await _change(
+    changed = await driver.change(
         session, _SESSION_CAS, the_transaction_id=transaction_id, seen=seen, to_state=to_state
     )
     return changed == 1
