@@ -11,7 +11,7 @@ handed to the app), ``cancelled``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,3 +71,31 @@ def order_read(row: MoOrder | Row) -> OrderRead:
         callback=dict(row.callback) if row.callback is not None else None,
         created_at=row.created_at,
     )
+
+
+def placed_read(values: dict[str, Any]) -> OrderRead:
+    """The order just inserted (``values`` of its ``INSERT``), as a read would give it:
+    no statement (D187)."""
+    return OrderRead(
+        id=values["id"], operator_id=values["operator_id"], account_id=values["account_id"],
+        plan_id=values["plan_id"], kind=OrderKind(values["kind"]),
+        status=OrderStatus(values["status"]), transaction_id=values["transaction_id"],
+        iccid=values["iccid"], eid=values["eid"], activation_code=None,
+        download_delay_minutes=0, release_due_at=None, failure=None, callback=None,
+        created_at=values["created_at"].astimezone(UTC),
+    )  # fmt: skip
+
+
+_READ_FIELDS = frozenset(
+    ("iccid", "eid", "activation_code", "download_delay_minutes", "release_due_at", "failure")
+)
+
+
+def read_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The ``values`` an order's ``UPDATE`` stored, as its read model holds them (D187)."""
+    read = {k: v for k, v in values.items() if k in _READ_FIELDS}
+    if read.get("release_due_at") is not None:
+        read["release_due_at"] = read["release_due_at"].astimezone(UTC)
+    if "callback" in values:
+        read["callback"] = dict(values["callback"]) if values["callback"] is not None else None
+    return read

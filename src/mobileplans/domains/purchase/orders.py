@@ -24,7 +24,7 @@ import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -186,7 +186,7 @@ async def claim(
     if await repository.insert_order(session, values):
         journal.log(session, site.operator_id, request.transaction_id, "order-placed", now,
                     orderId=values["id"], kind=values["kind"], plan=request.plan.code)  # fmt: skip
-        return _placed(values), True
+        return journal.placed_read(values), True
     existing = await repository.order_by_key(session, site.operator_id, request.checkout_key)
     assert existing is not None  # the unique key said it exists
     journal.log(session, site.operator_id, request.transaction_id, "order-resubmitted", now,
@@ -195,18 +195,6 @@ async def claim(
     if stale and await repository.take_over(session, existing.id, existing.updated_at, now):
         return journal.order_read(existing), True
     return journal.order_read(existing), False
-
-
-def _placed(values: dict[str, Any]) -> OrderRead:
-    """The order just inserted, as read back (no statement: the values are known)."""
-    return OrderRead(
-        id=values["id"], operator_id=values["operator_id"], account_id=values["account_id"],
-        plan_id=values["plan_id"], kind=OrderKind(values["kind"]),
-        status=OrderStatus(values["status"]), transaction_id=values["transaction_id"],
-        iccid=values["iccid"], eid=values["eid"], activation_code=None,
-        download_delay_minutes=0, release_due_at=None, failure=None, callback=None,
-        created_at=values["created_at"].astimezone(UTC),
-    )  # fmt: skip
 
 
 async def settled(tx: Transactions, order_id: str) -> OrderRead:
@@ -368,22 +356,7 @@ async def finish(
     event = "order-failed" if status is OrderStatus.FAILED else "order-fulfilled"
     journal.log(session, op, tx, event, now, orderId=order.id, status=status.value,
                 iccid=values.get("iccid"), failure=values.get("failure"))  # fmt: skip
-    return dataclasses.replace(order, status=status, **_read_values(values))
-
-
-_READ_FIELDS = frozenset(
-    ("iccid", "eid", "activation_code", "download_delay_minutes", "release_due_at", "failure")
-)
-
-
-def _read_values(values: dict[str, Any]) -> dict[str, Any]:
-    """The stored ``values`` as the order's read model holds them (no re-read)."""
-    read = {k: v for k, v in values.items() if k in _READ_FIELDS}
-    if read.get("release_due_at") is not None:
-        read["release_due_at"] = read["release_due_at"].astimezone(UTC)
-    if "callback" in values:
-        read["callback"] = dict(values["callback"]) if values["callback"] is not None else None
-    return read
+    return dataclasses.replace(order, status=status, **journal.read_values(values))
 
 
 def failure_status(exc: Exception) -> MoDirectStatus:
