@@ -56,3 +56,12 @@ def test_an_alias_used_twice_still_loads_with_lines() -> None:
     assert data == {"a": [1, 2], "b": [[1, 2], [1, 2]]}
     assert lines[("b",)] == 2
     assert yaml_lines.line_for(("b", 1, 0), lines) == 1  # the anchor's line
+
+
+def test_nesting_past_the_recursion_limit_is_a_problem() -> None:
+    """Found by fuzzing: 1,000 nested flow sequences raised RecursionError."""
+    assert problems("a: " + "[" * 1000 + "]" * 1000) == [(None, "", "values nested too deeply")]
+    block = "".join("  " * depth + "k:\n" for depth in range(1000))
+    assert problems(block) == [(None, "", "values nested too deeply")]
+    data, _ = yaml_lines.parse("a: " + "[" * 50 + "]" * 50, "f.yaml")
+    assert data is not None

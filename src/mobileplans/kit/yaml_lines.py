@@ -7,8 +7,8 @@ pydantic error locations back to lines with :func:`line_for`.
 
 Hostile shapes are problems with a line too, never an exception of another type: a value
 its tag cannot hold (``2001-02-30``, ``!!int x``), an anchor used inside itself
-(``a: &x [*x]``) and aliases that expand past :data:`MAX_VALUES` values ("billion
-laughs").
+(``a: &x [*x]``), aliases that expand past :data:`MAX_VALUES` values ("billion
+laughs") and nesting deeper than the interpreter's recursion limit.
 """
 
 from __future__ import annotations
@@ -127,6 +127,8 @@ def parse(text: str, source: str) -> tuple[Any, dict[Path, int]]:
         raise YamlFileError(source, [Problem(line, "", f"YAML syntax: {exc.problem}")]) from exc
     except yaml.YAMLError as exc:
         raise YamlFileError(source, [Problem(None, "", f"YAML error: {exc}")]) from exc
+    except RecursionError as exc:  # PyYAML composes and constructs recursively
+        raise YamlFileError(source, [Problem(None, "", "values nested too deeply")]) from exc
     lines: dict[Path, int] = {}
     problems: list[Problem] = []
     if node is not None and _walk(node, (), lines, problems, {}) > MAX_VALUES:
