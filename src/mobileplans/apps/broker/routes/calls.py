@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body
 
 from mobileplans.apps.broker.deps import Caller, Session, State
 from mobileplans.apps.broker.routes.incidents import context
 from mobileplans.domains.incident import call_records
 from mobileplans.domains.incident.schemas import CallAttemptIn, CallTaskRead
-from mobileplans.web.problems import PROBLEM_RESPONSES
+from mobileplans.web.params import RowId
+from mobileplans.web.problems import OPS_PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/v1", tags=["incidents"], responses=PROBLEM_RESPONSES)
-IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the incident's id")]
-TaskId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the call task's id")]
+router = APIRouter(prefix="/v1", tags=["incidents"], responses=OPS_PROBLEM_RESPONSES)
+IncidentId = RowId
+TaskId = RowId
 
 
 @router.get("/incidents/{incident_id}/calls", response_model=list[CallTaskRead])
