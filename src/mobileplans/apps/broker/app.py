@@ -31,6 +31,7 @@ from mobileplans.domains.balance.mo_client import MoApiClient, client_ssl_contex
 from mobileplans.domains.balance.service import BalanceProxy
 from mobileplans.kit.clock import Clock, SystemClock
 from mobileplans.web.docs import serve_api_docs
+from mobileplans.web.limits import MAX_CONFIG_BODY_BYTES, BodyLimit
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.problems import install_problem_handlers
 from mobileplans.web.unavailable import install_unavailable_handlers
@@ -115,6 +116,7 @@ def create_app(
     app: ASGIApp = MetricsMiddleware(api, app_name="broker")
     if settings.broker_fast_path:
         app = DeviceFastPath(app, state)
+    app = BodyLimit(app, MAX_CONFIG_BODY_BYTES)  # 413 above 8 MiB (D235)
     return BrokerApp(app, api)
 
 

@@ -19,6 +19,7 @@ from mobileplans.apps.console.state import HERE, ConsoleState
 from mobileplans.config import Settings
 from mobileplans.errors import AppError
 from mobileplans.kit.clock import Clock, SystemClock
+from mobileplans.web.limits import BodyLimit
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.unavailable import install_unavailable_handlers
 
@@ -72,7 +73,7 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app: ASGIApp = SecurityHeaders(MetricsMiddleware(api, app_name="console"))
+    app: ASGIApp = SecurityHeaders(BodyLimit(MetricsMiddleware(api, app_name="console")))
     return ConsoleApp(app, api)
 
 

@@ -24,6 +24,7 @@ from mobileplans.apps.operator.state import OperatorState
 from mobileplans.config import OperatorAppConfig
 from mobileplans.kit.clock import Clock, SystemClock
 from mobileplans.web.docs import serve_api_docs
+from mobileplans.web.limits import BodyLimit
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.problems import install_problem_handlers
 from mobileplans.web.unavailable import install_unavailable_handlers
@@ -68,7 +69,8 @@ def create_app(
         return {"status": "ok", "operators": [s.operator_id for s in config.sites]}
 
     framework = MetricsMiddleware(api, app_name="operator")
-    return OperatorApp(MoApiFastPath(framework, state), api, framework)
+    app = BodyLimit(MoApiFastPath(framework, state))  # 413 above 1 MiB (D235)
+    return OperatorApp(app, api, framework)
 
 
 class OperatorApp:

@@ -2,7 +2,8 @@
 
 - ``POST /gsma/rsp2/es2plus/{downloadOrder,confirmOrder,cancelOrder,releaseProfile}``  ES2+
 - ``POST /rsp/device/v1/{initiateDownload,getBoundProfilePackage,handleNotification,cancelSession}``
-- callbacks ``handleDownloadProgressInfo`` to each requester's URL, after commit
+- callbacks ``handleDownloadProgressInfo`` to each requester's URL: written to the outbox in the
+  use case's transaction, delivered by the sender the lifespan starts (docs/smdp.md S15)
 
 The eight routes above are answered by ``fastpath.SmdpFastPath`` in front of FastAPI
 with the routes' own functions; FastAPI serves the rest (and documents all of them).
@@ -22,10 +23,12 @@ from mobileplans import __version__
 from mobileplans.apps.smdp.fastpath import SmdpFastPath
 from mobileplans.apps.smdp.routes import device, es2plus
 from mobileplans.apps.smdp.state import SmdpState
-from mobileplans.domains.smdp.callbacks import CallbackSender
+from mobileplans.db.transactions import Transactions
+from mobileplans.domains.smdp.callbacks import CallbackSender, Retry
 from mobileplans.domains.smdp.config import SmdpConfig
 from mobileplans.kit.clock import Clock, SystemClock
 from mobileplans.web.docs import serve_api_docs
+from mobileplans.web.limits import BodyLimit
 from mobileplans.web.metrics import MetricsMiddleware, metrics_endpoint
 from mobileplans.web.problems import install_problem_handlers
 from mobileplans.web.unavailable import install_unavailable_handlers
@@ -41,18 +44,25 @@ def create_app(
     *,
     clock: Clock | None = None,
 ) -> SmdpApp:
+    clock = clock or SystemClock()
+    retry = Retry(
+        first=config.callback_backoff_seconds,
+        cap=config.callback_backoff_max_seconds,
+        give_up=config.callback_give_up_seconds,
+        lease=config.callback_lease_seconds,
+    )
     sender = CallbackSender(
-        attempts=config.callback_attempts,
-        backoff_seconds=config.callback_backoff_seconds,
+        Transactions(sessions, patience=5.0),
+        clock,
+        retry=retry,
         timeout_seconds=config.callback_timeout_seconds,
         requester_identifier=config.requester_identifier,
     )
-    state = SmdpState(
-        config=config, sessions=sessions, clock=clock or SystemClock(), callbacks=sender
-    )
+    state = SmdpState(config=config, sessions=sessions, clock=clock, callbacks=sender)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sender.start()  # also delivers what a previous run left in the outbox
         try:
             yield
         finally:
@@ -79,7 +89,8 @@ def create_app(
         return {"status": "ok", "smdpAddress": config.address}
 
     framework = MetricsMiddleware(api, app_name="smdp")
-    return SmdpApp(SmdpFastPath(framework, state), api, framework)
+    app = BodyLimit(SmdpFastPath(framework, state))  # 413 above 1 MiB (D235)
+    return SmdpApp(app, api, framework)
 
 
 def openapi_document() -> dict[str, Any]:
