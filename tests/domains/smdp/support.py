@@ -30,7 +30,6 @@ CONFIG = SmdpConfig(
     session_ttl_seconds=600,
     max_download_attempts=3,
     max_cc_attempts=3,
-    callback_attempts=3,
     callback_backoff_seconds=0.01,
     callback_timeout_seconds=5,
 )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.db.transactions import Transactions
+from mobileplans.domains.smdp import callbacks
 from mobileplans.domains.smdp.callbacks import CallbackSender
 from mobileplans.domains.smdp.codes import ConcurrentUpdate
 from mobileplans.domains.smdp.config import SmdpConfig
@@ -37,19 +38,27 @@ class SmdpState:
         self.tx = Transactions(self.sessions)
 
     async def run(self, work: Work, *, busy: Callable[[], Outcome]) -> Outcome:
-        """Run one use case in one short transaction (``Transactions.run``); after the
-        commit, send its callbacks (no session is open while they go out).
+        """Run one use case in one short transaction (``Transactions.run``) that also writes
+        its callbacks to the outbox; after the commit, wake the sender (docs/smdp.md S15).
 
         A transaction that lost a race (:data:`LOST_RACE`) is rolled back and run again from
         the start, at most ``TRANSACTION_ATTEMPTS`` times; then ``busy()`` answers.
         """
+
+        async def step(session: AsyncSession) -> Outcome:
+            now = self.clock.now()
+            outcome = await work(session, now)
+            await callbacks.enqueue(session, outcome.callbacks, now)
+            return outcome
+
         try:
             outcome = await self.tx.run(
-                lambda session: work(session, self.clock.now()),
+                step,
                 retry_on=LOST_RACE,
                 attempts=TRANSACTION_ATTEMPTS,
             )
         except LOST_RACE:
             return busy()
-        self.callbacks.schedule(outcome.callbacks)
+        if outcome.callbacks:
+            self.callbacks.wake()
         return outcome

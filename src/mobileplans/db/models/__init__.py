@@ -36,6 +36,7 @@ from mobileplans.db.models.ops import (
     OperatorOpsSettings,
 )
 from mobileplans.db.models.smdp import (
+    SmdpCallbackOutbox,
     SmdpDownloadSession,
     SmdpFunctionCall,
     SmdpProfile,
@@ -92,6 +93,7 @@ __all__ = [
     "PurchaseTelemetry",
     "SlaContract",
     "SlaStatement",
+    "SmdpCallbackOutbox",
     "SmdpDownloadSession",
     "SmdpFunctionCall",
     "SmdpProfile",

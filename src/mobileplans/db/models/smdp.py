@@ -82,3 +82,29 @@ class SmdpDownloadSession(Base):
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class SmdpCallbackOutbox(Base):
+    """A ``handleDownloadProgressInfo`` callback waiting for (or past) delivery (issue #11).
+
+    Written in the transaction of the profile change that produced it; delivered in ``id``
+    order per ICCID by ``domains.smdp.outbox`` (lease = compare-and-set on ``lease_owner``
+    and ``lease_expires_at``). ``status``: ``pending`` → ``delivered`` | ``failed``.
+    """
+
+    __tablename__ = "smdp_callback_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    iccid: Mapped[str] = mapped_column(String(20), index=True)
+    requester_id: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    call_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]

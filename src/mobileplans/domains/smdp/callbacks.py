@@ -1,10 +1,13 @@
 """ES2+ ``handleDownloadProgressInfo`` (SGP.22 5.3.5): the SM-DP+ tells the operator how a
 download goes at notification points 1 (eligibility), 3 (BPP download), 4 (installation).
 
-Use cases only *build* :class:`PendingCallback` values; the edge hands them to a
-:class:`CallbackSender` after its transaction committed, so an operator is never told
-about a change that was rolled back. Delivery runs in background tasks: bounded
-attempts with exponential backoff, in order per ICCID, failures logged.
+Use cases only *build* :class:`PendingCallback` values; the edge writes them to the
+callback outbox (:func:`enqueue`) in the transaction of the profile change, so a crash
+cannot lose one and a rolled-back change sends none. A :class:`CallbackSender` per
+SM-DP+ process delivers them: claims due rows (compare-and-set lease), posts without a
+session open, records the outcome in another short transaction; in ``id`` order per
+ICCID, exponential backoff capped, given up (``failed``) only after
+``callback_give_up_seconds`` or on a 4xx (docs/smdp.md S15, decisions D240-D244).
 """
 
 from __future__ import annotations
@@ -12,21 +15,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 import aiohttp
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.transactions import Transactions
+from mobileplans.domains.smdp import repository
 from mobileplans.domains.smdp.codes import StatusCode
-from mobileplans.domains.smdp.repository import ProfileRow
+from mobileplans.domains.smdp.repository import OutboxRow, ProfileRow
 from mobileplans.domains.smdp.schemas import PendingCallback
 from mobileplans.kit import es2plus as codec
+from mobileplans.kit.clock import Clock
 from mobileplans.kit.es2plus import w3c_timestamp
 from mobileplans.kit.urls import trusted_client_context
 
-__all__ = ["CallbackSender", "progress", "progress_body", "w3c_timestamp"]
+__all__ = ["CallbackSender", "Retry", "enqueue", "progress", "progress_body", "w3c_timestamp"]
 
 log = logging.getLogger(__name__)
 
@@ -65,84 +75,163 @@ def progress(
     return (PendingCallback(profile.callback_url, profile.requester_id, body),)
 
 
-class CallbackSender:
-    """Delivers callbacks over aiohttp: 204 (any 2xx) is delivered, 4xx is given up,
-    5xx and network errors are retried ``attempts`` times with exponential backoff.
+CALLBACKS: Final = Counter(
+    "mobileplans_smdp_callbacks",
+    "handleDownloadProgressInfo attempts by outcome (delivered, retried, failed)",
+    ["outcome"],
+)
+IDLE_POLL_SECONDS: Final = 5.0
+"""How often a sender looks for callbacks when none is due sooner (another process's)."""
 
-    Each request carries the ES2+ request header (esim-rsp 1.2) with this SM-DP+'s
-    ``functionRequesterIdentifier`` and one ``functionCallIdentifier`` per callback, the
-    same on every retry so the operator can recognise a repeat.
+
+async def enqueue(
+    session: AsyncSession, callbacks: Sequence[PendingCallback], now: datetime
+) -> None:
+    """Write ``callbacks`` to the outbox in the caller's transaction; each gets its
+    ``functionCallIdentifier`` now, the same on every attempt (esim-rsp 1.2)."""
+    for callback in callbacks:
+        call_id = f"NP{callback.notification_point_id}-{uuid.uuid4()}"
+        await repository.add_callback(
+            session, iccid=callback.iccid, requester_id=callback.requester_id,
+            url=callback.url, call_id=call_id, body=callback.body, now=now,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Backoff ``first`` doubling up to ``cap`` seconds; give up ``give_up`` seconds after
+    the callback was written; a claim is leased for ``lease`` seconds."""
+
+    first: float = 30.0
+    cap: float = 600.0
+    give_up: float = 86400.0
+    lease: float = 60.0
+
+    def delay(self, failures: int) -> timedelta:
+        return timedelta(seconds=min(self.first * 2 ** max(failures - 1, 0), self.cap))
+
+
+def _permanent(status: int | None) -> bool:
+    """A 4xx other than 408/429: the operator refuses this callback; retrying cannot help."""
+    return status is not None and 400 <= status < 500 and status not in (408, 429)
+
+
+class CallbackSender:
+    """Delivers the outbox over aiohttp: any 2xx is delivered (204 expected), a 4xx
+    (but 408/429) fails the callback, 5xx and network errors are retried (:class:`Retry`).
+
+    ``run_once`` is one pass (claim, post, record); ``wake`` (after a commit that wrote
+    callbacks) and ``start`` (the app's lifespan: also picks up callbacks left by a
+    previous run) run passes in a background task. Each request carries the ES2+ request
+    header with this SM-DP+'s ``functionRequesterIdentifier`` and the row's
+    ``functionCallIdentifier``.
     """
 
     def __init__(
         self,
+        tx: Transactions,
+        clock: Clock,
         *,
-        attempts: int,
-        backoff_seconds: float,
+        retry: Retry,
         timeout_seconds: float,
         requester_identifier: str = "mobileplans-smdp",
+        owner: str | None = None,
+        batch: int = 50,
     ) -> None:
-        self.attempts = attempts
+        self.tx = tx
+        self.clock = clock
+        self.retry = retry
         self.requester_identifier = requester_identifier
-        self.backoff_seconds = backoff_seconds
+        self.owner = owner or f"smdp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.batch = batch
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self.delivered = 0
         self.failed = 0
         self._client: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[bool]] = set()
-        self._last: dict[str, asyncio.Task[bool]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._persistent = False
+        self._wake = asyncio.Event()
 
-    def schedule(self, callbacks: Sequence[PendingCallback]) -> None:
-        """Start delivering; a callback waits for the previous one of the same ICCID."""
-        for callback in callbacks:
-            previous = self._last.get(callback.iccid)
-            task = asyncio.create_task(self._after(previous, callback))
-            self._tasks.add(task)
-            self._last[callback.iccid] = task
-            task.add_done_callback(self._forget(callback.iccid))
+    def start(self) -> None:
+        """Run passes until :meth:`aclose`, waking for new callbacks and due retries."""
+        self._persistent = True
+        self.wake()
 
-    def _forget(self, iccid: str) -> Any:
-        def done(task: asyncio.Task[bool]) -> None:
-            self._tasks.discard(task)
-            if self._last.get(iccid) is task:
-                del self._last[iccid]
+    def wake(self) -> None:
+        """New callbacks were committed: run a pass now (starting the task if needed; a
+        task started here ends once nothing is pending)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._loop())
+        self._wake.set()
 
-        return done
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                if await self.run_once():
+                    continue
+                due = await self._next_due()
+            except Exception:  # the database is away: try again later
+                log.exception("callback outbox pass failed")
+                due = self.clock.now()
+            if due is None and not self._persistent:
+                return
+            wait = IDLE_POLL_SECONDS
+            if due is not None:
+                wait = min(max((due - self.clock.now()).total_seconds(), 0.05), wait)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
 
-    async def _after(self, previous: asyncio.Task[bool] | None, callback: PendingCallback) -> bool:
-        if previous is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(previous)
-        ok = await self.deliver(callback)
-        if ok:
-            self.delivered += 1
+    async def _next_due(self) -> datetime | None:
+        async with self.tx.step() as session:
+            return await repository.next_callback_due(session)
+
+    async def run_once(self) -> int:
+        """Claim the due callbacks that are first of their ICCID, post them (no session
+        open), record each outcome; the number claimed."""
+        now = self.clock.now()
+        lease_until = now + timedelta(seconds=self.retry.lease)
+        async with self.tx.step() as session:
+            rows = await repository.claim_callbacks(
+                session, owner=self.owner, now=now, lease_until=lease_until, limit=self.batch
+            )
+        if rows:
+            await asyncio.gather(*(self._send(row) for row in rows))
+        return len(rows)
+
+    async def _send(self, row: OutboxRow) -> None:
+        body = codec.request_body(self.requester_identifier, row.call_id, row.body)
+        status, error = await self._post(row.url, body)
+        now = self.clock.now()
+        values: dict[str, Any]
+        if status is not None and 200 <= status < 300:
+            outcome, values = "delivered", {"status": "delivered", "delivered_at": now}
+            values["last_error"] = None
+        elif _permanent(status) or now - row.created_at >= timedelta(seconds=self.retry.give_up):
+            outcome, values = "failed", {"status": "failed", "last_error": error}
         else:
+            next_at = now + self.retry.delay(row.attempts + 1)
+            outcome, values = "retried", {"next_attempt_at": next_at, "last_error": error}
+        async with self.tx.step() as session:
+            recorded = await repository.finish_callback(
+                session, row.id, owner=self.owner, values=values
+            )
+        if recorded:
+            self._count(outcome, row, error)
+
+    def _count(self, outcome: str, row: OutboxRow, error: str | None) -> None:
+        CALLBACKS.labels(outcome=outcome).inc()
+        if outcome == "delivered":
+            self.delivered += 1
+        elif outcome == "failed":
             self.failed += 1
-        return ok
+            log.error(
+                "handleDownloadProgressInfo to %s (ICCID %s, point %s) failed for good: %s",
+                row.url, row.iccid, row.body.get("notificationPointId"), error,
+            )  # fmt: skip
 
-    async def deliver(self, callback: PendingCallback) -> bool:
-        """POST one callback; True once the operator answered 2xx."""
-        call_id = f"NP{callback.notification_point_id}-{uuid.uuid4()}"
-        body = codec.request_body(self.requester_identifier, call_id, callback.body)
-        for attempt in range(self.attempts):
-            if attempt:
-                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
-            status = await self._post(callback.url, body)
-            if status is not None and 200 <= status < 300:
-                if status != 204:
-                    log.warning("callback %s answered %s, expected 204", callback.url, status)
-                return True
-            if status is not None and 400 <= status < 500:
-                break
-        log.error(
-            "handleDownloadProgressInfo to %s (ICCID %s, point %s) not delivered",
-            callback.url,
-            callback.iccid,
-            callback.notification_point_id,
-        )
-        return False
-
-    async def _post(self, url: str, body: dict[str, Any]) -> int | None:
+    async def _post(self, url: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
+        """POST one callback: (status, error text), status ``None`` on a network error."""
         if self._client is None or self._client.closed:
             connector = aiohttp.TCPConnector(ssl=trusted_client_context())
             self._client = aiohttp.ClientSession(timeout=self.timeout, connector=connector)
@@ -150,24 +239,35 @@ class CallbackSender:
         try:
             async with self._client.post(url, json=body, headers=headers) as response:
                 await response.read()
-                return response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("callback %s failed: %r", url, exc)
-            return None
+            return None, repr(exc)[:500]
+        if 200 <= response.status < 300:
+            if response.status != 204:
+                log.warning("callback %s answered %s, expected 204", url, response.status)
+            return response.status, None
+        return response.status, f"HTTP {response.status}"
 
     async def drain(self, wait_seconds: float = 30.0) -> None:
-        """Wait (at most ``wait_seconds``) for every scheduled callback to finish."""
-        pending = set(self._tasks)
-        if pending:
-            await asyncio.wait(pending, timeout=wait_seconds)
+        """Wait (at most ``wait_seconds``) until no callback is pending."""
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while asyncio.get_running_loop().time() < deadline:
+            if await self._next_due() is None:
+                return
+            self.wake()
+            await asyncio.sleep(0.02)
 
-    async def aclose(self, wait_seconds: float = 10.0) -> None:
-        """Drain, cancel what is left, close the HTTP client."""
-        await self.drain(wait_seconds)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def aclose(self, wait_seconds: float = 0.0) -> None:
+        """Stop the task (pending callbacks stay in the outbox), close the HTTP client;
+        first wait up to ``wait_seconds`` for the outbox to empty."""
+        if wait_seconds > 0:
+            await self.drain(wait_seconds)
+        self._persistent = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
         if self._client is not None:
             await self._client.close()
             self._client = None

@@ -22,10 +22,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, Update, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import (
+    SmdpCallbackOutbox,
     SmdpDownloadSession,
     SmdpFunctionCall,
     SmdpProfile,
@@ -429,3 +441,113 @@ async def sessions_of(session: AsyncSession, iccid: str) -> list[SmdpDownloadSes
         .order_by(SmdpDownloadSession.created_at)
     )
     return list((await session.scalars(query.execution_options(populate_existing=True))).all())
+
+
+# The callback outbox (issue #11): written on the request path (driver), read by the sender
+
+_OUTBOX = cast(Table, SmdpCallbackOutbox.__table__)
+_O = _OUTBOX.c
+OUTBOX_PENDING: Final = "pending"
+_ADD_CALLBACK: Final = insert(_OUTBOX).values(
+    {
+        name: bindparam(name, type_=_O[name].type)
+        for name in ("iccid", "requester_id", "url", "call_id", "body", "status", "created_at",
+                     "attempts", "next_attempt_at")
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    iccid: str
+    url: str
+    call_id: str
+    body: dict[str, Any]
+    created_at: datetime
+    attempts: int
+
+
+async def add_callback(
+    session: AsyncSession, *, iccid: str, requester_id: str, url: str, call_id: str,
+    body: dict[str, Any], now: datetime,
+) -> None:  # fmt: skip
+    """One pending callback, in the caller's transaction (the profile change's)."""
+    await driver.change(
+        session, _ADD_CALLBACK, iccid=iccid, requester_id=requester_id, url=url,
+        call_id=call_id, body=body, status=OUTBOX_PENDING, created_at=now, attempts=0,
+        next_attempt_at=now,
+    )  # fmt: skip
+
+
+def _claimable(outbox: Any, now: datetime) -> ColumnElement[bool]:
+    return and_(
+        outbox.c.status == OUTBOX_PENDING,
+        outbox.c.next_attempt_at <= now,
+        or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now),
+    )
+
+
+async def claim_callbacks(
+    session: AsyncSession, *, owner: str, now: datetime, lease_until: datetime, limit: int
+) -> list[OutboxRow]:
+    """Lease to ``owner`` the due callbacks that are first of their ICCID: a row whose ICCID
+    has an earlier pending row (due, backing off or leased) is never claimed, so callbacks
+    of one ICCID go out in ``id`` order. One ``UPDATE … WHERE id IN (…) AND <claimable>``
+    (PostgreSQL skips rows another claim has locked; SQLite has one writer at a time)."""
+    earlier = _OUTBOX.alias("earlier")
+    first_of_iccid = ~(
+        select(earlier.c.id)
+        .where(earlier.c.iccid == _O.iccid, earlier.c.id < _O.id,
+               earlier.c.status == OUTBOX_PENDING)
+        .exists()
+    )  # fmt: skip
+    candidates = (
+        select(_O.id)
+        .where(_claimable(_OUTBOX, now), first_of_iccid)
+        .order_by(_O.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(_OUTBOX)
+        .where(_O.id.in_(candidates), _claimable(_OUTBOX, now))
+        .values(lease_owner=owner, lease_expires_at=lease_until)
+        .returning(_O.id, _O.iccid, _O.url, _O.call_id, _O.body, _O.created_at, _O.attempts)
+    )
+    rows = [OutboxRow(*r) for r in (await session.execute(statement)).all()]
+    return sorted(rows, key=lambda r: r.id)
+
+
+async def finish_callback(
+    session: AsyncSession, callback_id: int, *, owner: str, values: dict[str, Any]
+) -> bool:
+    """Record an attempt of a leased callback (``values``: status, next_attempt_at, …);
+    ``False`` if ``owner`` no longer holds it (its lease ran out and was taken over)."""
+    statement = (
+        update(_OUTBOX)
+        .where(_O.id == callback_id, _O.lease_owner == owner, _O.status == OUTBOX_PENDING)
+        .values(attempts=_O.attempts + 1, lease_owner=None, lease_expires_at=None, **values)
+        .returning(_O.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def next_callback_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending callback is due (``None``: nothing pending)."""
+    query = select(func.min(_O.next_attempt_at)).where(_O.status == OUTBOX_PENDING)
+    due: datetime | None = await session.scalar(query)
+    return due
+
+
+async def callbacks_in(
+    session: AsyncSession, statuses: Sequence[str], limit: int = 1000
+) -> list[SmdpCallbackOutbox]:
+    """Outbox rows in ``statuses``, oldest first (the CLI listing and tests)."""
+    query = (
+        select(SmdpCallbackOutbox)
+        .where(SmdpCallbackOutbox.status.in_(list(statuses)))
+        .order_by(SmdpCallbackOutbox.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
