@@ -98,8 +98,8 @@ def test_pass_answers_the_balance(stack: Stack, proxy: ProxyThread) -> None:
     [
         (Fault.REFUSE, {}, 502, "connect_error"),
         (Fault.RESET, {"reset_after": 40}, 502, "connect_error"),
-        (Fault.TRUNCATE, {"truncate_after": 5}, 502, "connect_error"),
-        (Fault.GARBAGE, {"garbage_bytes": 300}, 502, "connect_error"),
+        (Fault.TRUNCATE, {"truncate_after": 5}, 502, "bad_body"),  # was connect_error
+        (Fault.GARBAGE, {"garbage_bytes": 300}, 502, "bad_body"),
         (Fault.DELAY, {"delay_seconds": 4}, 504, "timeout"),
     ],
 )

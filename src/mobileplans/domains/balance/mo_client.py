@@ -3,7 +3,8 @@
 Every call carries a fresh ``X-MS-DM-TransactionId`` (``"MSFT-<uuid>"``, sent with its
 quotes as in the spec's examples, 7.1 #3) and, when configured, the platform's client
 certificate (mutual TLS, spec 2.8). The outcome is classified the way the live-site
-tooling counts failures: ok, http_error, timeout, connect_error, tls_error, bad_body.
+tooling counts failures: ok, http_error, timeout, connect_error, tls_error, bad_body
+(a truncated or malformed HTTP answer is ``bad_body``, as for the probes).
 """
 
 from __future__ import annotations
@@ -132,6 +133,11 @@ class MoApiClient:
             return MoCall("tls_error", None, [], None, _ms(started), str(exc))
         except TimeoutError:
             return MoCall("timeout", None, [], None, _ms(started), "no answer in time")
+        except aiohttp.ClientPayloadError as exc:  # as the probes count it (docs/monitoring.md)
+            return MoCall("bad_body", None, [], None, _ms(started), f"truncated body: {exc}")
+        except aiohttp.ClientResponseError as exc:
+            detail = f"malformed HTTP response: {exc.message}"[:300]
+            return MoCall("bad_body", None, [], None, _ms(started), detail)
         except aiohttp.ClientError as exc:
             return MoCall(
                 "connect_error", None, [], None, _ms(started), str(exc) or type(exc).__name__
