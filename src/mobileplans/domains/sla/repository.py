@@ -247,16 +247,19 @@ async def rollups_with_watermark(
 ) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
     """Rollups of ``probe_ids`` in the plan's buckets, each chunk of probes read together
     with the watermark in one statement. Returns the watermark seen per probe and the rows
-    ``(probe_id, granularity, probes, failures, degraded, latency_sum_ms, histogram)``."""
+    ``(probe_id, granularity, probes, failures, degraded, latency_sum_ms, histogram)``; a
+    plan without rollups reads nothing (watermark 0: only a read rollup needs one)."""
     terms = [
         and_(R.granularity == grain, _ranges(R.bucket_start, intervals))
         for grain, intervals in plan.items()
         if intervals
     ]
+    if not terms:  # raw rows only: no rollup to read, so no watermark to read it with
+        return dict.fromkeys(probe_ids, 0), []
     marks: dict[int, int] = {}
     found: list[tuple[Any, ...]] = []
     for chunk in _chunks(probe_ids):
-        condition = and_(R.probe_id.in_(chunk), or_(*terms)) if terms else false()
+        condition = and_(R.probe_id.in_(chunk), or_(*terms))
         mark, rows = await _with_watermark(session, condition, R.granularity, histograms)
         marks.update(dict.fromkeys(chunk, mark))
         found.extend(rows)
