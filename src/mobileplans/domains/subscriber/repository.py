@@ -18,7 +18,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.models import MoAccount, MoBalance, MoLine, MoPlan, MoUsage
-from mobileplans.db.reads import Reads, Row
+from mobileplans.db.reads import Reads, Row, as_reads
 
 # --- the MO API's reads (named parameters; compiled once per dialect by db.reads) ---
 
@@ -149,9 +149,29 @@ async def plan_by_code(session: AsyncSession, operator_id: str, code: str) -> Mo
     return (await session.scalars(query)).one_or_none()
 
 
-async def account_by_email(session: AsyncSession, operator_id: str, email: str) -> MoAccount | None:
-    query = select(MoAccount).where(MoAccount.operator_id == operator_id, MoAccount.email == email)
-    return (await session.scalars(query)).one_or_none()
+_ACCOUNT_BY_EMAIL: Final = select(
+    MoAccount.id,
+    MoAccount.operator_id,
+    MoAccount.email,
+    MoAccount.display_name,
+    MoAccount.payment_last4,
+    MoAccount.password_hash,
+).where(MoAccount.operator_id == bindparam("operator_id"), MoAccount.email == bindparam("email"))
+
+
+async def account_by_email(
+    source: AsyncSession | Reads, operator_id: str, email: str
+) -> Row | None:
+    """An account's columns with its password hash (sign-in), by email."""
+    values = {"operator_id": operator_id, "email": email}
+    return await as_reads(source).one(_ACCOUNT_BY_EMAIL, values)
+
+
+async def insert_account(session: AsyncSession, values: dict[str, Any]) -> int:
+    """One Core ``INSERT … RETURNING id`` (``IntegrityError`` when the email is taken)."""
+    table = cast(Table, MoAccount.__table__)
+    result = await session.execute(insert(table).returning(table.c.id), values)
+    return int(result.scalar_one())
 
 
 async def account(session: AsyncSession, account_id: int) -> MoAccount | None:

@@ -145,19 +145,19 @@ async def sign_up(
         raise BadRequest("password must have at least 8 characters", field="password")
     if await repository.account_by_email(session, operator_id, address) is not None:
         raise Conflict("an account with this email already exists", field="email")
-    row = MoAccount(
-        operator_id=operator_id,
-        email=address,
-        password_hash=await hash_password_off_loop(password),  # scrypt off the loop
-        display_name=display_name.strip()[:120] or address,
-        created_at=now,
-    )
-    repository.add(session, row)
+    values: dict[str, Any] = {
+        "operator_id": operator_id,
+        "email": address,
+        "password_hash": await hash_password_off_loop(password),  # scrypt off the loop
+        "display_name": display_name.strip()[:120] or address,
+        "payment_last4": None,
+        "created_at": now,
+    }
     try:
-        await session.flush()
+        values["id"] = await repository.insert_account(session, values)
     except IntegrityError as exc:  # a concurrent sign-up with the same email
         raise Conflict("an account with this email already exists", field="email") from exc
-    return _account(row)
+    return _account(SimpleNamespace(**values))
 
 
 async def sign_in(
