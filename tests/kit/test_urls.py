@@ -12,6 +12,8 @@ from mobileplans.kit.urls import check_endpoint_url, check_origin, join_base, or
 
 # Written out here rather than imported, so a change to the code's set is caught.
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Not global: refused by the strict policy whatever the scheme and port (D236).
+INTERNAL = LOOPBACK | {"127.0.0.2", "0.0.0.0", "::2"}
 
 label = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=10)
 dns_hosts = st.builds(
@@ -167,10 +169,12 @@ def test_scheme_and_port_follow_the_policy(
     relaxed = not strict and hostname in LOOPBACK
     scheme_ok = scheme == "https" or relaxed
     port_ok = port is None or relaxed
-    if scheme_ok and port_ok:
+    internal = strict and hostname in INTERNAL
+    if scheme_ok and port_ok and not internal:
         assert check_endpoint_url(url, strict=strict) == url
     else:
-        with pytest.raises(ValueError, match="https" if not scheme_ok else "port"):
+        message = "https" if not scheme_ok else "port" if not port_ok else "private"
+        with pytest.raises(ValueError, match=message):
             check_endpoint_url(url, strict=strict)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import ssl
 from urllib.parse import urlsplit
 
@@ -32,9 +34,33 @@ def check_endpoint_url(url: str, *, strict: bool, trailing_slash: bool = False) 
     has_port = parts.port is not None or parts.netloc.endswith(":")  # "host:" is a port too
     if has_port and (strict or not local):
         raise ValueError("must not carry a port number" + hint)
+    if strict and is_internal_host(parts.hostname):
+        raise ValueError(
+            "must not point at a loopback, private or link-local address"
+            " (server-side request forgery; MP_URL_POLICY=local allows loopback)"
+        )
     if trailing_slash and ("?" in url or not url.endswith("/")):
         raise ValueError("must end with '/' (it is joined as '{uri}sims/...')")
     return url
+
+
+def is_internal_host(host: str) -> bool:
+    """``localhost`` names and IP literals that are not global (loopback, private,
+    link-local, reserved), in any form a client would connect to: dotted, decimal
+    (``2130706433``), hex (``0x7f000001``), octal, short (``127.1``), IPv6 and mapped IPv4."""
+    name = host.lower().rstrip(".").strip("[]")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name)
+    except ValueError:
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return False  # a DNS name: resolved by the client, not here
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_global
 
 
 def origin_of(url: str) -> str:
