@@ -170,8 +170,12 @@ async def test_a_dropped_asyncpg_connection_is_replaced(engine: AsyncEngine) -> 
         await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     # The first read on the killed connection fails with whatever the driver meets first:
     # the server's error, a closed socket, or (if the teardown is still under way)
-    # asyncpg's InternalClientError about its protocol state.
+    # asyncpg's InternalClientError about its protocol state; those that mean the server
+    # ended the connection are DatabaseUnavailable (a 503, D225).
+    from mobileplans.db.errors import DatabaseUnavailable
+
     driver_errors = (
+        DatabaseUnavailable,
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
         asyncpg.exceptions.InternalClientError,

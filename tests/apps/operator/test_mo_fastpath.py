@@ -298,8 +298,9 @@ def test_tally_reaches_the_series_within_a_second_without_a_scrape(
 ) -> None:
     from mobileplans.apps.operator.fastpath import FLUSH_SECONDS, MoApiFastPath
 
-    fast = twin_apps[0].app
-    assert isinstance(fast, MoApiFastPath)
+    fast: Any = twin_apps[0].app
+    while not isinstance(fast, MoApiFastPath):  # under whatever wraps it (body limit …)
+        fast = fast.app
     route, before = ROUTE["offers"], counted(ROUTE["offers"], 404)
     fast._observe(route, 404, 0.002, now=fast._flushed)  # tallied, not yet in the series
     assert counted(route, 404) == before
