@@ -28,6 +28,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    case,
     func,
     insert,
     or_,
@@ -488,30 +489,39 @@ def _claimable(outbox: Any, now: datetime) -> ColumnElement[bool]:
     )
 
 
+def _first_of_iccid(outbox: Any) -> ColumnElement[bool]:
+    """No earlier pending callback of the same ICCID (due, backing off or leased)."""
+    earlier = _OUTBOX.alias("earlier")
+    return ~(
+        select(earlier.c.id)
+        .where(earlier.c.iccid == outbox.c.iccid, earlier.c.id < outbox.c.id,
+               earlier.c.status == OUTBOX_PENDING)
+        .exists()
+    )  # fmt: skip
+
+
 async def claim_callbacks(
     session: AsyncSession, *, owner: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[OutboxRow]:
     """Lease to ``owner`` the due callbacks that are first of their ICCID: a row whose ICCID
-    has an earlier pending row (due, backing off or leased) is never claimed, so callbacks
-    of one ICCID go out in ``id`` order. One ``UPDATE … WHERE id IN (…) AND <claimable>``
-    (PostgreSQL skips rows another claim has locked; SQLite has one writer at a time)."""
-    earlier = _OUTBOX.alias("earlier")
-    first_of_iccid = ~(
-        select(earlier.c.id)
-        .where(earlier.c.iccid == _O.iccid, earlier.c.id < _O.id,
-               earlier.c.status == OUTBOX_PENDING)
-        .exists()
-    )  # fmt: skip
+    has an earlier pending row is never claimed, so callbacks of one ICCID go out in ``id``
+    order. Two statements in the caller's transaction: the candidates ``FOR UPDATE SKIP
+    LOCKED`` (PostgreSQL; SQLite has one writer at a time), then the compare-and-set on
+    them. (One ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` let
+    PostgreSQL evaluate the subquery more than once and lease more than ``n`` rows.)"""
     candidates = (
         select(_O.id)
-        .where(_claimable(_OUTBOX, now), first_of_iccid)
+        .where(_claimable(_OUTBOX, now), _first_of_iccid(_OUTBOX))
         .order_by(_O.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    ids = list((await session.scalars(candidates)).all())
+    if not ids:
+        return []
     statement = (
         update(_OUTBOX)
-        .where(_O.id.in_(candidates), _claimable(_OUTBOX, now))
+        .where(_O.id.in_(ids), _claimable(_OUTBOX, now))
         .values(lease_owner=owner, lease_expires_at=lease_until)
         .returning(_O.id, _O.iccid, _O.url, _O.call_id, _O.body, _O.created_at, _O.attempts)
     )
@@ -534,10 +544,15 @@ async def finish_callback(
 
 
 async def next_callback_due(session: AsyncSession) -> datetime | None:
-    """When the earliest pending callback is due (``None``: nothing pending)."""
-    query = select(func.min(_O.next_attempt_at)).where(_O.status == OUTBOX_PENDING)
-    due: datetime | None = await session.scalar(query)
-    return due
+    """When a callback can next be claimed: the earliest of the first pending callback of
+    each ICCID, at its ``next_attempt_at`` or when its lease runs out (``None``: nothing
+    pending)."""
+    lease = _O.lease_expires_at
+    due = case((and_(lease.is_not(None), lease > _O.next_attempt_at), lease),
+               else_=_O.next_attempt_at)  # fmt: skip
+    query = select(func.min(due)).where(_O.status == OUTBOX_PENDING, _first_of_iccid(_OUTBOX))
+    found: datetime | None = await session.scalar(query)
+    return found
 
 
 async def callbacks_in(
