@@ -15,7 +15,7 @@ import pytest
 
 from tests.fuzz import run, support
 
-RUNS = 2000  # per harness: about 40 s for all of them on the reference 2-core machine
+RUNS = 2000  # per harness: 43 s for the whole file on the reference 2-core machine
 SEED = 1
 HARNESSES = run.harnesses()
 needs_atheris = pytest.mark.skipif(not support.AVAILABLE, reason="atheris is not installed")
