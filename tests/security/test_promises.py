@@ -117,7 +117,7 @@ def test_the_platform_client_context_is_tls12_minimum_and_presents_its_certifica
         cert_file=str(client.cert_file), key_file=str(client.key_file), ca_file=str(ca.cert_file)
     )
     assert context is not None
-    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_2
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
 

@@ -168,10 +168,11 @@ def _ms(started: float) -> float:
 def client_ssl_context(
     *, cert_file: str | None, key_file: str | None, ca_file: str | None
 ) -> ssl.SSLContext | None:
-    """TLS context presenting the platform's client certificate (spec 2.8)."""
+    """TLS 1.2+ context presenting the platform's client certificate (spec 2.8)."""
     if not (cert_file or ca_file):
         return None
     context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2  # explicit, whatever the platform's default
     if cert_file:
         context.load_cert_chain(cert_file, key_file)
     return context
