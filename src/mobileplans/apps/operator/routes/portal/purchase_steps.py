@@ -47,7 +47,10 @@ async def plans_page(portal: PortalDep, reads: DbReads) -> Response:
 
 @router.post("/{operator_id}/portal/plans")
 async def plans_submit(portal: PortalDep, session: Session, reads: DbReads) -> Response:
-    """The choice is checked on the driver's reads; the session only logs it."""
+    """The plan chosen on the plans page: checked, then the checkout page (or back to the
+    plans page naming what was wrong).
+
+    The choice is checked on driver-level reads; the transaction only logs it."""
     user = flow.at(portal, "plans", flow.SignedIn)
     if isinstance(user, Response):
         return user
