@@ -126,9 +126,10 @@ async def overview(
     hours by hour and 90 days by day (production probes; staging ones for an operator
     not probed in production yet), month-to-date SLA figures, open
     incidents and the next maintenance."""
-    specs = [o for o in await registry_service.list_operators(session) if party.sees(o.id)]
-    if only is not None:
-        specs = [o for o in specs if o.id == only]
+    if only is None:
+        specs = [o for o in await registry_service.list_operators(session) if party.sees(o.id)]
+    else:  # one operator: not every operator's configuration validated to keep one
+        specs = [await registry_service.get_operator(session, only)] if party.sees(only) else []
     rows = {o.id: OperatorRow(o) for o in specs}
     for probe in await probe_service.list_probes(session, operator_id=only):
         if probe.operator_id in rows:
