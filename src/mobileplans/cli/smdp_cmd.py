@@ -14,8 +14,8 @@ from mobileplans.cli.runtime import run
 from mobileplans.cli.tables import fitted_table
 from mobileplans.config import Environment
 from mobileplans.domains.operator_registry import service as registry_service
-from mobileplans.domains.smdp import inventory
-from mobileplans.domains.smdp.schemas import ProfileCount, RequesterRead
+from mobileplans.domains.smdp import callbacks, inventory
+from mobileplans.domains.smdp.schemas import CallbackRead, ProfileCount, RequesterRead
 from mobileplans.kit.clock import SystemClock
 
 app = typer.Typer(
@@ -172,3 +172,28 @@ def profiles(
     for row in rows:
         table.add_row(row.operator_id, row.profile_type, row.state.value, str(row.count))
     console.print(table if rows else "no profiles")
+
+
+@app.command("callbacks")
+def callbacks_list(
+    delivered: Annotated[
+        bool, typer.Option("--delivered", help="Also list delivered callbacks")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List HandleDownloadProgressInfo callbacks still pending or failed (the outbox)."""
+    statuses = ["pending", "failed", *(["delivered"] if delivered else [])]
+    rows: list[CallbackRead] = run(
+        data_dir, lambda session: callbacks.outbox_listing(session, statuses)
+    )
+    table = fitted_table(
+        "id", "ICCID", "point", "status", "attempts", "next attempt", "last error", "URL",
+        wrap=("last error", "URL"), title="SM-DP+ callbacks",
+    )  # fmt: skip
+    for row in rows:
+        table.add_row(
+            str(row.id), row.iccid, str(row.notification_point_id), row.status,
+            str(row.attempts), row.next_attempt_at.isoformat(timespec="seconds"),
+            row.last_error or "-", row.url,
+        )  # fmt: skip
+    console.print(table if rows else "no callbacks pending or failed")

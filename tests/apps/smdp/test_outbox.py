@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -170,3 +171,42 @@ class TestKilledWithCallbacksPending:
         assert seen == {iccid: [1, 3, 4] for iccid in iccids}
         calls = [b["header"]["functionCallIdentifier"] for b in server.bodies]
         assert sorted(calls) == sorted(r.call_id for r in rows)
+
+
+def test_cli_lists_pending_and_failed(env_for_cli: Path, database_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from mobileplans.cli.main import app
+    from mobileplans.db.engine import make_engine
+    from mobileplans.db.session import make_sessionmaker
+
+    url = "http://127.0.0.1:9/cb"
+    body = {"profileType": PREPAID, "timestamp": "2026-11-02T09:00:00Z",
+            "notificationPointStatus": {"status": "Executed-Success"}}  # fmt: skip
+
+    async def prepare() -> None:
+        engine = make_engine(database_url)
+        now = datetime(2026, 11, 2, 9, tzinfo=UTC)
+        tx = Transactions(make_sessionmaker(engine))
+        notes = [
+            PendingCallback(url, "contoso-bss", {**body, "iccid": iccid, "notificationPointId": 1})
+            for iccid in ("8901999000000000003", "8901999000000000011")
+        ]
+        failed = {"status": "failed", "last_error": "HTTP 404"}
+        try:
+            async with tx.step() as session:
+                await callbacks.enqueue(session, notes, now)
+                first, _ = await repository.claim_callbacks(
+                    session, owner="t", now=now, lease_until=now, limit=2
+                )
+                await repository.finish_callback(session, first.id, owner="t", values=failed)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(prepare())
+    listed = CliRunner().invoke(app, ["smdp", "callbacks"])
+    assert listed.exit_code == 0, listed.output
+    lines = [line.split() for line in listed.output.splitlines()]
+    assert ["1", "8901999000000000003", "1", "failed", "1"] in [line[:5] for line in lines]
+    assert ["2", "8901999000000000011", "1", "pending", "0"] in [line[:5] for line in lines]
+    assert "HTTP 404" in listed.output

@@ -30,7 +30,7 @@ from mobileplans.db.transactions import Transactions
 from mobileplans.domains.smdp import repository
 from mobileplans.domains.smdp.codes import StatusCode
 from mobileplans.domains.smdp.repository import OutboxRow, ProfileRow
-from mobileplans.domains.smdp.schemas import PendingCallback
+from mobileplans.domains.smdp.schemas import CallbackRead, PendingCallback
 from mobileplans.kit import es2plus as codec
 from mobileplans.kit.clock import Clock
 from mobileplans.kit.es2plus import w3c_timestamp
@@ -271,3 +271,18 @@ class CallbackSender:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+async def outbox_listing(
+    session: AsyncSession, statuses: Sequence[str] = ("pending", "failed")
+) -> list[CallbackRead]:
+    """The outbox's rows in ``statuses``, oldest first (``mobileplans smdp callbacks``)."""
+    return [_read(r) for r in await repository.callbacks_in(session, statuses)]
+
+
+def _read(row: Any) -> CallbackRead:
+    return CallbackRead(
+        id=row.id, iccid=row.iccid, notification_point_id=int(row.body["notificationPointId"]),
+        status=row.status, attempts=row.attempts, created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at, last_error=row.last_error, url=row.url,
+    )  # fmt: skip

@@ -164,3 +164,17 @@ class ProfileCount(ApiModel):
     profile_type: str
     state: ProfileState
     count: int
+
+
+class CallbackRead(ApiModel):
+    """One row of the callback outbox, for ``mobileplans smdp callbacks``."""
+
+    id: int
+    iccid: str
+    notification_point_id: int
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    last_error: str | None
+    url: str
