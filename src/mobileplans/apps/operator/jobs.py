@@ -1,4 +1,5 @@
-"""Background work of the operator app: releasing delayed eSIM profiles when due."""
+"""Background work of the operator app: releasing delayed eSIM profiles when due, and giving
+back profiles a lost ``downloadOrder`` answer linked (D245)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 
 from mobileplans.apps.operator.state import OperatorState
 from mobileplans.db.transactions import Transactions
+from mobileplans.domains.purchase.reconcile import reconcile_lost_orders
 from mobileplans.domains.purchase.release import release_due_orders
 
 log = logging.getLogger(__name__)
@@ -15,7 +17,8 @@ RELEASE_INTERVAL_SECONDS = 2.0
 
 
 async def release_forever(state: OperatorState, interval: float = RELEASE_INTERVAL_SECONDS) -> None:
-    """Every ``interval`` seconds, release the delayed profiles that are due (spec 1.6).
+    """Every ``interval`` seconds, release the delayed profiles that are due (spec 1.6),
+    then replay the lost ``downloadOrder`` answers that are due (D245).
 
     The job is the edge: it hands the round a ``Transactions`` (short steps, no session
     held across the ES2+ calls) and the driver's reads, so that a round with nothing due
@@ -29,4 +32,11 @@ async def release_forever(state: OperatorState, interval: float = RELEASE_INTERV
                 log.info("released %s delayed eSIM profile(s)", released)
         except Exception:  # keep the loop alive; the next round retries
             log.exception("releasing delayed profiles failed")
+        try:
+            settled = await reconcile_lost_orders(tx, state.es2plus, state.clock.now(),
+                                                  reads=state.reads)  # fmt: skip
+            if settled:
+                log.info("settled %s order(s) whose downloadOrder answer was lost", settled)
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("giving back profiles of lost downloadOrder answers failed")
         await asyncio.sleep(interval)

@@ -106,6 +106,8 @@ class MoOrder(Base):
     activation_code: Mapped[str | None] = mapped_column(Text)
     download_delay_minutes: Mapped[int] = mapped_column(Integer, default=0)
     release_due_at: Mapped[datetime | None]
+    # a failed order whose downloadOrder answer may have been lost: replay due (D245)
+    reconcile_due_at: Mapped[datetime | None] = mapped_column(index=True)
     failure: Mapped[str | None] = mapped_column(Text)
     callback: Mapped[dict[str, Any] | None]  # the mp-callback block the confirmation hands out
     created_at: Mapped[datetime]

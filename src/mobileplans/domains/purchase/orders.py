@@ -56,6 +56,7 @@ from mobileplans.kit.clock import Clock
 from mobileplans.kit.esim import ActivationCode, ActivationCodeError
 
 STALE_AFTER = timedelta(minutes=2)
+RECONCILE_FIRST = timedelta(seconds=5)  # a lost downloadOrder answer is replayed after (D245)
 SETTLE_POLLS = 150
 SETTLE_INTERVAL = 0.1
 
@@ -159,7 +160,7 @@ async def place_order(
             es2, drive, request.eid, request.plan, request.download_delay
         )
     except Es2PlusError as exc:
-        return await fail(tx, drive, clock, exc)
+        return await fail(tx, drive, clock, exc, reconcile=answer_maybe_lost(exc))
     return await record(tx, drive, clock, _new_profile(drive, profile), es2=es2, profile=profile)
 
 
@@ -366,8 +367,16 @@ def failure_status(exc: Exception) -> MoDirectStatus:
     return MoDirectStatus.SERVICE_ERROR
 
 
-async def fail(tx: Transactions, drive: Drive, clock: Clock, exc: Exception) -> OrderRead:
-    """Mark the order ``failed`` with the failure callback; nothing is credited."""
+def answer_maybe_lost(exc: Es2PlusError) -> bool:
+    """``downloadOrder`` unanswered: the SM-DP+ may have linked a profile we never saw."""
+    return isinstance(exc, Es2PlusUnavailable) and exc.function == "downloadOrder"
+
+
+async def fail(
+    tx: Transactions, drive: Drive, clock: Clock, exc: Exception, *, reconcile: bool = False
+) -> OrderRead:
+    """Mark the order ``failed`` with the failure callback; nothing is credited. With
+    ``reconcile``, the lost-answer pass replays its ``downloadOrder`` soon (D245)."""
     request = drive.request
     meta = callbacks.failure_meta(
         failure_status(exc),
@@ -377,7 +386,9 @@ async def fail(tx: Transactions, drive: Drive, clock: Clock, exc: Exception) -> 
     callback = callbacks.failure(request.api, meta, transaction_id=request.transaction_id)
     try:
         async with tx.step() as session:
-            return await finish(session, drive, clock.now(), OrderStatus.FAILED,
-                                failure=str(exc)[:500], callback=callback.wire())  # fmt: skip
+            now = clock.now()
+            due = now + RECONCILE_FIRST if reconcile else None
+            return await finish(session, drive, now, OrderStatus.FAILED, failure=str(exc)[:500],
+                                callback=callback.wire(), reconcile_due_at=due)  # fmt: skip
     except OrderRaced:
         return await settled(tx, drive.order.id)

@@ -112,6 +112,41 @@ async def due_releases(session: AsyncSession, now: datetime, limit: int) -> list
     return list((await session.scalars(query)).all())
 
 
+_FIRST_RECONCILE_DUE = select(func.min(MoOrder.reconcile_due_at).label("due"))
+
+
+async def first_reconcile_due(reads: Reads) -> datetime | None:
+    """When the earliest lost-answer order is due for a replay (None: none waits, D245)."""
+    row = await reads.one(_FIRST_RECONCILE_DUE, {})
+    return row.due if row is not None else None
+
+
+async def due_reconciles(session: AsyncSession, now: datetime, limit: int) -> list[MoOrder]:
+    """Failed orders whose ``downloadOrder`` replay is due; rows other workers hold are
+    skipped."""
+    query = (
+        select(MoOrder)
+        .where(MoOrder.reconcile_due_at <= now)
+        .order_by(MoOrder.reconcile_due_at, MoOrder.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def set_reconcile_due(
+    session: AsyncSession, order_id: str, seen: datetime, due: datetime | None
+) -> bool:
+    """Move (or clear, ``None``) an order's replay time; CAS on the time this pass read."""
+    result = await session.execute(
+        update(MoOrder)
+        .where(MoOrder.id == order_id, MoOrder.reconcile_due_at == seen)
+        .values(reconcile_due_at=due)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 async def update_order(
     session: AsyncSession, order_id: str, *, expect_status: str, **values: Any
 ) -> bool:
