@@ -75,14 +75,18 @@ async def prepare(url: str, shape: Shape) -> Seeded:
 
 
 async def backend_pids(url: str) -> list[int]:
-    """Process ids of the console's PostgreSQL backends (application name ``console``)."""
+    """Process ids of the console's PostgreSQL backends (application name ``console`` in
+    the bench's database)."""
     engine = make_engine(url, process_name="bench")
     try:
         async with engine.connect() as conn:
             from sqlalchemy import text
 
             rows = await conn.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE application_name = 'console'")
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'console' "
+                    "AND datname = current_database()"  # other databases' consoles: not ours
+                )
             )
             return [int(r[0]) for r in rows]
     finally:
