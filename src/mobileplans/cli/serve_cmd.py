@@ -21,10 +21,11 @@ from mobileplans.cli.runtime import (
     fail,
     load_settings,
 )
-from mobileplans.config import Environment, OperatorAppConfig, OperatorSite, Settings
+from mobileplans.config import Environment, OperatorAppConfig, OperatorSite, Settings, UrlPolicy
 from mobileplans.db.engine import is_sqlite
 from mobileplans.db.session import make_sessionmaker
 from mobileplans.domains.smdp.config import SmdpConfig
+from mobileplans.kit import netguard
 from mobileplans.web.server import (
     Listener,
     listening_socket,
@@ -130,6 +131,7 @@ def serve(
         typer.echo(f"generated an admin token in {settings.data_dir / 'admin_token'}", err=True)
 
     async def main(sock: socket.socket | None, upgrade: bool) -> None:
+        netguard.enforce(strict=settings.url_policy == UrlPolicy.STRICT)  # D248
         async with database(settings, process_name=part, upgrade=upgrade, serving=True) as sessions:
             app = build_app(
                 part,

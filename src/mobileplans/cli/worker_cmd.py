@@ -26,11 +26,12 @@ from mobileplans.cli.runtime import (
     run_with_database,
 )
 from mobileplans.cli.tables import fitted_table
-from mobileplans.config import Settings
+from mobileplans.config import Settings, UrlPolicy
 from mobileplans.db.session import session_scope
 from mobileplans.domains.probe import scheduler
 from mobileplans.domains.probe import service as probe_service
 from mobileplans.domains.probe.schemas import ProbeRead, ProbeSettingsPatch, RunResult
+from mobileplans.kit import netguard
 from mobileplans.kit.clock import SystemClock
 from mobileplans.worker.loop import WorkerOptions, check, options_from, run_once, run_worker
 
@@ -117,6 +118,7 @@ def worker(
 
 async def _serve(settings: Settings, worker_id: str, options: WorkerOptions) -> None:
     """The worker until SIGTERM/SIGINT; the signal sets the stop event the loop watches."""
+    netguard.enforce(strict=settings.url_policy == UrlPolicy.STRICT)  # D248, this loop only
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

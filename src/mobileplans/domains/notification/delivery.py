@@ -68,6 +68,7 @@ from mobileplans.domains.notification.channels.webhook import (
 from mobileplans.domains.notification.channels.webhook import WebhookChannel
 from mobileplans.domains.notification.schemas import Channel
 from mobileplans.kit.clock import Clock
+from mobileplans.kit.netguard import guarded_connector
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ async def open_channels(
         async with tx.step() as session:
             return await repository.webhook_secret(session, operator_id)
 
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(connector=guarded_connector()) as http:
         logger = LogChannel()
         webhook = WebhookChannel(
             http, clock, secret_for, timeout_seconds=min(WEBHOOK_TIMEOUT, ceiling)

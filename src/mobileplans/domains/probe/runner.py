@@ -23,6 +23,7 @@ from mobileplans.domains.probe.kinds import KINDS, ProbeFailure, TlsSetting
 from mobileplans.domains.probe.kinds.base import elapsed_ms
 from mobileplans.domains.probe.schemas import ClaimedRun, Observation, Outcome, RunResult
 from mobileplans.kit.clock import Clock
+from mobileplans.kit.netguard import guarded_connector
 
 USER_AGENT = "mobileplans-prober/0.1"
 KEEPALIVE_SECONDS = 60.0
@@ -64,7 +65,7 @@ class ProbeRunner:
         self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> ProbeRunner:
-        connector = aiohttp.TCPConnector(
+        connector = guarded_connector(
             limit=self._concurrency,
             ttl_dns_cache=300,
             keepalive_timeout=KEEPALIVE_SECONDS,

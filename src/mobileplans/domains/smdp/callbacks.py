@@ -34,6 +34,7 @@ from mobileplans.domains.smdp.schemas import CallbackRead, PendingCallback
 from mobileplans.kit import es2plus as codec
 from mobileplans.kit.clock import Clock
 from mobileplans.kit.es2plus import w3c_timestamp
+from mobileplans.kit.netguard import guarded_connector
 from mobileplans.kit.urls import trusted_client_context
 
 __all__ = ["CallbackSender", "Retry", "enqueue", "progress", "progress_body", "w3c_timestamp"]
@@ -168,9 +169,9 @@ class CallbackSender:
         while True:
             self._wake.clear()
             try:
-                if await self.run_once():
+                claimed, due = await self._pass()
+                if claimed:
                     continue
-                due = await self._next_due()
             except Exception:  # the database is away: try again later
                 log.exception("callback outbox pass failed")
                 due = self.clock.now()
@@ -189,15 +190,21 @@ class CallbackSender:
     async def run_once(self) -> int:
         """Claim the due callbacks that are first of their ICCID, post them (no session
         open), record each outcome; the number claimed."""
+        return (await self._pass())[0]
+
+    async def _pass(self) -> tuple[int, datetime | None]:
+        """``run_once``, and when nothing was due, when something next will be (read in
+        the claim's transaction)."""
         now = self.clock.now()
         lease_until = now + timedelta(seconds=self.retry.lease)
         async with self.tx.step() as session:
             rows = await repository.claim_callbacks(
                 session, owner=self.owner, now=now, lease_until=lease_until, limit=self.batch
             )
+            due = None if rows else await repository.next_callback_due(session)
         if rows:
             await asyncio.gather(*(self._send(row) for row in rows))
-        return len(rows)
+        return len(rows), due
 
     async def _send(self, row: OutboxRow) -> None:
         body = codec.request_body(self.requester_identifier, row.call_id, row.body)
@@ -233,7 +240,7 @@ class CallbackSender:
     async def _post(self, url: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
         """POST one callback: (status, error text), status ``None`` on a network error."""
         if self._client is None or self._client.closed:
-            connector = aiohttp.TCPConnector(ssl=trusted_client_context())
+            connector = guarded_connector(ssl=trusted_client_context())
             self._client = aiohttp.ClientSession(timeout=self.timeout, connector=connector)
         headers = {"X-Admin-Protocol": codec.ADMIN_PROTOCOL}  # aiohttp's json= sets the type
         try:
