@@ -81,6 +81,7 @@ def serve_smdp(database_url: str, port: int, data_dir: Path) -> Iterator[subproc
     env = {
         **os.environ,
         "MP_DATABASE_URL": database_url,
+        "MP_URL_POLICY": "local",  # the operator stand-in is on loopback
         "MP_SMDP_CALLBACK_BACKOFF_SECONDS": "0.2",
         "MP_SMDP_CALLBACK_BACKOFF_MAX_SECONDS": "0.5",
         "MP_SMDP_CALLBACK_LEASE_SECONDS": "1",
