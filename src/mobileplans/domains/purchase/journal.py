@@ -5,7 +5,8 @@ troubleshooting. Events (``event`` column): ``launch``, ``launch-refused``, ``re
 ``signin``, ``signin-failed``, ``signup``, ``account-viewed``, ``plan-chosen``,
 ``checkout``, ``checkout-refused``, ``terms-accepted``, ``order-placed``, ``es2plus``
 (one per ES2+ call: function, functionCallIdentifier, outcome), ``order-fulfilled``,
-``order-failed``, ``profile-released``, ``download-progress``, ``callback`` (what the page
+``order-failed``, ``reconcile`` (a lost ``downloadOrder`` answer settled, D245),
+``profile-released``, ``download-progress``, ``callback`` (what the page
 handed to the app), ``cancelled``.
 """
 

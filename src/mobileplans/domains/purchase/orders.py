@@ -14,7 +14,8 @@ short transaction, and no session is open during an ES2+ call (docs/architecture
    replays at the SM-DP+ instead of reserving a second profile.
 3. *record*: create the line, credit the plan, store the callback, mark the order; or on
    any failure mark it ``failed`` (nothing credited, no line) and give a reserved profile
-   back to the SM-DP+ (``cancelOrder`` Available).
+   back to the SM-DP+ (``cancelOrder`` Available). An unanswered ``downloadOrder`` also
+   marks the order for ``reconcile`` (D245), which learns the ICCID by a replay.
 """
 
 from __future__ import annotations
