@@ -152,5 +152,5 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 PROBLEM_RESPONSES = problem_responses(400, 404)
 """Every API: bad input, unknown resource."""
-OPS_PROBLEM_RESPONSES = problem_responses(400, 401, 403, 404, 409)
+OPS_PROBLEM_RESPONSES = problem_responses(400, 401, 403, 404, 409, 429)
 """The operations API (admin token or an API credential; state machines)."""

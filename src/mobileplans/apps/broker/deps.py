@@ -4,17 +4,20 @@ runs a plain ``def`` dependency in its thread pool (a thread hand-off per reques
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.apps.broker.ratelimit import TokenFailureLimiter, TooManyTokenFailures
 from mobileplans.apps.broker.state import BrokerState
 from mobileplans.db.session import session_scope
 from mobileplans.domains.access import service as access_service
 from mobileplans.domains.access.service import Party
+from mobileplans.domains.audit import service as audit_service
 from mobileplans.errors import Unauthorized
 
 
@@ -56,8 +59,54 @@ async def get_config_session(state: State) -> AsyncIterator[AsyncSession]:
 ConfigSession = Annotated[AsyncSession, Depends(get_config_session, scope="function")]
 
 
+def token_failures(request: Request) -> TokenFailureLimiter:
+    """This app's limiter (one per app, made on first use)."""
+    limiter: TokenFailureLimiter | None = getattr(request.app.state, "token_failures", None)
+    if limiter is None:
+        limiter = request.app.state.token_failures = TokenFailureLimiter()
+    return limiter
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _check_not_limited(state: BrokerState, request: Request) -> None:
+    """429 while this client IP's bucket of token failures is empty (D249)."""
+    wait = token_failures(request).retry_after(client_ip(request), state.clock.now().timestamp())
+    if wait is not None:
+        raise TooManyTokenFailures(
+            f"too many wrong tokens from this address; retry in {wait} s", retry_after=wait
+        )
+
+
+async def _reject(state: BrokerState, request: Request, token: str, detail: str) -> NoReturn:
+    """Count a wrong token against the client IP, audit it (D250), answer 401.
+
+    The audit row holds the first 12 hex digits of the token's SHA-256, never the token."""
+    ip, now = client_ip(request), state.clock.now()
+    token_failures(request).failed(ip, now.timestamp())
+    async with session_scope(state.sessions) as session:
+        audit_service.record(
+            session,
+            actor=f"broker:{ip}"[:120],
+            action="broker.token_rejected",
+            entity_type="broker_token",
+            entity_id=ip[:128],
+            before=None,
+            after={
+                "path": request.url.path[:200],
+                "method": request.method,
+                "tokenSha256Prefix": hashlib.sha256(token.encode()).hexdigest()[:12],
+            },
+            now=now,
+        )
+    raise Unauthorized(detail)
+
+
 async def require_admin(
     state: State,
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_mp_actor: Annotated[str | None, Header()] = None,
 ) -> str:
@@ -65,8 +114,9 @@ async def require_admin(
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("admin API needs 'Authorization: Bearer <admin token>'")
+    _check_not_limited(state, request)
     if not hmac.compare_digest(token.strip().encode(), state.admin_token.encode()):
-        raise Unauthorized("admin token is not valid")
+        await _reject(state, request, token.strip(), "admin token is not valid")
     actor = (x_mp_actor or "").strip()[:100]
     return f"admin:{actor}" if actor else "admin"
 
@@ -76,6 +126,7 @@ Admin = Annotated[str, Depends(require_admin)]
 
 async def require_party(
     state: State,
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_mp_actor: Annotated[str | None, Header()] = None,
 ) -> Party:
@@ -85,13 +136,14 @@ async def require_party(
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("the operations API needs 'Authorization: Bearer <token>'")
+    _check_not_limited(state, request)
     if hmac.compare_digest(token.encode(), state.admin_token.encode()):
         actor = (x_mp_actor or "").strip()[:100]
         return Party("platform", None, f"admin:{actor}" if actor else "admin")
     async with state.sessions() as session:  # a read: nothing to commit
         party = await access_service.authenticate(session, token)
     if party is None:
-        raise Unauthorized("token is not valid (unknown or revoked)")
+        await _reject(state, request, token, "token is not valid (unknown or revoked)")
     return party
 
 

@@ -30,7 +30,7 @@ from mobileplans.web.params import RowId
 from mobileplans.web.problems import problem_responses, validation_problem
 
 router = APIRouter(
-    prefix="/v1/admin", tags=["admin"], responses=problem_responses(400, 401, 404, 409)
+    prefix="/v1/admin", tags=["admin"], responses=problem_responses(400, 401, 404, 409, 429)
 )
 
 _SPEC_BODY = {
