@@ -173,3 +173,56 @@ async def test_enforce_in_a_task_is_scoped_to_it() -> None:
 
     assert await asyncio.create_task(command())
     assert not netguard.is_enforced()
+
+
+async def test_the_mo_api_client_is_guarded_when_the_policy_is_enforced(
+    target: tuple[int, list[str]],
+) -> None:
+    """A real platform client, as ``serve``/``worker run`` build it inside their loop."""
+    from mobileplans.domains.balance.mo_client import MoApiClient
+
+    port, hits = target
+
+    async def call(strict: bool) -> tuple[str, str]:
+        netguard.enforce(strict=strict)
+        client = MoApiClient(timeout_seconds=5)
+        try:
+            result = await client.get_balances(
+                f"http://127.0.0.1:{port}/mo/", "8901000000000000001", transaction_id="t-1"
+            )
+        finally:
+            await client.close()
+        return result.outcome, result.detail
+
+    outcome, detail = await asyncio.create_task(call(True))
+    assert outcome == "connect_error"
+    assert "server-side request forgery" in detail
+    assert hits == []
+    await asyncio.create_task(call(False))
+    assert len(hits) == 1
+
+
+def test_every_outgoing_aiohttp_client_is_built_with_the_guard() -> None:
+    """No ``aiohttp.TCPConnector(`` and no ``aiohttp.ClientSession(`` without a connector
+    anywhere in the package but kit/netguard.py (D251)."""
+    import ast
+    from pathlib import Path
+
+    import mobileplans
+
+    root = Path(mobileplans.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.name == "netguard.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            name = ast.unparse(node.func)
+            unguarded = name == "aiohttp.TCPConnector" or (
+                name == "aiohttp.ClientSession"
+                and not any(k.arg == "connector" for k in node.keywords)
+            )
+            if unguarded:
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []
