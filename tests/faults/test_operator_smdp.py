@@ -88,7 +88,8 @@ def side_operator(stack: Stack, proxy: ProxyThread, data_dir: Path) -> Iterator[
     }
     config_file = data_dir / "side-operator.json"
     config_file.write_text(json.dumps(config))
-    env = {**os.environ, "MP_DATABASE_URL": database_url(data_dir)}
+    # Loopback URLs (the proxy): the local policy, as up keeps it in its own data directory.
+    env = {**os.environ, "MP_DATABASE_URL": database_url(data_dir), "MP_URL_POLICY": "local"}
     command = [sys.executable, "-m", "mobileplans.cli.main", "serve", "operator"]
     process = subprocess.Popen(
         [
