@@ -1,5 +1,6 @@
 """The console in Debian's Chromium on a real socket: sign in as platform (the overview,
-its sorting and one htmx refresh of it, a phone-sized overview, /status and its feed) and
+its server-side filter, its sorting and one htmx refresh of it, a phone-sized overview,
+/status and its feed) and
 as an operator (its own pages; every page of another operator is 404: operator, onboarding,
 SLA, conformance run, .ics feed, incident, maintenance window; an SLA statement
 downloaded as CSV). Fails on any console error and on any request leaving 127.0.0.1;
@@ -58,15 +59,24 @@ async def test_platform_signs_in_and_reads_the_overview_and_status(
         async with page.expect_response(f"{served}/overview/rows?sort=name"):
             await page.evaluate("htmx.ajax('GET', '/overview/rows?sort=name', '#overview')")
         await page.locator("#overview .card").first.wait_for()
-        await page.fill("#filter", "bravo")
-        assert await page.locator(".card:not(.hidden)").count() == 1
-        await page.fill("#filter", "")
+        async with page.expect_response(f"{served}/overview/rows?sort=name&q=bravo"):
+            await page.fill("#filter", "bravo")  # the server filters, after a short pause
+        await page.locator("#poll[hx-get*='q=bravo']").wait_for()
+        assert await page.locator(".card").count() == 1
+        assert "showing 1–1 of 1" in await page.inner_text("#overview .updated")
+        async with page.expect_response(f"{served}/overview/rows?sort=name&q="):
+            await page.fill("#filter", "")
+        await page.locator("#poll[hx-get='/overview/rows?sort=name']").wait_for()
+        assert await page.locator(".card").count() == 3
         await screenshot(page, tmp_path, "overview")
 
-        await page.click("nav.sort >> text=phase")
-        await page.wait_for_url(f"{served}/?sort=phase")
-        poll = await page.get_attribute("#overview", "hx-get")
-        assert poll == "/overview/rows?sort=phase"  # what the 15 s polling asks for
+        async with page.expect_response(f"{served}/overview/rows?sort=name&q=mobile"):
+            await page.fill("#filter", "mobile")
+        await page.locator("#poll[hx-get*='q=mobile']").wait_for()
+        await page.click("nav.sort >> text=phase")  # a page load, the filter kept
+        await page.wait_for_url(f"{served}/?sort=phase&q=mobile")
+        poll = await page.get_attribute("#poll", "hx-get")
+        assert poll == "/overview/rows?sort=phase&q=mobile"  # what the 15 s polling asks for
         async with page.expect_response(f"{served}{poll}"):
             await page.evaluate(f"htmx.ajax('GET', '{poll}', '#overview')")
         assert "sorted by phase" in await page.inner_text("#overview .updated")

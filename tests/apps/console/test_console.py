@@ -1,17 +1,25 @@
 """The console in-process: sign-in/out, isolation, CSRF, headers, expiry, rate limit,
-overview, operator page, status page and its Atom feed (issue #10)."""
+overview (paged, filtered, sorted), operator page, status page and its Atom feed (issue #10)."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import insert, select, update
 
+from mobileplans.apps.console import views
 from mobileplans.apps.console.session import MAX_AGE_SECONDS
-from mobileplans.db.models import AuditEntry
+from mobileplans.config import Settings
+from mobileplans.db.models import AuditEntry, Probe, ProbeResult
+from mobileplans.db.session import session_scope
+from mobileplans.domains.incident.engine import Engine
+from mobileplans.domains.incident.notify import NotifyContext
+from mobileplans.domains.sla import service as sla_service
 from mobileplans.kit.clock import FrozenClock
 from tests.apps.console.conftest import (
     TOKEN,
@@ -203,3 +211,113 @@ async def test_sla_statements_download_as_json_and_refuse_a_bad_period(
     assert bad.status_code == 400
     assert "not a real month" in bad.text
     assert bad.headers["content-type"].startswith("text/html")
+
+
+async def _partner_incident(sessions: Sessions, clock: FrozenClock, operator_id: str) -> None:
+    """The operator's probes failing alone: the engine opens a partner incident for it."""
+    async with session_scope(sessions) as session:
+        await session.execute(
+            update(Probe).where(Probe.operator_id == operator_id).values(consecutive_failures=2)
+        )
+    engine = Engine(NotifyContext(list(Settings().platform_contacts)))
+    async with session_scope(sessions) as session:
+        await engine.evaluate(session, clock.now())
+
+
+async def _failures(sessions: Sessions, clock: FrozenClock, operator_id: str) -> None:
+    async with session_scope(sessions) as session:
+        probes = (
+            await session.scalars(select(Probe).where(Probe.operator_id == operator_id))
+        ).all()
+        rows = [
+            {
+                "probe_id": p.id,
+                "operator_id": p.operator_id,
+                "environment": p.environment,
+                "kind": p.kind,
+                "scheduled_at": clock.now() - timedelta(seconds=10),
+                "started_at": clock.now() - timedelta(seconds=10),
+                "latency_ms": 5000.0,
+                "outcome": "timeout",
+                "status_code": None,
+            }
+            for p in probes
+        ]
+        await session.execute(insert(ProbeResult), rows)
+
+
+def _cards(html: str) -> list[str]:
+    return re.findall(r'<a href="/operators/(\w+)">', html)
+
+
+async def test_the_overview_shows_a_page_of_operators_with_prev_and_next(
+    client: httpx.AsyncClient,
+    sessions: Sessions,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await seed_operators(sessions, clock)
+    await sign_in(client, TOKEN)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    asked: list[set[str] | None] = []
+    report_all = sla_service.report_all
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs.get("operator_ids"))
+        return await report_all(*args, **kwargs)
+
+    monkeypatch.setattr(sla_service, "report_all", spy)
+    first = await client.get("/")
+    assert _cards(first.text) == ["alpha", "bravo"]
+    assert asked == [{"alpha", "bravo"}]  # the page's figures only
+    assert "showing 1–2 of 3 operators" in first.text
+    assert 'rel="next" href="/?sort=name&amp;page=2"' in first.text
+    assert 'rel="prev"' not in first.text
+    second = await client.get("/", params={"page": 2})
+    assert _cards(second.text) == ["charlie"]
+    assert "showing 3–3 of 3 operators" in second.text
+    assert 'rel="prev" href="/?sort=name"' in second.text
+    assert 'hx-get="/overview/rows?sort=name&amp;page=2"' in second.text  # the polling keeps it
+    past = await client.get("/", params={"page": 9})  # past the end: the last page
+    assert _cards(past.text) == ["charlie"]
+    for bad in ({"page": "0"}, {"q": "x" * 101}, {"sort": "size"}):
+        refused = await client.get("/overview/rows", params=bad)
+        assert refused.status_code == 400, bad
+        assert next(iter(bad)) in refused.text
+
+
+async def test_the_filter_is_server_side_and_kept_by_sorting_paging_and_polling(
+    client: httpx.AsyncClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    await seed_operators(sessions, clock)
+    await sign_in(client, TOKEN)
+    page = await client.get("/", params={"q": "BRAV"})  # a name, any case
+    assert _cards(page.text) == ["bravo"]
+    assert "showing 1–1 of 1 operators matching “BRAV”" in page.text
+    assert 'name="q" type="search" value="BRAV"' in page.text  # a GET form without JS
+    assert 'href="/?sort=phase&amp;q=BRAV"' in page.text
+    assert 'hx-get="/overview/rows?sort=name&amp;q=BRAV"' in page.text
+    rows = await client.get("/overview/rows", params={"q": "charlie mobile", "sort": "phase"})
+    assert _cards(rows.text) == ["charlie"]  # every word, of the id or the name
+    assert 'hx-get="/overview/rows?sort=phase&amp;q=charlie+mobile"' in rows.text
+    none = await client.get("/overview/rows", params={"q": "delta"})
+    assert _cards(none.text) == []
+    assert "No operator matches “delta”." in none.text
+
+
+async def test_sorts_by_figures_order_every_operator_before_paging(
+    client: httpx.AsyncClient,
+    sessions: Sessions,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await seed_operators(sessions, clock)
+    await sign_in(client, TOKEN)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    await _failures(sessions, clock, "charlie")
+    worst = await client.get("/", params={"sort": "availability"})
+    assert _cards(worst.text) == ["charlie", "alpha"]  # the least available first
+    await _partner_incident(sessions, clock, "bravo")
+    busiest = await client.get("/", params={"sort": "incidents"})
+    assert _cards(busiest.text) == ["bravo", "alpha"]
+    assert "Open incidents" in busiest.text

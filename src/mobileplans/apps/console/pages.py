@@ -4,6 +4,7 @@ every page with what the templates share (the operator's pages are in ``operator
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,6 +20,7 @@ from mobileplans.errors import BadRequest, NotFound
 
 router = APIRouter()
 POLL_SECONDS = 15
+MAX_FILTER = 100
 
 
 def bars_24h(title: str, hours: list[BucketRead]) -> Markup:
@@ -89,34 +91,80 @@ def page(
 
 @router.get("/")
 async def home(
-    request: Request, state: State, session: Session, sort: str = views.DEFAULT_SORT
+    request: Request,
+    state: State,
+    session: Session,
+    sort: str = views.DEFAULT_SORT,
+    q: str = "",
+    page: int = 1,
 ) -> Response:
-    """The platform's overview of every operator (spec 5); an operator's user lands on
-    its own operator page."""
+    """The platform's overview of the operators (spec 5), a page of them at a time
+    (``sort``, then the ``q`` filter, then ``page``); an operator's user lands on its own
+    operator page."""
     if not session.party.is_platform:
         return RedirectResponse(f"/operators/{session.operator_id}", status_code=303)
-    return await _overview(request, state, session, "overview.html", sort)
+    return await _overview(request, state, session, "overview.html", sort, q, page)
 
 
 @router.get("/overview/rows")
 async def overview_rows(
-    request: Request, state: State, session: Session, sort: str = views.DEFAULT_SORT
+    request: Request,
+    state: State,
+    session: Session,
+    sort: str = views.DEFAULT_SORT,
+    q: str = "",
+    page: int = 1,
 ) -> Response:
-    """The overview's cards alone: what htmx polls every 15 s (keeping ``sort``)."""
+    """The overview's cards alone: what htmx polls every 15 s and what the filter asks
+    for (keeping ``sort``, ``q`` and ``page``)."""
     if not session.party.is_platform:
         raise NotFound("page not found")
-    return await _overview(request, state, session, "_overview_rows.html", sort)
+    return await _overview(request, state, session, "_overview_rows.html", sort, q, page)
+
+
+def overview_query(sort: str, q: str, page: int) -> str:
+    """The query string of an overview URL (the defaults left out but ``sort``)."""
+    params: dict[str, str | int] = {"sort": sort}
+    if q:
+        params["q"] = q
+    if page > 1:
+        params["page"] = page
+    return urlencode(params)
 
 
 async def _overview(
-    request: Request, state: ConsoleState, session: ConsoleSession, template: str, sort: str
+    request: Request,
+    state: ConsoleState,
+    session: ConsoleSession,
+    template: str,
+    sort: str,
+    q: str,
+    number: int,
 ) -> Response:
     if sort not in views.SORTS:
         raise BadRequest(f"sort is one of {', '.join(views.SORTS)}", field="sort")
+    if number < 1:
+        raise BadRequest("page is a whole number from 1", field="page")
+    if len(q) > MAX_FILTER:
+        raise BadRequest(f"q is at most {MAX_FILTER} characters", field="q")
     now = state.clock.now()
     async with session_scope(state.sessions) as db:
-        rows = views.sort_rows(await views.overview(db, session.party, now), sort)
-    return page(request, state, template, session, rows=rows, now=now, sort=sort, sorts=views.SORTS)
+        found = await views.overview_page(
+            db, session.party, now, sort=sort, q=q.strip(), page=number
+        )
+    return page(
+        request,
+        state,
+        template,
+        session,
+        rows=found.rows,
+        paging=found,
+        now=now,
+        sort=sort,
+        q=q.strip(),
+        sorts=views.SORTS,
+        query=overview_query,
+    )
 
 
 @router.get("/status")

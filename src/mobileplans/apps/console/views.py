@@ -80,21 +80,107 @@ DEFAULT_SORT = "name"
 PHASES = [p.value for p in OnboardingPhase]
 
 
-def sort_rows(rows: list[OperatorRow], sort: str) -> list[OperatorRow]:
+PAGE_SIZE = 50
+
+
+@dataclass
+class OverviewPage:
+    """One page of the overview: its cards, and where it stands among the operators that
+    match the filter (``first``/``last``: 1-based positions; 0 when none matches)."""
+
+    rows: list[OperatorRow]
+    total: int
+    page: int
+    pages: int
+    first: int
+    last: int
+
+
+def matches(spec: OperatorSpec, q: str) -> bool:
+    """The filter: every word of ``q`` is in the operator's id or name (case-insensitive)."""
+    text = f"{spec.id} {spec.brand_name}".casefold()
+    return all(word in text for word in q.casefold().split())
+
+
+def order(
+    specs: list[OperatorSpec],
+    sort: str,
+    availability: dict[str, float | None],
+    incidents: dict[str, int],
+) -> list[OperatorSpec]:
     """The overview's order (``SORTS``); the operator's name breaks ties."""
 
-    def key(row: OperatorRow) -> tuple[float | str, ...]:
-        name = row.spec.brand_name.casefold()
+    def key(spec: OperatorSpec) -> tuple[float | str, ...]:
+        name = spec.brand_name.casefold()
         if sort == "phase":
-            return (PHASES.index(row.spec.onboarding_phase.value), name)
+            return (PHASES.index(spec.onboarding_phase.value), name)
         if sort == "availability":  # no figure yet sorts last
-            value = row.mtd_availability
+            value = availability.get(spec.id)
             return (1.0 if value is None else 0.0, 0.0 if value is None else value, name)
         if sort == "incidents":
-            return (-len(row.incidents), name)
-        return (name, row.spec.id)
+            return (-incidents.get(spec.id, 0), name)
+        return (name, spec.id)
 
-    return sorted(rows, key=key)
+    return sorted(specs, key=key)
+
+
+async def overview_page(
+    session: AsyncSession,
+    party: Party,
+    now: datetime,
+    *,
+    sort: str = DEFAULT_SORT,
+    q: str = "",
+    page: int = 1,
+    size: int | None = None,
+) -> OverviewPage:
+    """The operators the party sees matching ``q``, in ``sort`` order, cut to page ``page``
+    (past the last page: the last one); the figures of the cards are computed for that page
+    only. The sort keys are cheap for all (D253): open incidents counted from one list,
+    availability from the UTC month's day rollups."""
+    specs = [
+        o
+        for o in await registry_service.list_operators(session)
+        if party.sees(o.id) and matches(o, q)
+    ]
+    availability: dict[str, float | None] = {}
+    incidents: dict[str, int] = defaultdict(int)
+    if sort == "availability":
+        availability = await _month_availability(session, now)
+    if sort == "incidents":
+        for incident in await incident_service.list_for(
+            session, party, operator_id=None, status=None, open_only=True
+        ):
+            if incident.operator_id is not None:
+                incidents[incident.operator_id] += 1
+    ordered = order(specs, sort, availability, incidents)
+    size = size or PAGE_SIZE
+    pages = max(1, -(-len(ordered) // size))
+    page = min(page, pages)
+    chosen = ordered[(page - 1) * size : page * size]
+    rows = await overview(session, party, now, specs=chosen) if chosen else []
+    first = (page - 1) * size + 1 if chosen else 0
+    return OverviewPage(
+        rows, len(ordered), page, pages, first, first + len(chosen) - 1 if chosen else 0
+    )
+
+
+async def _month_availability(session: AsyncSession, now: datetime) -> dict[str, float | None]:
+    """Each operator's availability over its production probes since the UTC month began,
+    from day buckets (rollups: one statement): the sort key only (D253)."""
+    probes = [p for p in await probe_service.list_probes(session) if p.environment == "production"]
+    days = await sla_service.probe_buckets(
+        session, [p.id for p in probes], end=now, grain="day", count=now.day, percentiles=False
+    )
+    tallies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for probe in probes:
+        for bucket in days[probe.id]:
+            tallies[probe.operator_id][0] += bucket.probes
+            tallies[probe.operator_id][1] += bucket.failures
+    return {
+        op: 100.0 * (total - failed) / total if total else None
+        for op, (total, failed) in tallies.items()
+    }
 
 
 def merge_buckets(series: list[list[BucketRead]]) -> list[BucketRead]:
@@ -120,13 +206,21 @@ async def next_deadline(session: AsyncSession, party: Party, incident: IncidentR
 
 
 async def overview(
-    session: AsyncSession, party: Party, now: datetime, *, only: str | None = None
+    session: AsyncSession,
+    party: Party,
+    now: datetime,
+    *,
+    only: str | None = None,
+    specs: list[OperatorSpec] | None = None,
 ) -> list[OperatorRow]:
-    """Every operator the party sees (``only``: one of them), with its probes, the last 24
+    """Every operator the party sees (``only``: one of them; ``specs``: those, in that
+    order, e.g. a page of the overview), with its probes, the last 24
     hours by hour and 90 days by day (production probes; staging ones for an operator
     not probed in production yet), month-to-date SLA figures, open
     incidents and the next maintenance."""
-    if only is None:
+    if specs is not None:
+        specs = [o for o in specs if party.sees(o.id)]
+    elif only is None:
         specs = [o for o in await registry_service.list_operators(session) if party.sees(o.id)]
     else:  # one operator: not every operator's configuration validated to keep one
         specs = [await registry_service.get_operator(session, only)] if party.sees(only) else []
@@ -168,7 +262,9 @@ async def _month_to_date(
 ) -> None:
     if not rows:
         return
-    report = await sla_service.report_all(session, now=now, operator_id=only)
+    report = await sla_service.report_all(
+        session, now=now, operator_id=only, operator_ids=set(rows)
+    )
     tallies: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     for item in report.statements:
         s = item.statement

@@ -7,7 +7,7 @@ Periods are read in the operator's time zone (``timezone`` in the operator regis
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -172,9 +172,11 @@ async def report_all(
     kind: str | None = None,
     now: datetime | None = None,
     operator_id: str | None = None,
+    operator_ids: Collection[str] | None = None,
 ) -> SlaReport:
     """Statements for every probe of every operator (``operator_id``: of that operator
-    only, none when it has no probe), each period in its operator's zone (operators missing
+    only, none when it has no probe; ``operator_ids``: of those operators only, e.g. one
+    page of the console's overview), each period in its operator's zone (operators missing
     from the registry are read in UTC); see :func:`report`."""
     now = now or datetime.now(UTC)
     _check_kind(kind)
@@ -184,6 +186,8 @@ async def report_all(
             session, operator_id=operator_id, environment=environment, kind=kind
         )
     )
+    if operator_ids is not None:
+        probes = [p for p in probes if p.operator_id in operator_ids]
     cache: dict[str, Period] = {}
 
     def period_of(operator_id: str) -> Period:
