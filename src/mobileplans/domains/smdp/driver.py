@@ -52,7 +52,8 @@ def _compiled(statement: Any, dialect: Dialect) -> _Compiled:
     names = tuple(sql.positiontup or ())
     binds = tuple(sql.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
     defaults = {n: sql.binds[n].value for n in names}
-    columns = [] if isinstance(statement, Insert | Update) else list(statement.selected_columns)
+    dml = isinstance(statement, Insert | Update)  # an INSERT/UPDATE: its RETURNING columns
+    columns = list(statement.exported_columns if dml else statement.selected_columns)
     results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     compiled = _Compiled(sql.string, names, binds, defaults, results)
     _COMPILED[key] = (statement, compiled)
@@ -107,6 +108,7 @@ def _on_driver(
 
 
 async def rows(session: AsyncSession, statement: Any, **params: Any) -> list[Any]:
+    """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, as processed tuples."""
     rows: list[Any] = await session.run_sync(_on_driver, statement, params, True)
     return rows
 

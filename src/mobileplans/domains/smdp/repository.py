@@ -481,22 +481,52 @@ async def add_callback(
     )  # fmt: skip
 
 
-def _claimable(outbox: Any, now: datetime) -> ColumnElement[bool]:
-    return and_(
-        outbox.c.status == OUTBOX_PENDING,
-        outbox.c.next_attempt_at <= now,
-        or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now),
-    )
+_AT: Final = _O.next_attempt_at.type
+_NOW: Final = bindparam("now", type_=_AT)
+_CLAIMABLE: Final = and_(
+    _O.status == OUTBOX_PENDING,
+    _O.next_attempt_at <= _NOW,
+    or_(_O.lease_expires_at.is_(None), _O.lease_expires_at < _NOW),
+)
 
 
-def _first_of_iccid(outbox: Any) -> ColumnElement[bool]:
+def _first_of_iccid() -> ColumnElement[bool]:
     """No earlier pending callback of the same ICCID (due, backing off or leased)."""
     earlier = _OUTBOX.alias("earlier")
     return ~(
         select(earlier.c.id)
-        .where(earlier.c.iccid == outbox.c.iccid, earlier.c.id < outbox.c.id,
+        .where(earlier.c.iccid == _O.iccid, earlier.c.id < _O.id,
                earlier.c.status == OUTBOX_PENDING)
         .exists()
+    )  # fmt: skip
+
+
+_FIRST_OF_ICCID: Final = _first_of_iccid()
+_CLAIM_CANDIDATES: Final = (
+    select(_O.id)
+    .where(_CLAIMABLE, _FIRST_OF_ICCID)
+    .order_by(_O.id)
+    .limit(bindparam("limit", type_=_O.attempts.type))
+    .with_for_update(skip_locked=True)
+)
+_LEASE_DUE: Final = case(
+    (and_(_O.lease_expires_at.is_not(None), _O.lease_expires_at > _O.next_attempt_at),
+     _O.lease_expires_at),
+    else_=_O.next_attempt_at,
+)  # fmt: skip
+_NEXT_DUE: Final = select(func.min(_LEASE_DUE)).where(_O.status == OUTBOX_PENDING, _FIRST_OF_ICCID)
+
+
+@functools.cache
+def _lease(count: int) -> Update:
+    """The compare-and-set that leases ``count`` candidates (``id0`` … ``id{count-1}``)."""
+    ids = [bindparam(f"id{n}", type_=_O.id.type) for n in range(count)]
+    return (
+        update(_OUTBOX)
+        .where(_O.id.in_(ids), _CLAIMABLE)
+        .values(lease_owner=bindparam("owner", type_=_O.lease_owner.type),
+                lease_expires_at=bindparam("lease_until", type_=_AT))
+        .returning(_O.id, _O.iccid, _O.url, _O.call_id, _O.body, _O.created_at, _O.attempts)
     )  # fmt: skip
 
 
@@ -508,25 +538,29 @@ async def claim_callbacks(
     order. Two statements in the caller's transaction: the candidates ``FOR UPDATE SKIP
     LOCKED`` (PostgreSQL; SQLite has one writer at a time), then the compare-and-set on
     them. (One ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` let
-    PostgreSQL evaluate the subquery more than once and lease more than ``n`` rows.)"""
-    candidates = (
-        select(_O.id)
-        .where(_claimable(_OUTBOX, now), _first_of_iccid(_OUTBOX))
-        .order_by(_O.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list((await session.scalars(candidates)).all())
-    if not ids:
+    PostgreSQL evaluate the subquery more than once and lease more than ``n`` rows.)
+    Prebuilt Core statements on the driver connection, like the request paths (D256)."""
+    found = await driver.rows(session, _CLAIM_CANDIDATES, now=now, limit=limit)
+    if not found:
         return []
-    statement = (
-        update(_OUTBOX)
-        .where(_O.id.in_(ids), _claimable(_OUTBOX, now))
-        .values(lease_owner=owner, lease_expires_at=lease_until)
-        .returning(_O.id, _O.iccid, _O.url, _O.call_id, _O.body, _O.created_at, _O.attempts)
+    ids = {f"id{n}": row[0] for n, row in enumerate(found)}
+    leased = await driver.rows(
+        session, _lease(len(ids)), now=now, owner=owner, lease_until=lease_until, **ids
     )
-    rows = [OutboxRow(*r) for r in (await session.execute(statement)).all()]
-    return sorted(rows, key=lambda r: r.id)
+    return sorted((OutboxRow(*r) for r in leased), key=lambda r: r.id)
+
+
+@functools.cache
+def _finish(names: tuple[str, ...]) -> Update:
+    """Record an attempt setting the columns ``names`` (built once per set)."""
+    values: dict[str, Any] = {n: bindparam(f"new_{n}", type_=_O[n].type) for n in names}
+    return (
+        update(_OUTBOX)
+        .where(_O.id == bindparam("the_id", type_=_O.id.type),
+               _O.lease_owner == bindparam("owner", type_=_O.lease_owner.type),
+               _O.status == OUTBOX_PENDING)
+        .values(attempts=_O.attempts + 1, lease_owner=None, lease_expires_at=None, **values)
+    )  # fmt: skip
 
 
 async def finish_callback(
@@ -534,24 +568,16 @@ async def finish_callback(
 ) -> bool:
     """Record an attempt of a leased callback (``values``: status, next_attempt_at, …);
     ``False`` if ``owner`` no longer holds it (its lease ran out and was taken over)."""
-    statement = (
-        update(_OUTBOX)
-        .where(_O.id == callback_id, _O.lease_owner == owner, _O.status == OUTBOX_PENDING)
-        .values(attempts=_O.attempts + 1, lease_owner=None, lease_expires_at=None, **values)
-        .returning(_O.id)
-    )
-    return (await session.execute(statement)).first() is not None
+    params = {f"new_{name}": value for name, value in values.items()}
+    statement = _finish(tuple(sorted(values)))
+    return await driver.change(session, statement, the_id=callback_id, owner=owner, **params) == 1
 
 
 async def next_callback_due(session: AsyncSession) -> datetime | None:
     """When a callback can next be claimed: the earliest of the first pending callback of
     each ICCID, at its ``next_attempt_at`` or when its lease runs out (``None``: nothing
     pending)."""
-    lease = _O.lease_expires_at
-    due = case((and_(lease.is_not(None), lease > _O.next_attempt_at), lease),
-               else_=_O.next_attempt_at)  # fmt: skip
-    query = select(func.min(due)).where(_O.status == OUTBOX_PENDING, _first_of_iccid(_OUTBOX))
-    found: datetime | None = await session.scalar(query)
+    found: datetime | None = (await driver.rows(session, _NEXT_DUE))[0][0]
     return found
 
 
