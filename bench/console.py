@@ -105,19 +105,21 @@ def start_console(
     return server
 
 
-PAGES = ("healthz", "status", "overview", "rows", "operator", "operator-self")
+PAGES = ("healthz", "status", "overview", "rows", "sorted", "operator", "operator-self")
 
 
 def plan(seeded: Seeded, pages: list[str]) -> list[tuple[Series, str | None]]:
     """What is measured, and a text each answer must hold (the page really is at scale)."""
     op = seeded.measured_operator
-    last = seeded.operators[-1]
+    every_one = f"of {len(seeded.operators)} operators"  # a page of them all (D253)
     every = {
         "healthz": (Series("healthz (floor)", "/healthz", "/healthz", "platform"), None),
         "status": (Series("status page", "/status", "/status", "platform"), "Broker"),
-        "overview": (Series("overview", "/", "/", "platform"), last),
+        "overview": (Series("overview", "/", "/", "platform"), every_one),
         "rows": (Series("overview rows (15-s poll)", "/overview/rows", "/overview/rows",
-                        "platform"), last),
+                        "platform"), every_one),
+        "sorted": (Series("overview by availability", "/?sort=availability", "/",
+                          "platform"), every_one),
         "operator": (Series("operator page", f"/operators/{op}", "/operators/{operator_id}",
                             "platform"), op),
         "operator-self": (Series("operator page", f"/operators/{op}", "/operators/{operator_id}",

@@ -262,8 +262,9 @@ async def _month_to_date(
 ) -> None:
     if not rows:
         return
+    zones = {o: row.spec.timezone for o, row in rows.items()}
     report = await sla_service.report_all(
-        session, now=now, operator_id=only, operator_ids=set(rows)
+        session, now=now, operator_id=only, operator_ids=set(rows), zones=zones
     )
     tallies: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     for item in report.statements:

@@ -7,7 +7,7 @@ Periods are read in the operator's time zone (``timezone`` in the operator regis
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -173,14 +173,17 @@ async def report_all(
     now: datetime | None = None,
     operator_id: str | None = None,
     operator_ids: Collection[str] | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> SlaReport:
     """Statements for every probe of every operator (``operator_id``: of that operator
     only, none when it has no probe; ``operator_ids``: of those operators only, e.g. one
-    page of the console's overview), each period in its operator's zone (operators missing
-    from the registry are read in UTC); see :func:`report`."""
+    page of the console's overview), each period in its operator's zone (``zones``: the
+    operators' time zones when the caller has them; operators missing from the registry are
+    read in UTC); see :func:`report`."""
     now = now or datetime.now(UTC)
     _check_kind(kind)
-    zones = await _zones(session, operator_id)
+    if zones is None:
+        zones = await _zones(session, operator_id)
     probes = list(
         await repository.probes(
             session, operator_id=operator_id, environment=environment, kind=kind
