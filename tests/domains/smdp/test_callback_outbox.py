@@ -207,3 +207,46 @@ class TestTwoSenders:
         assert len(calls) == len(set(calls)) == 18
         assert order(server) == {iccid: [1, 3, 4] for iccid in iccids}
         assert a.delivered + b.delivered == 18
+
+
+class TestDriverStatements:
+    """The claim and the record run as prebuilt statements on the driver connection (D256):
+    the values come back typed as the ORM reads them, and the lease is what the ORM sees."""
+
+    async def test_claim_returns_typed_rows_and_leases_them(
+        self, sessions: Sessions, clock: FrozenClock
+    ) -> None:
+        url = "http://127.0.0.1:9/cb"
+        await write(sessions, clock, *six(url))
+        now = clock.now()
+        until = now + timedelta(seconds=60)
+        async with Transactions(sessions).step() as session:
+            claimed = await repository.claim_callbacks(
+                session, owner="smdp-a", now=now, lease_until=until, limit=10
+            )
+        assert [(r.iccid, r.body["notificationPointId"]) for r in claimed] == [
+            (ICCIDS[0], 1), (ICCIDS[1], 1)
+        ]  # fmt: skip
+        assert claimed[0].body == callback(url).body
+        assert claimed[0].created_at == now
+        assert claimed[0].attempts == 0
+        leased = {r.id: r for r in await rows(sessions)}
+        for row in claimed:
+            assert leased[row.id].lease_owner == "smdp-a"
+            assert leased[row.id].lease_expires_at == until
+        async with Transactions(sessions).step() as session:
+            again = await repository.claim_callbacks(
+                session, owner="smdp-b", now=now, lease_until=until, limit=10
+            )
+            assert again == []
+            assert await repository.next_callback_due(session) == until
+            taken = await repository.finish_callback(
+                session, claimed[0].id, owner="smdp-b", values={"status": "delivered"}
+            )
+            done = await repository.finish_callback(
+                session, claimed[0].id, owner="smdp-a",
+                values={"status": "delivered", "delivered_at": now, "last_error": None},
+            )  # fmt: skip
+        assert (taken, done) == (False, True)
+        finished = {r.id: r for r in await rows(sessions)}[claimed[0].id]
+        assert (finished.status, finished.attempts, finished.lease_owner) == ("delivered", 1, None)
