@@ -69,7 +69,9 @@ def create_app(
         return {"status": "ok", "operators": [s.operator_id for s in config.sites]}
 
     framework = MetricsMiddleware(api, app_name="operator")
-    app = BodyLimit(MoApiFastPath(framework, state))  # 413 above 1 MiB (D235)
+    # 413 above 1 MiB (D235) on everything that reads a body: the fast path answers only
+    # GETs and never reads one, so the limit sits behind it, off the GetBalance path.
+    app = MoApiFastPath(BodyLimit(framework), state)
     return OperatorApp(app, api, framework)
 
 
