@@ -95,7 +95,9 @@ def report(
     async def action(session: AsyncSession) -> str:
         env = environment.value
         if operator is None:
-            every = await service.report_all(session, environment=env, now=now, **query)
+            every = await service.report_all(
+                session, environment=env, now=now, period=period, start=start, end=end, kind=kind
+            )
             return render.render(every, fmt)
         result = await service.report(
             session, operator_id=operator, environment=env, now=now, **query
