@@ -37,6 +37,9 @@ def test_balances_bench_runs_tiny(tmp_path: Path) -> None:
     assert broker["paired"] == broker["ok"] == 80  # every answer paired with the stand-in's
     assert broker["unpaired"] == 0
     assert broker["standin_held_p99_ms"] >= 50.0  # the stand-in's delay, as it measured it
-    assert 0.0 < broker["added_p50_ms"] < broker["p50_ms"] - 50.0 + 1e-9
+    # each request's added time is its latency minus what the stand-in held it (>= its
+    # 50 ms delay, measured inside the stand-in, so a little less than the client sees):
+    # the stand-in's time is taken off, not nothing and not more than the latency
+    assert 0.0 < broker["added_p50_ms"] < broker["p50_ms"] - 45.0
     summary = document["summary"]
     assert summary["added_p99_ms_median"] == broker["added_p99_ms"]

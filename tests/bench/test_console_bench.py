@@ -37,6 +37,7 @@ def test_console_bench_runs_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[s
         ("/status", "platform"),
         ("/", "platform"),
         ("/overview/rows", "platform"),
+        ("/?sort=availability", "platform"),
         ("/operators/op0001", "platform"),
         ("/operators/op0001", "operator"),
     ]
