@@ -60,6 +60,8 @@ async def test_the_largest_id_is_valid_and_simply_not_found(
         ("/v1/admin/config", "GET, PUT"),
         ("/v1/operators/contoso/ops-settings", "GET, PATCH"),
         ("/v1/incidents", "GET, POST"),
+        ("/v1/incidents/1/calls", "GET"),  # no longer taken for a transition (D263)
+        ("/v1/incidents/1/resolve", "POST"),
     ],
 )
 async def test_a_405_allows_every_method_of_the_path(
@@ -69,6 +71,17 @@ async def test_a_405_allows_every_method_of_the_path(
     response = await client.request("OPTIONS", path, headers=ADMIN)
     assert response.status_code == 405
     assert response.headers["allow"] == allow
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+async def test_the_call_tasks_path_is_not_a_transition(
+    client: httpx.AsyncClient, method: str
+) -> None:
+    """``POST .../{transition}`` took ``calls`` for a transition: a 400, and ``Allow: GET,
+    POST`` on the 405s (D263)."""
+    response = await client.request(method, "/v1/incidents/1/calls", headers=ADMIN, json={})
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == "GET"
 
 
 @pytest.mark.parametrize(

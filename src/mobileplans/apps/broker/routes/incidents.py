@@ -168,24 +168,55 @@ async def set_severity(
     return await incidents.detail(session, row)
 
 
-@router.post("/incidents/{incident_id}/{transition}", response_model=IncidentDetail)
-async def transition(
-    incident_id: RowId,
-    transition: lifecycle.Transition,
-    party: Caller,
-    session: Session,
-    state: State,
-    body: OptionalBody = None,
+# One route per transition, not ``/incidents/{incident_id}/{transition}``: that template
+# also matched ``.../calls`` (the call tasks' GET), so a 405 there allowed POST (D263).
+
+
+@router.post("/incidents/{incident_id}/mitigate", response_model=IncidentDetail)
+async def mitigate(
+    incident_id: RowId, party: Caller, session: Session, state: State, body: OptionalBody = None
 ) -> IncidentDetail:
-    """``mitigate``, ``resolve`` or ``close`` (closing needs the platform)."""
-    if transition == "close":
-        platform_only(party, "close an incident")
+    """Mitigated: the impact is contained, the fix may still be to come (spec 5.3)."""
     return await incidents.apply_step(
         session,
         context(state),
         party,
         incident_id,
-        lifecycle.TRANSITIONS[transition],
+        lifecycle.mitigate,
+        body.message if body else "",
+        now=state.clock.now(),
+    )
+
+
+@router.post("/incidents/{incident_id}/resolve", response_model=IncidentDetail)
+async def resolve(
+    incident_id: RowId, party: Caller, session: Session, state: State, body: OptionalBody = None
+) -> IncidentDetail:
+    """Resolved: meets the resolution clock, stops the update cadence and cancels the open
+    call tasks (spec 5.3)."""
+    return await incidents.apply_step(
+        session,
+        context(state),
+        party,
+        incident_id,
+        lifecycle.resolve,
+        body.message if body else "",
+        now=state.clock.now(),
+    )
+
+
+@router.post("/incidents/{incident_id}/close", response_model=IncidentDetail)
+async def close(
+    incident_id: RowId, party: Caller, session: Session, state: State, body: OptionalBody = None
+) -> IncidentDetail:
+    """Close a resolved incident (the platform only; 409 before it is resolved)."""
+    platform_only(party, "close an incident")
+    return await incidents.apply_step(
+        session,
+        context(state),
+        party,
+        incident_id,
+        lifecycle.close,
         body.message if body else "",
         now=state.clock.now(),
     )
