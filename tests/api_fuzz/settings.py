@@ -66,15 +66,6 @@ def fuzz_config(headers: dict[str, str] | None = None) -> schemathesis.Config:
                     "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 400]}},
                 }
                 for method, path in RULES_BEYOND_SCHEMA
-            ]
-            + [
-                {
-                    # POST /v1/incidents/{incident_id}/{transition} also matches ".../calls"
-                    # (then 400: not a transition), so a 405 there allows GET, POST.
-                    "include-method": "GET",
-                    "include-path": "/v1/incidents/{incident_id}/calls",
-                    "checks": {"allow_header_conformance": {"enabled": False}},
-                }
             ],
         }
     )
