@@ -29,6 +29,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.config import Settings
+from mobileplans.db.outage_log import OutageLog
 from mobileplans.db.reads import reads_for
 from mobileplans.db.session import session_scope
 from mobileplans.domains.operator_registry import service as registry_service
@@ -45,7 +46,7 @@ from mobileplans.worker import (
     sla_jobs,
 )
 from mobileplans.worker.jobs import PERIODIC_JOBS, PeriodicJob
-from mobileplans.worker.resilience import ERROR_BACKOFF_SECONDS, failure_pause, log_failure
+from mobileplans.worker.resilience import ERROR_BACKOFF_SECONDS, failure_pause
 
 log = logging.getLogger(__name__)
 Sessions = async_sessionmaker[AsyncSession]
@@ -155,6 +156,8 @@ class Worker:
         self._synced_version: int | None = None
         self._runner: ProbeRunner | None = None
         self._claim_failures = 0
+        self._claim_log = OutageLog(f"worker {worker_id} claiming probes", log)
+        self._write_log = OutageLog(f"worker {worker_id} writing probe results", log)
 
     async def run(self, stop: asyncio.Event) -> WorkerReport:
         async with ProbeRunner(
@@ -228,11 +231,12 @@ class Worker:
                     limit=limit,
                     lookahead_seconds=self.options.lookahead_seconds,
                 )
-        except Exception:
+        except Exception as exc:
             self._claim_failures += 1
-            log_failure(f"worker {self.worker_id} claiming probes", self._claim_failures)
+            self._claim_log.failed(exc, "failed; retrying with backoff")
             return None
         self._claim_failures = 0
+        self._claim_log.succeeded()
         self.report.claimed += len(runs)
         self.report.claims += 1
         return runs
@@ -286,8 +290,9 @@ class Worker:
                     ids = [run.probe_id for run in waiting]
                     await scheduler.release(session, worker_id=self.worker_id, probe_ids=ids)
                 self.report.released += len(waiting)
-            except Exception:
-                log.exception("could not release %d claims; they will expire", len(waiting))
+            except Exception as exc:
+                what = f"worker {self.worker_id} releasing {len(waiting)} claims"
+                OutageLog(what, log).failed(exc, "failed; they will expire")
         if self._running:
             await asyncio.wait(set(self._running), timeout=MAX_TIMEOUT_SECONDS + 1.0)
 
@@ -310,9 +315,9 @@ class Worker:
             try:
                 async with session_scope(self.sessions) as session:
                     done = await scheduler.complete(session, chunk, now=self.clock.now())
-            except Exception:
+            except Exception as exc:
                 self.report.write_errors += 1
-                log_failure(f"writing {len(chunk)} probe results", self.report.write_errors)
+                self._write_log.failed(exc, f"failed ({len(chunk)} results kept to retry)")
                 self._buffer[:0] = pending[start:]  # runs finished meanwhile stay behind them
                 self._cap_buffer()
                 return written
@@ -320,6 +325,7 @@ class Worker:
             self.report.duplicates += done.duplicates
             self.report.missed += done.missed
             written += len(chunk)
+            self._write_log.succeeded()
         return written
 
     def _cap_buffer(self) -> None:
@@ -357,25 +363,27 @@ class Worker:
     async def _every(
         self, stop: asyncio.Event, action: Callable[[], Awaitable[object]], name: str
     ) -> None:
-        failures = 0
+        failures, outages = 0, OutageLog(f"worker {self.worker_id}: {name}", log)
         while not stop.is_set():
             try:
                 await action()
                 failures = 0
-            except Exception:
+                outages.succeeded()
+            except Exception as exc:
                 failures += 1
-                log_failure(f"worker {self.worker_id}: {name}", failures)
+                outages.failed(exc, "failed; retrying with backoff")
             await _pause(stop, failure_pause(self.options.sync_poll_seconds, failures))
 
     async def _job_loop(self, stop: asyncio.Event, job: PeriodicJob) -> None:
-        failures = 0
+        failures, outages = 0, OutageLog(f"periodic job {job.name}", log)
         while not stop.is_set():
             try:
                 await job.run(self.sessions, self.clock)
                 failures = 0
-            except Exception:
+                outages.succeeded()
+            except Exception as exc:
                 failures += 1
-                log_failure(f"periodic job {job.name}", failures)
+                outages.failed(exc, "failed; retrying with backoff")
             await _pause(stop, failure_pause(job.interval_seconds, failures))
 
 

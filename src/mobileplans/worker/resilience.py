@@ -3,20 +3,14 @@
 Every pass of the worker (a claim, a write of results, the registry sync, each periodic
 job) catches what it raised and tries again; nothing ends the worker but its stop event.
 After failures in a row it backs off (:func:`failure_pause`), and a database outage is
-logged as one warning line now and then rather than a traceback per try
-(:func:`log_failure`). When the database is back the next pass simply succeeds: the
-engine's pool pings a connection before handing it out (``pool_pre_ping``) and the
-driver reads drop connections the server ended (``db.reads``).
+logged as one warning line when it starts and one info line when it ends, not a
+traceback per try (:class:`mobileplans.db.outage_log.OutageLog`, D264). When the
+database is back the next pass simply succeeds: the engine's pool pings a connection
+before handing it out (``pool_pre_ping``) and the driver reads drop connections the
+server ended (``db.reads``).
 """
 
 from __future__ import annotations
-
-import logging
-import sys
-
-from mobileplans.db.errors import describe, is_unavailable
-
-log = logging.getLogger("mobileplans.worker.loop")
 
 ERROR_BACKOFF_SECONDS = 2.0
 ERROR_BACKOFF_CAP_SECONDS = 10.0
@@ -33,15 +27,3 @@ def failure_pause(interval: float, failures: int) -> float:
         ERROR_BACKOFF_SECONDS * float(2 ** min(failures - 1, 10)), ERROR_BACKOFF_CAP_SECONDS
     )
     return max(interval, backoff)
-
-
-def log_failure(what: str, failures: int) -> None:
-    """Inside ``except``: a database outage is one warning line (on the first failure
-    and every tenth); anything else is logged with its traceback every time."""
-    exc = sys.exc_info()[1]
-    if exc is not None and is_unavailable(exc):
-        if failures == 1 or failures % 10 == 0:
-            log.warning("%s: database unavailable (%s); retrying with backoff (failure %d)",
-                        what, describe(exc), failures)  # fmt: skip
-        return
-    log.exception("%s failed; retrying with backoff", what)

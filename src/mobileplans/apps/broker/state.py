@@ -17,6 +17,7 @@ from mobileplans.apps.broker.launch_store import (
     make_launch_store,
 )
 from mobileplans.config import Settings
+from mobileplans.db.outage_log import OutageLog
 from mobileplans.db.session import session_scope
 from mobileplans.domains.balance import service as balance_service
 from mobileplans.domains.balance.service import BalanceProxy
@@ -91,12 +92,14 @@ class BrokerState:
         return len(records)
 
     async def flush_forever(self, interval: float = 1.0) -> None:
+        outages = OutageLog("writing GetBalance lookups", log)
         while True:
             await asyncio.sleep(interval)
             try:
                 await self.flush_lookups()
-            except Exception:
-                log.exception("could not write GetBalance lookups")
+                outages.succeeded()
+            except Exception as exc:
+                outages.failed(exc)
 
     async def poll_forever(self) -> None:
         """Every replica polls the configuration version (architecture decision 4)."""

@@ -27,6 +27,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mobileplans.db.outage_log import OutageLog
+
 log = logging.getLogger(__name__)
 
 LaunchRow = dict[str, Any]
@@ -54,6 +56,7 @@ class LaunchLog:
         self._in_flight: set[asyncio.Future[None]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._active = 0  # writers running: counted down as a writer leaves, not later
+        self._outages = OutageLog("portal launch records", log)
         self.batches = 0
         self.rows = 0
 
@@ -92,12 +95,13 @@ class LaunchLog:
         try:
             await self._write(rows)
         except Exception as exc:
-            log.exception("could not store %d portal launch records", len(rows))
+            self._outages.failed(exc, f"not stored ({len(rows)} rows)")
             batch.set_exception(exc)
             batch.exception()  # retrieved here: every waiter gets it through shield
         else:
             self.batches += 1
             self.rows += len(rows)
+            self._outages.succeeded()
             batch.set_result(None)
         finally:
             self._in_flight.discard(batch)

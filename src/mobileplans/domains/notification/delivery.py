@@ -50,6 +50,7 @@ import aiohttp
 from prometheus_client import Counter
 
 from mobileplans.config import Settings
+from mobileplans.db.outage_log import OutageLog
 from mobileplans.db.transactions import Transactions
 from mobileplans.domains.notification import repository
 from mobileplans.domains.notification.channels.base import (
@@ -71,6 +72,9 @@ from mobileplans.kit.clock import Clock
 from mobileplans.kit.netguard import guarded_connector
 
 log = logging.getLogger(__name__)
+RECORDING = OutageLog("recording notification outcomes", log)
+"""The database going away in the middle of a round fails every row's record: one line
+(the round's own failure is the periodic job's, ``worker.loop``)."""
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
@@ -189,8 +193,9 @@ async def _deliver_one(work: Round, row: OutboxRow) -> None:
     async with work.gate:
         try:
             outcome = await _attempt(work, row, adapter)
-        except Exception:
-            log.exception("recording the outcome of notification %d failed", row.id)
+            RECORDING.succeeded()
+        except Exception as exc:
+            RECORDING.failed(exc, f"failed (notification {row.id})")
             outcome = "lost"
     work.summary.count(outcome)
     OUTCOMES.labels(adapter.name if adapter else row.channel, outcome).inc()

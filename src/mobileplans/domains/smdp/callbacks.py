@@ -26,6 +26,7 @@ import aiohttp
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.outage_log import OutageLog
 from mobileplans.db.transactions import Transactions
 from mobileplans.domains.smdp import repository
 from mobileplans.domains.smdp.codes import StatusCode
@@ -148,6 +149,7 @@ class CallbackSender:
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self.delivered = 0
         self.failed = 0
+        self._outages = OutageLog("SM-DP+ callback outbox", log)
         self._client: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
         self._persistent = False
@@ -170,10 +172,11 @@ class CallbackSender:
             self._wake.clear()
             try:
                 claimed, due = await self._pass()
+                self._outages.succeeded()
                 if claimed:
                     continue
-            except Exception:  # the database is away: try again later
-                log.exception("callback outbox pass failed")
+            except Exception as exc:  # the database is away: try again later
+                self._outages.failed(exc, "pass failed")
                 due = self.clock.now()
             if due is None and not self._persistent:
                 return
