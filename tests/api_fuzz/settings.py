@@ -47,11 +47,15 @@ that JSON Schema cannot say: ``positive_data_acceptance`` accepts their 400 (eac
 problem+json naming the field). Everything a schema can say is in the schema."""
 
 
-def fuzz_config(headers: dict[str, str] | None = None) -> schemathesis.Config:
+def fuzz_config(
+    headers: dict[str, str] | None = None, parameters: dict[str, object] | None = None
+) -> schemathesis.Config:
+    """``parameters``: fixed values (``"path.operator_id": "contoso"``) instead of generated."""
     return schemathesis.Config.from_dict(
         {
             "seed": SEED,
             "headers": headers or {},
+            "parameters": parameters or {},
             "generation": {"max-examples": EXAMPLES, "deterministic": True, "mode": "all"},
             # One unexpected method per operation is enough to see a 405 and its Allow.
             "phases": {

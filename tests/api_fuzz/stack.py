@@ -7,12 +7,18 @@ while the apps' engines (asyncpg above all) belong to the loop that created them
 the apps, their engine and uvicorn share one loop in one thread, and schemathesis sends
 plain HTTP over a socket, as any client of the project would (and as the CLI run of the
 issue did). No worker runs: the generated requests are the only traffic.
+
+``tls=True`` serves the three apps as ``mobileplans up --tls`` does: HTTPS from a local
+CA, the operator's MO API requiring the broker's client certificate (spec 2.8), the
+broker presenting it. The test process's trust store is left alone: clients here pass
+``StackUrls.tls``'s CA file themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,12 +34,15 @@ from mobileplans.apps.operator.app import create_app as create_operator
 from mobileplans.apps.smdp.app import SmdpApp
 from mobileplans.apps.smdp.app import create_app as create_smdp
 from mobileplans.cli.demo_registry import Ports
+from mobileplans.cli.tls import StackTls
 from mobileplans.cli.up import operator_config, seed
 from mobileplans.config import Settings, UrlPolicy
 from mobileplans.db.base import Base
 from mobileplans.db.engine import is_sqlite, make_engine
 from mobileplans.db.session import make_sessionmaker
 from mobileplans.domains.smdp.config import SmdpConfig
+from mobileplans.kit.certs import ensure_local_pki
+from mobileplans.kit.clock import SystemClock
 from mobileplans.web.server import Listener, listening_socket, make_server
 from tests.simulator.stack import free_port_block
 
@@ -48,16 +57,19 @@ class StackUrls:
     broker: str
     operator: str
     smdp: str
+    database_url: str = ""
+    tls: StackTls | None = None
 
 
 class ApiStack:
     """``with ApiStack(url, data_dir) as urls:`` serves the three apps until the block ends."""
 
-    def __init__(self, database_url: str, data_dir: Path) -> None:
+    def __init__(self, database_url: str, data_dir: Path, *, tls: bool = False) -> None:
         self.database_url = database_url
         self.data_dir = data_dir
+        self.tls = local_tls(data_dir / "pki") if tls else None
         base = free_port_block(3)
-        self.ports = Ports("127.0.0.1", base)
+        self.ports = Ports("127.0.0.1", base, "https" if tls else "http")
         self.sockets = [listening_socket("127.0.0.1", base + i) for i in range(3)]
         self._ready = threading.Event()
         self._failure: BaseException | None = None
@@ -70,7 +82,8 @@ class ApiStack:
         if not self._ready.wait(READY_SECONDS) or self._failure is not None:
             self.__exit__(None, None, None)
             raise RuntimeError("the API stack did not start") from self._failure
-        return StackUrls(self.ports.broker, self.ports.operator, self.ports.smdp)
+        ports = self.ports
+        return StackUrls(ports.broker, ports.operator, ports.smdp, self.database_url, self.tls)
 
     def __exit__(self, *_: object) -> None:
         if self._loop is not None and self._stop is not None:
@@ -120,18 +133,36 @@ class ApiStack:
         settings = Settings(
             data_dir=self.data_dir, database_url=self.database_url, url_policy=UrlPolicy.LOCAL
         )
+        tls = self.tls
+        if tls is not None:
+            settings = tls.broker_settings(settings)
         smdp = SmdpConfig(address=self.ports.smdp_address, public_base_url=self.ports.smdp)
         smdp_app = create_smdp(smdp, sessions)
-        apps: list[tuple[str, ASGIApp]] = [
-            ("broker", create_broker(settings, sessions, admin_token=ADMIN_TOKEN)),
-            ("operator", create_operator(operator_config(self.ports, SESSION_SECRET), sessions)),
-            ("smdp", smdp_app),
+        operator = operator_config(self.ports, SESSION_SECRET, tls)
+        apps: list[tuple[str, ASGIApp, ssl.SSLContext | None]] = [
+            (
+                "broker",
+                create_broker(settings, sessions, admin_token=ADMIN_TOKEN),
+                tls.server_context() if tls else None,
+            ),
+            (
+                "operator",
+                create_operator(operator, sessions),
+                tls.server_context(client_ca=True) if tls else None,
+            ),
+            ("smdp", smdp_app, tls.server_context() if tls else None),
         ]
         servers = [
-            make_server(Listener(name, app, "127.0.0.1", self.ports.base + i))
-            for i, (name, app) in enumerate(apps)
+            make_server(Listener(name, app, "127.0.0.1", self.ports.base + i, ssl_context=context))
+            for i, (name, app, context) in enumerate(apps)
         ]
         return servers, smdp_app
+
+
+def local_tls(directory: Path) -> StackTls:
+    """``up --tls``'s local PKI without ``prepare_tls``'s process-wide ``SSL_CERT_FILE``."""
+    pki = ensure_local_pki(directory, now=SystemClock().now())
+    return StackTls(pki=pki, trust_bundle=pki.ca.cert_file)
 
 
 @contextlib.contextmanager
