@@ -175,6 +175,10 @@ def while_down(up: Up, admin: dict[str, str], sim: str) -> dict[str, httpx.Respo
                 headers={"X-Admin-Protocol": "gsma/rsp/v2.5.0"},
             ),
             "console status page": http.get(f"{console}/status"),
+            "portal launch": http.get(
+                f"{operator}/contoso/portal/",
+                params={"transactionId": "outage-tx.1", "location": "US", "iccid": sim},
+            ),
         }
 
 
@@ -238,6 +242,11 @@ async def test_a_postgresql_restart_mid_flow(cluster: Cluster, up: Up) -> None:
     for name in ("providers (fast path)", "MO GetBalance (fast path)", "admin read"):
         assert answers[name].json()["type"].endswith("/database-unavailable"), name
     assert "Service unavailable" in answers["console status page"].text
+    portal = answers["portal launch"]  # the portal's own error page, its call to the app kept
+    assert portal.headers["content-type"].startswith("text/html"), portal.text[:300]
+    assert "content-security-policy" in portal.headers
+    assert 'data-mp-step="error"' in portal.text
+    assert '"moDirectStatus":"ServiceError"' in portal.text
     await under_way  # the interrupted flows end (failed or not); nothing hangs
 
     await asyncio.to_thread(cluster.start)

@@ -20,6 +20,7 @@ from mobileplans import __version__
 from mobileplans.apps.operator import assets, jobs
 from mobileplans.apps.operator.fastpath import MoApiFastPath
 from mobileplans.apps.operator.routes import es2plus, moapi, network, portal
+from mobileplans.apps.operator.routes.portal import unavailable as portal_unavailable
 from mobileplans.apps.operator.state import OperatorState
 from mobileplans.config import OperatorAppConfig
 from mobileplans.kit.clock import Clock, SystemClock
@@ -58,7 +59,8 @@ def create_app(
     )
     api.state.operator = state
     install_problem_handlers(api)
-    install_unavailable_handlers(api)  # 503 + Retry-After while the database is away
+    # 503 + Retry-After while the database is away: the portal's error page on its pages
+    install_unavailable_handlers(api, portal_unavailable.render)
     serve_api_docs(api)
     for module in (moapi, network, assets, es2plus, portal):
         api.include_router(module.router)
