@@ -1,8 +1,10 @@
 """The prober benchmark's target: a bare asyncio (uvloop) HTTP/1.1 server, keep-alive.
 
 Every request (any method, any path) gets ``200`` and a small valid GetBalance body, so
-portal and GetBalance probes both succeed. No framework, no parsing beyond finding the end
-of each request head: its own cost stays far below the prober's.
+portal and GetBalance probes both succeed. A request with ``Connection: close`` (the soak's
+fault proxy sends one exchange per connection) is answered, then the connection closed. No
+framework, no parsing beyond finding the end of each request head: its own cost stays far
+below the prober's.
 
     python -m bench._probe_target --port 8000
 """
@@ -39,6 +41,8 @@ class Answer(asyncio.Protocol):
         heads = buffer.count(b"\r\n\r\n")
         if heads and self.transport is not None:
             self.transport.write(RESPONSE * heads)
+            if b"connection: close" in buffer.lower():  # a proxy's one-exchange connection
+                self.transport.close()
         self.pending = buffer[buffer.rfind(b"\r\n\r\n") + 4 :] if heads else buffer
 
 

@@ -81,6 +81,8 @@ class Servers:
     """Starts servers pinned to the server core; ``stop_all`` ends each by its group id."""
 
     workdir: Path
+    pin: bool = True
+    """False: the servers run on any core (the soak spreads a whole stack over both)."""
     started: list[Server] = field(default_factory=list)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -97,7 +99,7 @@ class Servers:
         log = log_path.open("wb")
         self._logs.append(log)
         process = subprocess.Popen(
-            pinned(command, SERVER_CORE),
+            pinned(command, SERVER_CORE) if self.pin else list(command),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -160,6 +160,8 @@ class FaultProxy:
             await self._serve(self.mode, reader, writer)
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:  # stop(): end quietly (3.11's streams would log the
+            pass  # cancelled handler task's CancelledError as an error)
         finally:
             self._tasks.discard(task)
             if not writer.transport.is_closing():
