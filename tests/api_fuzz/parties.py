@@ -5,34 +5,48 @@ operator for the isolation checks."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.db.engine import make_engine
 from mobileplans.db.session import make_sessionmaker, session_scope
 from mobileplans.domains.access import service as access_service
 from mobileplans.kit.clock import SystemClock
 
+T = TypeVar("T")
 
-async def _issue(database_url: str, operator_id: str, name: str) -> str:
-    engine = make_engine(database_url, process_name="api-fuzz-credentials")
+
+async def _in_transaction(database_url: str, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    engine = make_engine(database_url, process_name="api-fuzz-setup")
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
-            issued = await access_service.create_credential(
-                session, operator_id=operator_id, name=name, now=SystemClock().now()
-            )
+            return await job(session)
     finally:
         await engine.dispose()
-    return issued.token
+
+
+def in_transaction(database_url: str, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``job`` in one transaction on the stack's database, from the test's thread (an
+    engine of its own: the stack's belongs to the stack's loop)."""
+    return asyncio.run(_in_transaction(database_url, job))
 
 
 def issue_credential(database_url: str, operator_id: str, name: str = "fuzz") -> str:
     """A bearer token acting for ``operator_id`` only."""
-    return asyncio.run(_issue(database_url, operator_id, name))
+
+    async def issue(session: AsyncSession) -> str:
+        now = SystemClock().now()
+        issued = await access_service.create_credential(
+            session, operator_id=operator_id, name=name, now=now
+        )
+        return issued.token
+
+    return in_transaction(database_url, issue)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The broker, the reference operator and the SM-DP+ on real sockets on 127.0.0.1, seeded
-with ``mobileplans up``'s demo, served from a thread of their own for schemathesis.
+"""The broker, the reference operator, the SM-DP+ and the console on real sockets on
+127.0.0.1, seeded with ``mobileplans up``'s demo, served from a thread of their own for
+schemathesis.
 
 Why a thread and real sockets rather than schemathesis' ASGI transport: the ASGI
 transport (Starlette's ``TestClient``) runs each request in an event loop of its own,
@@ -8,7 +9,7 @@ the apps, their engine and uvicorn share one loop in one thread, and schemathesi
 plain HTTP over a socket, as any client of the project would (and as the CLI run of the
 issue did). No worker runs: the generated requests are the only traffic.
 
-``tls=True`` serves the three apps as ``mobileplans up --tls`` does: HTTPS from a local
+``tls=True`` serves the four apps as ``mobileplans up --tls`` does: HTTPS from a local
 CA, the operator's MO API requiring the broker's client certificate (spec 2.8), the
 broker presenting it. The test process's trust store is left alone: clients here pass
 ``StackUrls.tls``'s CA file themselves.
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp
 
 from mobileplans.apps.broker.app import create_app as create_broker
+from mobileplans.apps.console.app import create_app as create_console
 from mobileplans.apps.operator.app import create_app as create_operator
 from mobileplans.apps.smdp.app import SmdpApp
 from mobileplans.apps.smdp.app import create_app as create_smdp
@@ -48,6 +50,7 @@ from tests.simulator.stack import free_port_block
 
 ADMIN_TOKEN = "api-fuzz-admin-token"
 SESSION_SECRET = "api-fuzz-session-secret-0123456789abcdef"
+CONSOLE_SECRET = "api-fuzz-console-secret-0123456789abcdef"
 READY_SECONDS = 60.0
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -57,20 +60,21 @@ class StackUrls:
     broker: str
     operator: str
     smdp: str
+    console: str = ""
     database_url: str = ""
     tls: StackTls | None = None
 
 
 class ApiStack:
-    """``with ApiStack(url, data_dir) as urls:`` serves the three apps until the block ends."""
+    """``with ApiStack(url, data_dir) as urls:`` serves the four apps until the block ends."""
 
     def __init__(self, database_url: str, data_dir: Path, *, tls: bool = False) -> None:
         self.database_url = database_url
         self.data_dir = data_dir
         self.tls = local_tls(data_dir / "pki") if tls else None
-        base = free_port_block(3)
+        base = free_port_block(4)
         self.ports = Ports("127.0.0.1", base, "https" if tls else "http")
-        self.sockets = [listening_socket("127.0.0.1", base + i) for i in range(3)]
+        self.sockets = [listening_socket("127.0.0.1", base + i) for i in range(4)]
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -83,7 +87,9 @@ class ApiStack:
             self.__exit__(None, None, None)
             raise RuntimeError("the API stack did not start") from self._failure
         ports = self.ports
-        return StackUrls(ports.broker, ports.operator, ports.smdp, self.database_url, self.tls)
+        return StackUrls(
+            ports.broker, ports.operator, ports.smdp, ports.console, self.database_url, self.tls
+        )
 
     def __exit__(self, *_: object) -> None:
         if self._loop is not None and self._stop is not None:
@@ -151,6 +157,17 @@ class ApiStack:
                 tls.server_context(client_ca=True) if tls else None,
             ),
             ("smdp", smdp_app, tls.server_context() if tls else None),
+            (
+                "console",
+                create_console(
+                    settings,
+                    sessions,
+                    admin_token=ADMIN_TOKEN,
+                    session_secret=CONSOLE_SECRET,
+                    secure_cookies=tls is not None,
+                ),
+                tls.server_context() if tls else None,
+            ),
         ]
         servers = [
             make_server(Listener(name, app, "127.0.0.1", self.ports.base + i, ssl_context=context))
