@@ -215,6 +215,8 @@ def test_a_lost_es2plus_answer_fails_the_order_without_a_charge_or_a_second_prof
     assert "moDirectStatus=ServiceError" in _call_into_app(run), explain([run], stack)
     order = _last_order(data_dir)
     assert order.status == "failed"
+    assert order.failure.isprintable(), order.failure  # no garbled bytes kept or shown
+    assert len(order.failure) <= 200, order.failure
     assert _credit_of(data_dir, order.eid) == []
     assert len(_profiles_of(data_dir, order.eid)) <= 1  # replays, never a second profile
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
+from mobileplans.domains.purchase import es2plus_client
 from mobileplans.domains.purchase.es2plus_client import (
     Es2PlusClient,
     Es2PlusFailed,
@@ -109,3 +111,18 @@ async def test_a_server_that_is_not_an_smdp_is_not_retried(stack: Stack) -> None
         await client.close()
     assert "HTTP 404" in str(caught.value)
     assert not caught.value.retryable
+
+
+def test_a_garbled_answer_is_described_in_one_printable_bounded_line() -> None:
+    garbled = aiohttp.ClientResponseError(
+        None,  # type: ignore[arg-type]
+        (),
+        status=400,
+        message="Bad status line:\n  Expected HTTP/:\n\n  b'\\x00\\xc2ZL" + "\x07" * 500,
+    )
+    reason = es2plus_client.describe(garbled)
+    assert reason == "ClientResponseError: 400, Bad status line:"
+    assert es2plus_client.describe(TimeoutError()) == "TimeoutError"
+    long = es2plus_client.describe(ValueError("\x00" + "x" * 1000))
+    assert long.startswith("ValueError: ?xxx")
+    assert len(long) == es2plus_client.REASON_LIMIT

@@ -179,7 +179,23 @@ class Es2PlusClient:
                     )
                 return await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise Es2PlusUnavailable(function, f"{type(exc).__name__}: {exc}") from exc
+            raise Es2PlusUnavailable(function, describe(exc)) from exc
+
+
+REASON_LIMIT = 160
+
+
+def describe(exc: BaseException) -> str:
+    """The error's class and the first line of its text, printable and bounded: a garbled
+    answer's bytes (aiohttp quotes the bad status line) never reach an order's ``failure``,
+    a log line or a page."""
+    if isinstance(exc, aiohttp.ClientResponseError):  # its str() quotes the whole message
+        first = f"{exc.status}, {exc.message}".split("\n", 1)[0]
+    else:
+        first = str(exc).split("\n", 1)[0]
+    text = "".join(c if c.isprintable() else "?" for c in first)
+    reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 1] + "…"
 
 
 def _outcome(function: str, answer: Any) -> dict[str, Any]:
