@@ -153,6 +153,10 @@ def _utc_from_sqlite(value: str | None) -> datetime | None:
     regular expression, to the same value (``tests/db/test_reads.py``)."""
     if value is None:
         return None
+    try:  # the stored form has no offset: read as UTC (``replace(tzinfo=)`` costs 6× more)
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:  # an offset already (two do not parse), or not a datetime at all
+        pass
     found = datetime.fromisoformat(value)
     return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
@@ -245,23 +249,32 @@ class SqliteReads:
         cursor = self._connection.execute(compiled.sql, args)
         return cursor.fetchall() if many else cursor.fetchmany(1)
 
-    async def _run(self, statement: Statement, params: Mapping[str, Any], many: bool) -> list[Row]:
+    async def _retry(self, compiled: Compiled, args: list[Any], many: bool) -> list[Any]:
+        """A read that failed: awaited retries while busy (others raise again); still
+        busy after them: a 503 (D225)."""
+        with as_unavailable():
+            return await retry_when_busy(lambda: self._rows(compiled, args, many))
+
+    # ``one`` and ``all`` do their work themselves, no shared coroutine under them: a
+    # GetBalance is two reads, and a coroutine per read is a tenth of what one costs.
+    async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None:
         compiled = self.compiled.get(statement) or self.compiled(statement)
         args = compiled.args(params)
         try:
-            raw = self._rows(compiled, args, many)
-        except sqlite3.OperationalError:  # busy: awaited retries (others raise again)
-            with as_unavailable():  # still busy after them: a 503 (D225)
-                raw = await retry_when_busy(lambda: self._rows(compiled, args, many))
-        make = compiled.make
-        return [make(r) for r in raw]
-
-    async def one(self, statement: Statement, params: Mapping[str, Any]) -> Row | None:
-        rows = await self._run(statement, params, False)
-        return rows[0] if rows else None
+            raw = self._rows(compiled, args, False)
+        except sqlite3.OperationalError:
+            raw = await self._retry(compiled, args, False)
+        return compiled.make(raw[0]) if raw else None
 
     async def all(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
-        return await self._run(statement, params, True)
+        compiled = self.compiled.get(statement) or self.compiled(statement)
+        args = compiled.args(params)
+        try:
+            raw = self._rows(compiled, args, True)
+        except sqlite3.OperationalError:
+            raw = await self._retry(compiled, args, True)
+        make = compiled.make
+        return [make(r) for r in raw]
 
     def hold(self) -> AbstractAsyncContextManager[Reads]:
         return _Itself(self)

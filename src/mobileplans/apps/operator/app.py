@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from mobileplans import __version__
 from mobileplans.apps.operator import assets, jobs
@@ -73,24 +73,23 @@ def create_app(
     framework = MetricsMiddleware(api, app_name="operator")
     # 413 above 1 MiB (D235) on everything that reads a body: the fast path answers only
     # GETs and never reads one, so the limit sits behind it, off the GetBalance path.
-    app = MoApiFastPath(BodyLimit(framework), state)
-    return OperatorApp(app, api, framework)
+    return OperatorApp(BodyLimit(framework), state, api, framework)
 
 
-class OperatorApp:
-    """The outer ASGI callable (the MO API fast path in front of FastAPI), with a handle
-    on the FastAPI app, its state, and ``framework``: the same app without the fast path
-    (the tests compare the two)."""
+class OperatorApp(MoApiFastPath):
+    """The outer ASGI callable: the MO API fast path in front of FastAPI (its own
+    ``__call__``, so a request meets no wrapper before it), with a handle on the FastAPI
+    app, its state, and ``framework``: the same app without the fast path (the tests
+    compare the two)."""
 
-    def __init__(self, app: ASGIApp, api: FastAPI, framework: ASGIApp) -> None:
-        self.app = app
+    def __init__(
+        self, behind: ASGIApp, state: OperatorState, api: FastAPI, framework: ASGIApp
+    ) -> None:
+        super().__init__(behind, state)
         self.api = api
         self.framework = framework
 
     @property
-    def state(self) -> OperatorState:
-        state: OperatorState = self.api.state.operator
-        return state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+    def app(self) -> MoApiFastPath:
+        """The outer ASGI callable, the fast path: this object itself."""
+        return self

@@ -102,10 +102,16 @@ def check_certificate(certificate: x509.Certificate, policy: MtlsPolicy, now: da
     return subject
 
 
+@functools.lru_cache(maxsize=1024)
+def _caller_at(address: str) -> Caller:
+    """One (frozen) caller per client address, made once."""
+    return Caller(key=address)
+
+
 def authenticate(site: OperatorSite, scope: Mapping[str, Any], now: datetime) -> Caller:
     """The caller of an MO API request on ``site``, or 401/403 per the site's mTLS policy."""
     if site.mtls is None:
         client = scope.get("client")
-        return Caller(key=str(client[0]) if client else "unknown")
+        return _caller_at(str(client[0]) if client else "unknown")
     subject = check_certificate(_client_certificate(scope), site.mtls, now)
     return Caller(key=subject, subject=subject)

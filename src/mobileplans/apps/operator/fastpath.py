@@ -30,7 +30,7 @@ from mobileplans.apps.operator.mo_request import TRANSACTION_HEADER, Query, Quer
 from mobileplans.apps.operator.routes import moapi
 from mobileplans.apps.operator.state import OperatorState
 from mobileplans.config import OperatorSite
-from mobileplans.db.reads import Reads
+from mobileplans.db.reads import Reads, SqliteReads
 from mobileplans.errors import AppError, BadRequest
 from mobileplans.kit.clock import Clock
 from mobileplans.kit.identifiers import IdentifierError
@@ -92,8 +92,8 @@ class _Tally:
 
 
 class MoApiFastPath:
-    def __init__(self, app: ASGIApp, state: OperatorState) -> None:
-        self.app = app
+    def __init__(self, behind: ASGIApp, state: OperatorState) -> None:
+        self.behind = behind  # what answers everything else (FastAPI)
         self.state = state
         self._tallies: dict[tuple[str, int], _Tally] = {}
         self._flushed = time.perf_counter()
@@ -125,13 +125,21 @@ class MoApiFastPath:
         if route is None:
             if scope["type"] == "http" and scope["path"] == _METRICS_PATH:
                 self.flush_metrics()
-            await self.app(scope, receive, send)
+            await self.behind(scope, receive, send)
             return
         template, answer, site, sim_id = route
         started = time.perf_counter()
         status = 500
+        transaction_id = _first_header(scope, _TRANSACTION)
         try:
-            status, headers, body = await self._answer(scope, answer, site, sim_id)
+            try:
+                body = await self._body(scope, answer, site, sim_id, transaction_id)
+                status = 200
+                headers = [*_JSON, (b"content-length", b"%d" % len(body)), _CONTENT_TYPE]
+            except (AppError, IdentifierError) as exc:
+                status, headers, body = _problem(exc, scope)
+            if transaction_id is not None:
+                headers.append((_TRANSACTION, transaction_id.encode("latin-1")))
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         finally:
@@ -169,25 +177,34 @@ class MoApiFastPath:
             query = self._queries[raw] = Query(raw)
         return query
 
-    async def _answer(
-        self, scope: Scope, answer: Answer, site: OperatorSite, sim_id: str
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        transaction_id = _first_header(scope, _TRANSACTION)
+    async def _body(
+        self,
+        scope: Scope,
+        answer: Answer,
+        site: OperatorSite,
+        sim_id: str,
+        transaction_id: str | None,
+    ) -> bytes:
+        """The checks, then the answer's body. One SQLite connection has nothing to hold
+        per request (``SqliteReads.hold()`` hands back the reads themselves): its reads
+        are used as they are."""
         state = self.state
-        try:
-            admit(site, state, scope, transaction_id)
-            query = self._query(scope["query_string"])
-            async with state.reads.hold() as reads:
-                body = await answer(site, state.clock, reads, sim_id, query)
-            status = 200
-            headers = [*_JSON, (b"content-length", str(len(body)).encode()), _CONTENT_TYPE]
-        except (AppError, IdentifierError) as exc:
-            error = BadRequest.from_identifier(exc) if isinstance(exc, IdentifierError) else exc
-            response = problem_response(error, URL(scope=scope).path)
-            status, headers, body = response.status_code, response.raw_headers, bytes(response.body)
-        if transaction_id is not None:
-            headers.append((_TRANSACTION, transaction_id.encode("latin-1")))
-        return status, headers, body
+        admit(site, state, scope, transaction_id)
+        query = self._query(scope["query_string"])
+        reads = state.reads
+        if type(reads) is SqliteReads:
+            return await answer(site, state.clock, reads, sim_id, query)
+        async with reads.hold() as held:
+            return await answer(site, state.clock, held, sim_id, query)
+
+
+def _problem(
+    exc: AppError | IdentifierError, scope: Scope
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The problem+json answer of a failed check, as the app's handlers render it."""
+    error = BadRequest.from_identifier(exc) if isinstance(exc, IdentifierError) else exc
+    response = problem_response(error, URL(scope=scope).path)
+    return response.status_code, response.raw_headers, bytes(response.body)
 
 
 def _first_header(scope: Scope, name: bytes) -> str | None:

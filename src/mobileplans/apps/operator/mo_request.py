@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Annotated, Any, Final, Protocol
+from typing import Annotated, Any, Final, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
@@ -27,6 +27,9 @@ from mobileplans.kit import identifiers as ids
 TRANSACTION_HEADER: Final = "X-MS-DM-TransactionId"
 INT_MAX: Final = 2**31 - 1
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+T = TypeVar("T")
+_ICCID_MIN: Final = ids.ICCID_MIN_DIGITS
+_ICCID_MAX: Final = ids.ICCID_MAX_DIGITS
 
 
 class MoApiRoute(APIRoute):
@@ -65,12 +68,13 @@ def admit(
 ) -> Caller:
     """Mutual TLS, then one token of the caller's rate-limit bucket, then the header
     (``transaction_id``: the request's first ``X-MS-DM-TransactionId``, if any)."""
-    caller = authenticate(site, scope, state.clock.now())
+    now = state.clock.now()
+    caller = authenticate(site, scope, now)
     state.rate_limiter.check(
         (site.operator_id, caller.key),
         rate=site.rate_limit_per_second,
         burst=site.rate_limit_burst,
-        now=state.clock.now(),
+        now=now,
     )
     if not (transaction_id or "").strip():
         raise BadRequest(f"the {TRANSACTION_HEADER} header is required", field=TRANSACTION_HEADER)
@@ -93,15 +97,30 @@ class QueryValues(Protocol):
 
 class Query:
     """A query string parsed as Starlette's ``QueryParams`` parses it (latin-1,
-    ``parse_qsl`` keeping blank values), without building its multi-dict."""
+    ``parse_qsl`` keeping blank values), without building its multi-dict; and what a
+    route read from it (:func:`parsed`), kept with it."""
 
-    __slots__ = ("_pairs",)
+    __slots__ = ("_pairs", "_parsed")
 
     def __init__(self, raw: bytes) -> None:
         self._pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
+        self._parsed: dict[Callable[[QueryValues], Any], Any] = {}
 
     def getlist(self, key: str) -> list[str]:
         return [value for name, value in self._pairs if name == key]
+
+
+def parsed(query: QueryValues, parse: Callable[[QueryValues], T]) -> T:
+    """``parse(query)``; for a :class:`Query` (the fast path keeps one per distinct query
+    string) computed once and kept. ``parse`` must depend on the query alone; what it
+    raises is not kept, so a bad query string fails alike every time."""
+    if not isinstance(query, Query):
+        return parse(query)
+    try:
+        found: T = query._parsed[parse]
+    except KeyError:
+        found = query._parsed[parse] = parse(query)
+    return found
 
 
 def query_value(query: QueryValues, name: str) -> str | None:
@@ -119,6 +138,10 @@ def parse_sim_id(value: str, *, field: str) -> str:
     The check digit is not enforced (7.2 #39): a well-formed ICCID with a wrong one is
     simply unknown (404). ``imsi:`` is refused: this operator keeps no IMSIs to map.
     """
+    if value.startswith("iccid:"):  # the usual form, ASCII digits: what the rules give it
+        digits = value[6:]
+        if digits.isascii() and digits.isdigit() and _ICCID_MIN <= len(digits) <= _ICCID_MAX:
+            return digits
     text = value.strip()
     scheme, sep, rest = text.partition(":")
     if sep:

@@ -57,14 +57,19 @@ class RateLimiter:
         """Take one token: ``None`` if granted, else whole seconds until one is available."""
         if rate <= 0:
             return None
-        at, capacity = now.timestamp(), float(max(burst, 1))
+        at, capacity = now.timestamp(), float(burst if burst > 1 else 1)
         bucket = self._buckets.pop(key, None) or _Bucket(capacity, at, rate, capacity)
-        bucket.rate, bucket.burst = rate, capacity  # a reloaded site config applies at once
-        bucket.tokens, bucket.updated = bucket.refill(at), at
+        # ``refill`` with the site's rate and burst (a reloaded config applies at once),
+        # inline and without min/max (every MO API request comes through here)
+        elapsed = at - bucket.updated
+        tokens = bucket.tokens + elapsed * rate if elapsed > 0.0 else bucket.tokens
+        bucket.rate, bucket.burst, bucket.updated = rate, capacity, at
+        bucket.tokens = tokens if tokens < capacity else capacity
         self._buckets[key] = bucket  # re-inserted: dict order is least recently used first
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
-            self._prune(at)
+            if len(self._buckets) > self.max_clients:
+                self._prune(at)
             return None
         return max(1, math.ceil((1.0 - bucket.tokens) / rate))
 
@@ -78,8 +83,6 @@ class RateLimiter:
             )
 
     def _prune(self, at: float) -> None:
-        if len(self._buckets) <= self.max_clients:
-            return
         full = [key for key, b in self._buckets.items() if b.refill(at) >= b.burst]
         for key in full:
             del self._buckets[key]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,7 +53,9 @@ def is_consumable(row: BalanceRow, now: datetime) -> bool:
 
 
 def _ordered(rows: list[Any], now: datetime, location: str | None) -> list[Any]:
-    live = [r for r in rows if is_consumable(r, now)]
+    live = [  # is_consumable, inline (GetBalance's hot path)
+        r for r in rows if r.expires_at > now and r.data_total_mb - r.data_used_mb > EPSILON_MB
+    ]
     if location is not None:
         live = [r for r in live if location in r.locations]
     return sorted(live, key=lambda r: (r.expires_at, r.id))
@@ -131,11 +133,16 @@ async def _listed(
     return _ordered(await repository.balance_rows(reads, iccid), now, location) or BalanceType.NONE
 
 
+_TYPE_VALUES: Final = {kind.value: kind.value for kind in BalanceType}
+"""``BalanceType(stored).value`` by a dict (an enum call costs several dict lookups);
+anything else still goes through the enum, and fails there."""
+
+
 def _wire(row: BalanceRow, now: datetime, *, full: bool) -> dict[str, Any]:
     """``_resource(row, now, full=full).wire()``, without the model."""
     body: dict[str, Any] = {
         "id": str(row.id),
-        "type": BalanceType(row.balance_type).value,
+        "type": _TYPE_VALUES.get(row.balance_type) or BalanceType(row.balance_type).value,
         "dataRemaininginMB": round(max(0.0, float(row.data_total_mb - row.data_used_mb)), 3),
         "timeRemaining": format_duration(row.expires_at - now),
     }

@@ -31,6 +31,7 @@ from mobileplans.apps.operator.mo_request import (
     parse_imei,
     parse_limit,
     parse_sim_id,
+    parsed,
     query_value,
 )
 from mobileplans.config import OperatorSite
@@ -79,16 +80,22 @@ def _json(body: bytes) -> Response:
     return Response(body, media_type="application/json", headers=JSON_HEADERS)
 
 
+def balance_parameters(query: QueryValues) -> tuple[str | None, int | None, bool]:
+    """GetBalance's query parameters in the order of spec 2.3: ``location`` (a country),
+    ``limit``, ``fieldsTemplate`` (True for ``full``)."""
+    location = query_value(query, "location")
+    country = ids.parse_country(location, field="location") if location else None
+    limit = parse_limit(query_value(query, "limit"), required=False)
+    return country, limit, parse_fields_template(query_value(query, "fieldsTemplate"))
+
+
 async def answer_balance(
     site: OperatorSite, clock: Clock, reads: Reads, sim_id: str, query: QueryValues
 ) -> bytes:
     """GetBalance after the request checks: parameters in the order of spec 2.3, then
     the reads (``NotFound`` for an unknown SIM); the response body."""
     iccid = parse_sim_id(sim_id, field="simId")
-    location = query_value(query, "location")
-    country = ids.parse_country(location, field="location") if location else None
-    limit = parse_limit(query_value(query, "limit"), required=False)
-    full = parse_fields_template(query_value(query, "fieldsTemplate"))
+    country, limit, full = parsed(query, balance_parameters)
     found = await balance_service.get_balances_wire(
         reads,
         site.operator_id,
