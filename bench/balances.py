@@ -48,6 +48,7 @@ from typing import Any
 import yaml
 
 from bench import _procs, _stack
+from bench._broker_probe.figures import probe_figures
 from bench._load import percentile
 from bench.providers import own_priority, raise_priority
 
@@ -64,6 +65,19 @@ def env_for(args: argparse.Namespace) -> dict[str, str]:
     if args.postgres:
         extra["MP_DATABASE_URL"] = args.postgres
     return _stack.bench_env(extra)
+
+
+PROBE_DIR = Path(__file__).resolve().parent / "_broker_probe"
+
+
+def broker_env(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
+    """The broker's environment; with ``--broker-probe`` its ``sitecustomize`` counts
+    collections, upstream connections and statements into ``broker-probe.json``."""
+    env = env_for(args)
+    if args.broker_probe:
+        env["PYTHONPATH"] = os.pathsep.join([str(PROBE_DIR), env["PYTHONPATH"]])
+        env["BENCH_PROBE_OUT"] = str(workdir / "broker-probe.json")
+    return env
 
 
 def cli(args: argparse.Namespace, command: list[str], data_dir: Path) -> None:
@@ -232,7 +246,11 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
     servers.wait_ready(standin, "/", 60)
     command = [_stack.mobileplans_exe(), "serve", "broker", "--data-dir", str(data_dir)]
     broker = start(
-        servers, "broker", [*command, "--port", str(broker_port)], broker_port, env_for(args)
+        servers,
+        "broker",
+        [*command, "--port", str(broker_port)],
+        broker_port,
+        broker_env(args, workdir),
     )
     raise_priority(broker.process.pid, args.nice)
     servers.wait_ready(broker, "/healthz", 120)
@@ -328,6 +346,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="scheduling priority (nice and autogroup) of the bench and everything it starts "
         "(reported)",
     )
+    parser.add_argument(
+        "--broker-probe",
+        action="store_true",
+        help="count the broker's garbage collections (CPU per pause), upstream connections "
+        "opened and SQL statements (bench/_broker_probe); reported after the runs",
+    )
     return parser.parse_args(argv)
 
 
@@ -348,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
             document["summary"] = summary(document["balances"])
     finally:
         servers.stop_all()
+    probe = workdir / "broker-probe.json"
+    if args.broker_probe and probe.exists():
+        document["broker_probe"] = probe_figures(probe)
+        print(json.dumps(document["broker_probe"], indent=2))
     document["machine_after"] = _stack.load_average()
     if args.json:
         args.json.write_text(json.dumps(document, indent=2))

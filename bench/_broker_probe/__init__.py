@@ -1,0 +1,1 @@
+"""The broker probe of ``bench/balances.py --broker-probe`` (see ``sitecustomize``)."""
