@@ -126,9 +126,9 @@ GC_THRESHOLDS = (5_000, 20, 100)
 object still alive, and at 1,000 requests/s with a 200 ms operator those are the ~250
 requests in flight (~17,000 coroutines, cells, futures, header dicts). With 700 the
 allocation count (net of frees) reached it ~5 times a second and each such collection
-took 2-7 ms: 91-98 stops of 3 ms or more per 36,000 requests, 640-665 ms of collector
-CPU. With these: 13 (3 of them 10-28 ms, the middle generation's), 188 ms. Cyclic
-garbage waiting for a young collection stays under ~5,000 objects."""
+took 2-10 ms: 108-165 stops of 3 ms or more per 36,000 proxied calls, 20-33 us of
+collector CPU per call (``bench/balances.py --broker-probe``). With these: 3-6 stops,
+1.1-1.7 us. Cyclic garbage waiting for a young collection stays under ~5,000 objects."""
 
 
 def freeze_heap() -> None:
