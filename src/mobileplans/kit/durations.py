@@ -10,18 +10,25 @@ _DURATION = re.compile(
 )
 
 
+_HOURS = ("", *(f"{n}H" for n in range(1, 24)))
+_MINUTES = ("", *(f"{n}M" for n in range(1, 60)))
+_SECONDS = ("", *(f"{n}S" for n in range(1, 60)))
+"""The time parts by value, made once: formatting three numbers per call is most of the
+cost of a GetBalance's ``timeRemaining`` (issue #8)."""
+
+
 def format_duration(delta: timedelta) -> str:
     """Whole seconds, largest units first, zero parts left out; ``PT0S`` for nothing left."""
-    total = max(0, int(delta.total_seconds()))
+    total = int(delta.total_seconds())
+    if total <= 0:
+        return "PT0S"
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
-    out = "P" + (f"{days}D" if days else "")
-    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
-    clock += f"{seconds}S" if seconds else ""
-    if clock:
-        out += "T" + clock
-    return out if out != "P" else "PT0S"
+    clock = _HOURS[hours] + _MINUTES[minutes] + _SECONDS[seconds]
+    if not days:
+        return "PT" + clock  # not empty: total > 0
+    return f"P{days}DT{clock}" if clock else f"P{days}D"
 
 
 def parse_duration(text: str) -> timedelta:

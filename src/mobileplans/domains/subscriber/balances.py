@@ -58,7 +58,9 @@ def _ordered(rows: list[Any], now: datetime, location: str | None) -> list[Any]:
     ]
     if location is not None:
         live = [r for r in live if location in r.locations]
-    return sorted(live, key=lambda r: (r.expires_at, r.id))
+    if len(live) > 1:  # (one balance is the usual case: nothing to sort)
+        live.sort(key=lambda r: (r.expires_at, r.id))
+    return live
 
 
 def _resource(row: BalanceRow, now: datetime, *, full: bool) -> Balance:
@@ -140,10 +142,11 @@ anything else still goes through the enum, and fails there."""
 
 def _wire(row: BalanceRow, now: datetime, *, full: bool) -> dict[str, Any]:
     """``_resource(row, now, full=full).wire()``, without the model."""
+    left = float(row.data_total_mb - row.data_used_mb)
     body: dict[str, Any] = {
         "id": str(row.id),
         "type": _TYPE_VALUES.get(row.balance_type) or BalanceType(row.balance_type).value,
-        "dataRemaininginMB": round(max(0.0, float(row.data_total_mb - row.data_used_mb)), 3),
+        "dataRemaininginMB": round(left if left > 0.0 else 0.0, 3),  # max(0.0, left)
         "timeRemaining": format_duration(row.expires_at - now),
     }
     if full:

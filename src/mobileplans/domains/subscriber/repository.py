@@ -11,6 +11,7 @@ account, line or plan) work on ORM rows in the caller's session.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, Final, cast
 
@@ -45,14 +46,16 @@ ACTIVE_PLAN_IDS: Final = (
 )
 
 
-async def line_summary(reads: Reads, iccid: str) -> Row | None:
-    """``(iccid, operator_id, supported)`` of one line, or None."""
-    return await reads.one(LINE_SUMMARY, {"iccid": iccid})
+# These two hand back the read's own awaitable (no coroutine of their own): GetBalance's
+# hot path is two reads, and a coroutine per layer shows in its cost (issue #8).
+def line_summary(reads: Reads, iccid: str) -> Awaitable[Row | None]:
+    """``(iccid, operator_id, supported)`` of one line, or None (to await)."""
+    return reads.one(LINE_SUMMARY, {"iccid": iccid})
 
 
-async def balance_rows(reads: Reads, iccid: str) -> list[Row]:
-    """Every balance of a line (consumable or not), earliest expiry first."""
-    return await reads.all(BALANCE_ROWS, {"iccid": iccid})
+def balance_rows(reads: Reads, iccid: str) -> Awaitable[list[Row]]:
+    """Every balance of a line (consumable or not), earliest expiry first (to await)."""
+    return reads.all(BALANCE_ROWS, {"iccid": iccid})
 
 
 async def active_plan_ids(reads: Reads, operator_id: str) -> list[int]:
