@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -156,3 +157,29 @@ async def test_without_smtp_host_email_goes_to_the_log(
     assert "noc@contoso.example" in text
     assert "Sev 2 incident 7 opened: portal down" in text
     assert outcomes("log", "delivered") == before + 1
+
+
+async def test_a_garbled_smtp_greeting_is_retried_and_its_error_kept_printable(
+    sessions: Sessions, clock: FrozenClock, settings: Settings
+) -> None:
+    """Found by the soak: a greeting of random bytes put a NUL in ``last_error``, which
+    PostgreSQL refuses, so the outcome was never recorded (the row waited out its lease)."""
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"\x14\tC\x16\x06Rhf\xb2\x00oeK!A\x1b~Oqt7vZ\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    garbled = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
+    await enqueue(sessions, [NOC], now=clock.now())
+    async with server:
+        summary = await deliver_due(Transactions(sessions), clock, worker_id="w1", settings=garbled)
+
+    assert summary.retried == 1
+    [row] = await rows(sessions)
+    assert (row.status, row.attempts) == ("pending", 1)  # the outcome was recorded
+    assert row.last_error is not None
+    assert "\x00" not in row.last_error
+    assert row.last_error.isprintable()

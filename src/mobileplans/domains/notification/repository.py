@@ -21,6 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mobileplans.db.models import Notification, OperatorOpsSettings
 from mobileplans.domains.notification.channels.base import OutboxRow
 from mobileplans.domains.notification.schemas import DeliveryStatus
+from mobileplans.kit.text import printable
+
+ERROR_LIMIT = 2000
+"""The longest ``last_error`` kept (the error's text, printable: ``kit.text``)."""
 
 NOTIFICATIONS = cast(Table, Notification.__table__)
 N = NOTIFICATIONS.c
@@ -130,7 +134,7 @@ async def mark_retry(
     error: str,
 ) -> bool:
     """Count the failed attempt and make the row due again at ``next_attempt_at``."""
-    values = {"next_attempt_at": next_attempt_at, "last_error": error[:2000]}
+    values = {"next_attempt_at": next_attempt_at, "last_error": printable(error, ERROR_LIMIT)}
     return await _finish(session, notification_id, worker_id, values)
 
 
@@ -138,7 +142,7 @@ async def mark_failed(
     session: AsyncSession, notification_id: int, *, worker_id: str, error: str
 ) -> bool:
     """Count the attempt and give up on the row (permanent error or last attempt)."""
-    values = {"status": DeliveryStatus.FAILED.value, "last_error": error[:2000]}
+    values = {"status": DeliveryStatus.FAILED.value, "last_error": printable(error, ERROR_LIMIT)}
     return await _finish(session, notification_id, worker_id, values)
 
 

@@ -28,6 +28,7 @@ from mobileplans.config import OperatorSite
 from mobileplans.kit import es2plus as codec
 from mobileplans.kit.es2plus import ES2PLUS_PATH
 from mobileplans.kit.netguard import guarded_connector
+from mobileplans.kit.text import printable
 from mobileplans.kit.urls import trusted_client_context
 
 
@@ -193,9 +194,8 @@ def describe(exc: BaseException) -> str:
         first = f"{exc.status}, {exc.message}".split("\n", 1)[0]
     else:
         first = str(exc).split("\n", 1)[0]
-    text = "".join(c if c.isprintable() else "?" for c in first)
-    reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 1] + "…"
+    reason = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return printable(reason, REASON_LIMIT)
 
 
 def _outcome(function: str, answer: Any) -> dict[str, Any]:

@@ -55,6 +55,7 @@ from mobileplans.domains.subscriber.schemas import LineStatus, PlanRead, SimKind
 from mobileplans.errors import AppError, Conflict
 from mobileplans.kit.clock import Clock
 from mobileplans.kit.esim import ActivationCode, ActivationCodeError
+from mobileplans.kit.text import printable
 
 STALE_AFTER = timedelta(minutes=2)
 RECONCILE_FIRST = timedelta(seconds=5)  # a lost downloadOrder answer is replayed after (D245)
@@ -389,7 +390,8 @@ async def fail(
         async with tx.step() as session:
             now = clock.now()
             due = now + RECONCILE_FIRST if reconcile else None
-            return await finish(session, drive, now, OrderStatus.FAILED, failure=str(exc)[:500],
+            failure = printable(str(exc), 500)
+            return await finish(session, drive, now, OrderStatus.FAILED, failure=failure,
                                 callback=callback.wire(), reconcile_due_at=due)  # fmt: skip
     except OrderRaced:
         return await settled(tx, drive.order.id)

@@ -31,6 +31,7 @@ from mobileplans.domains.purchase.es2plus_client import (
 from mobileplans.domains.purchase.schemas import OrderStatus
 from mobileplans.domains.subscriber import service as subscriber
 from mobileplans.domains.subscriber.schemas import LineStatus
+from mobileplans.kit.text import printable
 
 ROUND_LIMIT = 20
 
@@ -85,7 +86,7 @@ async def _record(
         row.id,
         expect_status=OrderStatus.PENDING_RELEASE.value,
         status=status.value,
-        failure=None if failure is None else str(failure)[:500],
+        failure=None if failure is None else printable(str(failure), 500),
         updated_at=now,
     )
     if not moved:

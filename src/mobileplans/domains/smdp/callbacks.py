@@ -36,7 +36,11 @@ from mobileplans.kit import es2plus as codec
 from mobileplans.kit.clock import Clock
 from mobileplans.kit.es2plus import w3c_timestamp
 from mobileplans.kit.netguard import guarded_connector
+from mobileplans.kit.text import printable
 from mobileplans.kit.urls import trusted_client_context
+
+ERROR_LIMIT = 2000
+"""The longest ``last_error`` kept (the error's text, printable: ``kit.text``)."""
 
 __all__ = ["CallbackSender", "Retry", "enqueue", "progress", "progress_body", "w3c_timestamp"]
 
@@ -212,6 +216,7 @@ class CallbackSender:
     async def _send(self, row: OutboxRow) -> None:
         body = codec.request_body(self.requester_identifier, row.call_id, row.body)
         status, error = await self._post(row.url, body)
+        error = None if error is None else printable(error, ERROR_LIMIT)
         now = self.clock.now()
         values: dict[str, Any]
         if status is not None and 200 <= status < 300:
