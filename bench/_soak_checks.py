@@ -29,6 +29,7 @@ from mobileplans.db.engine import make_engine
 from mobileplans.domains.probe.scheduler import slot_at_or_after
 
 SAMPLE_S = 10.0
+SERIES_S = 300.0
 REQUESTS = "mobileplans_http_requests_total"
 
 
@@ -100,7 +101,10 @@ def memory_report(watch: Watch, warmup_until: float) -> dict[str, dict[str, floa
     for name, samples in watch.processes.items():
         settled = [s for s in samples if s[0] >= warmup_until] or samples
         first, last = settled[0], settled[-1]
+        middle = min(settled, key=lambda s: abs(s[0] - (first[0] + last[0]) / 2))
         out[name] = {
+            "rss_every_5_min_mb": [round(s[1], 1) for s in _every(settled, SERIES_S)],
+            "rss_growth_second_half_mb": round(last[1] - middle[1], 1),
             "rss_start_mb": round(first[1], 1),
             "rss_end_mb": round(last[1], 1),
             "rss_peak_mb": round(max(s[1] for s in settled), 1),
@@ -111,6 +115,25 @@ def memory_report(watch: Watch, warmup_until: float) -> dict[str, dict[str, floa
             "alive_at_end": last[2] >= 0,
         }
     return out
+
+
+def _every(samples: list[tuple[float, float, int]], step: float) -> list[tuple[float, float, int]]:
+    """The first sample, then the first at or after each further ``step`` seconds."""
+    picked, due = [], samples[0][0]
+    for sample in samples:
+        if sample[0] >= due:
+            picked.append(sample)
+            due = sample[0] + step
+    return picked
+
+
+def logged_errors(logs: dict[str, Path]) -> dict[str, int]:
+    """Tracebacks each server logged: an error nobody expected (an outage of the database
+    or of a peer logs one line without a traceback, D264)."""
+    return {
+        name: path.read_text(errors="replace").count("Traceback (most recent call last)")
+        for name, path in logs.items()
+    }
 
 
 # --- invariants ------------------------------------------------------------------------

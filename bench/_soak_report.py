@@ -6,13 +6,14 @@ import argparse
 import platform
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from bench import _stack
-from bench._soak_checks import Watch, memory_report
+from bench._soak_checks import Watch, logged_errors, memory_report
 from bench._soak_load import Recorder
 
 Explained = Callable[[str, tuple[float, float], list[dict[str, Any]]], bool]
@@ -50,6 +51,7 @@ def document(
     pending: dict[str, int],
     warmup: tuple[float, float],
     explained: Explained,
+    logs: dict[str, Path],
 ) -> dict[str, Any]:
     client = recorder.by_interface()
     server = server_side(watch, windows, explained)
@@ -59,8 +61,10 @@ def document(
         and not explained(_app_of(s.interface), (s.started, s.started + s.ms / 1000), windows)
     ]  # fmt: skip
     memory = memory_report(watch, warmup[1])
+    tracebacks = logged_errors(logs)
     holds = (
-        not server["5xx_outside"]
+        not any(tracebacks.values())
+        and not server["5xx_outside"]
         and not client_5xx_outside
         and all(check["holds"] for check in checks.values())
         and all(p["alive_at_end"] for p in memory.values())
@@ -77,6 +81,7 @@ def document(
         "server": server,
         "client_5xx_outside_faults": len(client_5xx_outside),
         "processes": memory,
+        "tracebacks_logged": tracebacks,
         "pending_after_drain": pending,
         "invariants": checks,
         "verdict": {"holds": holds},
@@ -102,6 +107,7 @@ def show(console: Console, doc: dict[str, Any]) -> None:
     _show_server(console, doc["server"])
     _show_processes(console, doc["processes"])
     console.print("fault windows:", len(doc["fault_windows"]))
+    console.print("tracebacks logged:", doc["tracebacks_logged"])
     for name, check in doc["invariants"].items():
         mark = "[green]holds[/green]" if check["holds"] else "[red]FAILS[/red]"
         figures = {k: v for k, v in check.items() if k != "holds"}
@@ -125,7 +131,8 @@ def _show_server(console: Console, server: dict[str, Any]) -> None:
 
 def _show_processes(console: Console, processes: dict[str, Any]) -> None:
     table = Table(title="Processes: resident memory (MB) and open descriptors")
-    for column in ("process", "RSS start", "RSS end", "peak", "growth", "fds start", "fds end"):
+    columns = ("process", "RSS start", "RSS end", "peak", "growth", "2nd half", "fds start")
+    for column in (*columns, "fds end", "RSS every 5 min"):
         table.add_column(column)
     for name, p in processes.items():
         table.add_row(
@@ -134,7 +141,9 @@ def _show_processes(console: Console, processes: dict[str, Any]) -> None:
             str(p["rss_end_mb"]),
             str(p["rss_peak_mb"]),
             str(p["rss_growth_mb"]),
+            str(p["rss_growth_second_half_mb"]),
             str(p["fds_start"]),
             str(p["fds_end"]),
+            " ".join(str(v) for v in p["rss_every_5_min_mb"]),
         )
     console.print(table)

@@ -153,8 +153,10 @@ async def drive(stack: _soak_stack.Stack, args: argparse.Namespace) -> dict[str,
     await watcher
     window = (began_at + timedelta(seconds=WARMUP_S), ended_at - timedelta(seconds=30))
     checks = await _soak_checks.invariants(stack, window)
+    logs = {"up": stack.up.log_path, "side operator": stack.side.log_path}
+    warmup = (began, began + WARMUP_S)
     return _soak_report.document(
-        args, recorder, watch, windows, checks, pending, (began, began + WARMUP_S), explained
+        args, recorder, watch, windows, checks, pending, warmup, explained, logs
     )
 
 

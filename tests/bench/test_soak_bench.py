@@ -123,3 +123,20 @@ def test_a_tiny_soak_holds_its_invariants(soak_database: str, tmp_path: Path) ->
     assert document["client"]["device flow (first-run eSIM)"]["statuses"].get("ok", 0) > 0
     assert document["invariants"]["notifications"]["delivered_emails"] > 0
     assert all(p["alive_at_end"] for p in document["processes"].values())
+
+
+def test_the_memory_series_and_the_second_half_show_a_steady_climb() -> None:
+    watch = _soak_checks.Watch()
+    watch.processes = {"up": [(t * 10.0, 100.0 + t, 20) for t in range(0, 91)]}  # +1 MB/10 s
+    report = _soak_checks.memory_report(watch, warmup_until=0.0)["up"]
+    assert report["rss_every_5_min_mb"] == [100.0, 130.0, 160.0, 190.0]
+    assert report["rss_growth_second_half_mb"] == 45.0
+
+
+def test_tracebacks_in_a_servers_log_are_counted(tmp_path: Path) -> None:
+    log = tmp_path / "up.log"
+    traceback = "Traceback (most recent call last):\n  x\n"
+    log.write_text("ok\n" + traceback * 2)
+    quiet = tmp_path / "side.log"
+    quiet.write_text("database unavailable: worker claims (no traceback)\n")
+    assert _soak_checks.logged_errors({"up": log, "side": quiet}) == {"up": 2, "side": 0}
