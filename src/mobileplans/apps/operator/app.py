@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from mobileplans import __version__
 from mobileplans.apps.operator import assets, jobs
 from mobileplans.apps.operator.fastpath import MoApiFastPath
+from mobileplans.apps.operator.portal_path import PortalPath
 from mobileplans.apps.operator.routes import es2plus, moapi, network, portal
 from mobileplans.apps.operator.routes.portal import unavailable as portal_unavailable
 from mobileplans.apps.operator.state import OperatorState
@@ -70,7 +71,9 @@ def create_app(
     async def healthz() -> dict[str, object]:
         return {"status": "ok", "operators": [s.operator_id for s in config.sites]}
 
-    framework = MetricsMiddleware(api, app_name="operator")
+    # The per-operator pages (portal steps, ES2+ callback, assets) skip FastAPI's routing
+    # and dependency resolution (D280); everything else goes to FastAPI.
+    framework = MetricsMiddleware(PortalPath(api), app_name="operator")
     # 413 above 1 MiB (D235) on everything that reads a body: the fast path answers only
     # GETs and never reads one, so the limit sits behind it, off the GetBalance path.
     return OperatorApp(BodyLimit(framework), state, api, framework)
