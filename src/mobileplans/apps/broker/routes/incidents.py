@@ -80,6 +80,22 @@ async def breaches(
     return await incidents.breach_report(session, party, start, end, operator_id)
 
 
+async def _step(
+    session: Session,
+    state: State,
+    party: Caller,
+    incident_id: int,
+    step: lifecycle.Step,
+    body: OptionalMessageIn | None,
+) -> IncidentDetail:
+    """One lifecycle step by ``party`` with the body's optional message."""
+    message = body.message if body else ""
+    now = state.clock.now()
+    return await incidents.apply_step(
+        session, context(state), party, incident_id, step, message, now=now
+    )
+
+
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
 async def get_incident(incident_id: RowId, party: Caller, session: Session) -> IncidentDetail:
     """One incident with its timeline and clocks."""
@@ -91,15 +107,7 @@ async def acknowledge(
     incident_id: RowId, party: Caller, session: Session, state: State, body: OptionalBody = None
 ) -> IncidentDetail:
     """Acknowledge; from the responding side it meets the initial-response clock (5.3)."""
-    return await incidents.apply_step(
-        session,
-        context(state),
-        party,
-        incident_id,
-        lifecycle.acknowledge,
-        body.message if body else "",
-        now=state.clock.now(),
-    )
+    return await _step(session, state, party, incident_id, lifecycle.acknowledge, body)
 
 
 @router.post("/incidents/{incident_id}/updates", response_model=IncidentDetail)
@@ -177,15 +185,7 @@ async def mitigate(
     incident_id: RowId, party: Caller, session: Session, state: State, body: OptionalBody = None
 ) -> IncidentDetail:
     """Mitigated: the impact is contained, the fix may still be to come (spec 5.3)."""
-    return await incidents.apply_step(
-        session,
-        context(state),
-        party,
-        incident_id,
-        lifecycle.mitigate,
-        body.message if body else "",
-        now=state.clock.now(),
-    )
+    return await _step(session, state, party, incident_id, lifecycle.mitigate, body)
 
 
 @router.post("/incidents/{incident_id}/resolve", response_model=IncidentDetail)
@@ -194,15 +194,7 @@ async def resolve(
 ) -> IncidentDetail:
     """Resolved: meets the resolution clock, stops the update cadence and cancels the open
     call tasks (spec 5.3)."""
-    return await incidents.apply_step(
-        session,
-        context(state),
-        party,
-        incident_id,
-        lifecycle.resolve,
-        body.message if body else "",
-        now=state.clock.now(),
-    )
+    return await _step(session, state, party, incident_id, lifecycle.resolve, body)
 
 
 @router.post("/incidents/{incident_id}/close", response_model=IncidentDetail)
@@ -211,15 +203,7 @@ async def close(
 ) -> IncidentDetail:
     """Close a resolved incident (the platform only; 409 before it is resolved)."""
     platform_only(party, "close an incident")
-    return await incidents.apply_step(
-        session,
-        context(state),
-        party,
-        incident_id,
-        lifecycle.close,
-        body.message if body else "",
-        now=state.clock.now(),
-    )
+    return await _step(session, state, party, incident_id, lifecycle.close, body)
 
 
 @router.get("/operators/{operator_id}/ops-settings", response_model=OpsSettingsRead)
