@@ -51,6 +51,9 @@ from bench import _procs, _soak_checks, _soak_load, _soak_report, _soak_stack, _
 
 console = Console(width=None if sys.stdout.isatty() else 140)
 GRACE_S = 20.0
+PROFILES_PER_DEVICE_MINUTE = 300
+"""A device runs a flow in ~0.3-0.6 s: 300 a minute leaves the pool never empty (the
+6,000 of an earlier default ran out after 22 of 30 minutes once flows got faster)."""
 WARMUP_S = 60.0
 DEPENDS = {
     "broker": {"mo"},
@@ -122,7 +125,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     with contextlib.ExitStack() as exits:
         exits.callback(servers.stop_all)
         log("starting the stack (PostgreSQL, up, side operator, probe target, proxies)")
-        sizes = (args.operators, args.profiles)
+        profiles = args.profiles or int(args.devices * args.minutes * PROFILES_PER_DEVICE_MINUTE)
+        sizes = (args.operators, max(profiles, 100))
         stack = _soak_stack.start(servers, workdir, args.postgres, sizes, exits)
         log(f"{len(stack.synthetic_operators)} operators added behind the probes proxy")
         return await drive(stack, args)
@@ -177,7 +181,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--devices", type=int, default=2, help="concurrent simulated PCs")
     parser.add_argument("--rate", type=float, default=20.0, help="flyout GetBalance/s")
     parser.add_argument("--operators", type=int, default=150, help="2 probes each")
-    parser.add_argument("--profiles", type=int, default=6000, help="SM-DP+ profiles to add")
+    parser.add_argument(
+        "--profiles", type=int, help="SM-DP+ profiles to add (default: 300 per device-minute)"
+    )
     parser.add_argument("--incident-every", type=float, default=120.0, help="seconds")
     parser.add_argument("--fault-every", type=float, default=150.0, help="seconds")
     parser.add_argument("--fault-seconds", type=float, default=30.0)
