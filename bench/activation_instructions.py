@@ -59,6 +59,7 @@ if __package__ in (None, ""):  # run as a file: make ``bench`` importable
 
 from bench import _procs, _stack
 from bench.activation import GENERATE, SCENARIO, reason
+from bench.getbalance_instructions import _Control as CountControl
 from bench.getbalance_instructions import annotate, build_shim, total_instructions, trigger
 
 HOST = "127.0.0.1"
@@ -71,32 +72,22 @@ def log(message: str) -> None:
 # --- the served process -------------------------------------------------------------------
 
 
-class _Control(asyncio.Protocol):
-    """One line in (``start``, ``zero``, ``dump NAME``, ``profile on|dump PATH``), ``ok`` out."""
+class _Control(CountControl):
+    """``bench.getbalance_instructions``' control lines, and ``profile on|dump PATH``."""
 
     profiler: Any = None
 
-    def __init__(self, shim: Any) -> None:
-        self.shim = shim
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
     def data_received(self, data: bytes) -> None:
         words = data.decode().split()
-        if words == ["start"]:
-            self.shim.mp_start()
-        elif words == ["zero"]:
-            self.shim.mp_zero()
-        elif words[0] == "dump":
-            self.shim.mp_dump(words[1].encode())
-        elif words == ["profile", "on"]:
+        if words[:1] != ["profile"]:
+            super().data_received(data)
+            return
+        if words[1:] == ["on"]:
             import cProfile
 
             _Control.profiler = cProfile.Profile(time.thread_time)  # CPU, not wall time
             _Control.profiler.enable()
-        elif words[:2] == ["profile", "dump"]:
+        elif words[1:2] == ["dump"]:
             _Control.profiler.disable()
             _Control.profiler.dump_stats(words[2])
         assert self.transport is not None
