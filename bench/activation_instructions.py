@@ -60,7 +60,13 @@ if __package__ in (None, ""):  # run as a file: make ``bench`` importable
 from bench import _procs, _stack
 from bench.activation import GENERATE, SCENARIO, reason
 from bench.getbalance_instructions import _Control as CountControl
-from bench.getbalance_instructions import annotate, build_shim, total_instructions, trigger
+from bench.getbalance_instructions import (
+    annotate,
+    build_shim,
+    command,
+    total_instructions,
+    trigger,
+)
 
 HOST = "127.0.0.1"
 
@@ -115,15 +121,6 @@ def serve(args: argparse.Namespace) -> None:
 
 
 # --- the client (this process) ------------------------------------------------------------
-
-
-async def command(port: int, line: str) -> None:
-    reader, writer = await asyncio.open_connection(HOST, port)
-    writer.write(line.encode() + b"\n")
-    await writer.drain()
-    if await reader.readline() != b"ok\n":
-        raise RuntimeError(f"control command {line!r} not acknowledged")
-    writer.close()
 
 
 async def flows(data_dir: Path, count: int) -> list[str]:
