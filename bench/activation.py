@@ -93,6 +93,8 @@ class Level:
     hash_cpu_s: float = 0.0
     hashes: float = 0.0
     requests: float = 0.0
+    lock_waits: float = 0.0
+    lock_wait_s: float = 0.0
     idle_cpu_pct: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -131,6 +133,8 @@ class Level:
             "hash_cpu_ms_per_flow": hash_ms,
             "hashes_per_flow": self.hashes / flows,
             "http_requests_per_flow": self.requests / flows,
+            "sqlite_lock_waits_per_flow": self.lock_waits / flows,
+            "sqlite_lock_wait_ms_per_flow": self.lock_wait_s / flows * 1000,
             "outside_hash_cpu_ms_per_flow": per_flow - hash_ms,
             "idle_cpu_pct": self.idle_cpu_pct,
             "idle_cpu_ms_per_flow": idle_ms,
@@ -210,12 +214,16 @@ async def device(
 HASH_SECONDS = "mobileplans_password_hash_seconds_total"
 HASH_COUNT = "mobileplans_password_hashes_total"
 REQUESTS = "mobileplans_http_requests_total"
+LOCK_WAITS = "mobileplans_sqlite_lock_waits_total"
+LOCK_WAIT_SECONDS = "mobileplans_sqlite_lock_wait_seconds_total"
+COUNTERS = (HASH_SECONDS, HASH_COUNT, REQUESTS, LOCK_WAITS, LOCK_WAIT_SECONDS)
 
 
-async def stack_counters(endpoints: Endpoints) -> tuple[float, float, float]:
-    """(CPU seconds, hashes) of the stack's password hashing and the HTTP requests its
-    apps served, from its ``/metrics`` (one registry for the whole ``up`` process)."""
-    values = {HASH_SECONDS: 0.0, HASH_COUNT: 0.0, REQUESTS: 0.0}
+async def stack_counters(endpoints: Endpoints) -> list[float]:
+    """``COUNTERS`` from the stack's ``/metrics`` (one registry for the whole ``up``
+    process): the password hashing's CPU seconds and count, the HTTP requests its apps
+    served, and the on-loop SQLite driver's lock waits (count, seconds paused)."""
+    values = dict.fromkeys(COUNTERS, 0.0)
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, verify=endpoints.verify()) as c:
         response = await c.get(f"{endpoints.broker}/metrics")
     response.raise_for_status()
@@ -224,7 +232,7 @@ async def stack_counters(endpoints: Endpoints) -> tuple[float, float, float]:
         name = name.split("{", 1)[0]
         if name in values:
             values[name] += float(value)
-    return values[HASH_SECONDS], values[HASH_COUNT], values[REQUESTS]
+    return [values[name] for name in COUNTERS]
 
 
 async def idle_cpu_pct(pid: int, seconds: float) -> float:
@@ -260,7 +268,7 @@ async def run_level(
     level.load_after = _stack.load_average()
     after = await stack_counters(endpoints)
     deltas = [a - b for a, b in zip(after, before, strict=True)]
-    level.hash_cpu_s, level.hashes, level.requests = deltas
+    level.hash_cpu_s, level.hashes, level.requests, level.lock_waits, level.lock_wait_s = deltas
     return level
 
 

@@ -159,14 +159,33 @@ async def test_registration_without_a_line_or_network() -> None:
 
 
 def test_the_device_trusts_the_stack_local_ca(tmp_path: Path) -> None:
-    assert parse_endpoints({"broker": "https://b.example"}).verify() is True
+    plain = parse_endpoints({"broker": "https://b.example"})
+    assert plain.trust_bundle() is None
+    assert plain.verify().verify_mode == ssl.CERT_REQUIRED
     pki = ensure_local_pki(tmp_path, now=datetime.now(UTC))
     endpoints = parse_endpoints(
         {"broker": "https://127.0.0.1:1", "tls": {"ca_file": str(pki.ca.cert_file)}}
     )
     context = endpoints.verify()
-    assert isinstance(context, ssl.SSLContext)
     assert context.cert_store_stats()["x509_ca"] >= 1
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    # one context per bundle, shared by every client of the process (D285)
+    assert endpoints.verify() is context
+    assert plain.verify() is not context
+    # GetBalance's client certificate goes into a context of its own, never the shared one
+    with_cert = parse_endpoints(
+        {
+            "broker": "https://127.0.0.1:1",
+            "tls": {"ca_file": str(pki.ca.cert_file)},
+            "mo_api": {
+                "client_cert": str(pki.broker.cert_file),
+                "client_key": str(pki.broker.key_file),
+            },
+        }
+    )
+    mo_context = with_cert.mo_api_verify()
+    assert mo_context is not with_cert.verify()
+    assert mo_context.cert_store_stats()["x509_ca"] >= 1
     missing = parse_endpoints({"broker": "https://b", "tls": {"ca_file": str(tmp_path / "no")}})
     with pytest.raises(EndpointsError, match="tls CA bundle"):
         missing.verify()

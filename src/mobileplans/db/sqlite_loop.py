@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
+from prometheus_client import Counter
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
@@ -50,6 +51,16 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 
 T = TypeVar("T")
+
+LOCK_WAITS: Final = Counter(
+    "mobileplans_sqlite_lock_waits_total",
+    "Statements or commits on the on-loop SQLite driver that met a held write lock and "
+    "were retried after a pause",
+)
+LOCK_WAIT_SECONDS_TOTAL: Final = Counter(
+    "mobileplans_sqlite_lock_wait_seconds_total",
+    "Seconds the on-loop SQLite driver paused for a held write lock",
+)
 
 DIALECT_NAME: Final = "sqlite+mploop"
 LOCK_WAIT_SECONDS: Final = 10.0
@@ -76,6 +87,8 @@ async def retry_when_busy(call: Callable[[], T], *, wait: float | None = None) -
             deadline = deadline or now + wait
             if now >= deadline:
                 raise
+        LOCK_WAITS.inc()
+        LOCK_WAIT_SECONDS_TOTAL.inc(pause)
         await asyncio.sleep(pause)
         pause = min(pause * 2, _LONGEST_PAUSE)
 

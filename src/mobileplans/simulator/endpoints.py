@@ -10,6 +10,7 @@ SM-DP+ address uses and where a core-network stand-in listens, if there is one.
 
 from __future__ import annotations
 
+import functools
 import json
 import ssl
 from pathlib import Path
@@ -120,17 +121,17 @@ class Endpoints(_Model):
     tls: StackTls | None = None
     mo_api: MoApiAccess | None = None
 
-    def verify(self) -> ssl.SSLContext | bool:
-        """What the device trusts: the system roots, plus the stack's local CA if any."""
-        bundle = self.tls and (self.tls.trust_bundle or self.tls.ca_file)
-        if not bundle:
-            return True
-        context = ssl.create_default_context()
-        try:
-            context.load_verify_locations(cafile=bundle)
-        except (OSError, ssl.SSLError) as exc:
-            raise EndpointsError(f"tls CA bundle {bundle}: {exc}") from exc
-        return context
+    def trust_bundle(self) -> str | None:
+        """The stack's local CA bundle the device trusts beside the system roots, if any."""
+        return (self.tls and (self.tls.trust_bundle or self.tls.ca_file)) or None
+
+    def verify(self) -> ssl.SSLContext:
+        """What the device trusts: the system roots, plus the stack's local CA if any.
+
+        One context per bundle for the whole process, shared by every client: building
+        one reads the system's roots (tens of milliseconds of CPU), which a simulator
+        running 50 devices would otherwise pay for every HTTP client of every flow."""
+        return _trust_context(self.trust_bundle())
 
     def operator_entry(self, operator_id: str) -> OperatorEntry | None:
         return next((o for o in self.operators if o.id == operator_id), None)
@@ -163,13 +164,13 @@ class Endpoints(_Model):
         update = {k: v for k, v in specific if v is not None}
         return self.model_copy(update={"demo": self.demo.model_copy(update=update)})
 
-    def mo_api_verify(self) -> ssl.SSLContext | bool:
-        """What the device trusts, plus the ``mo_api`` client certificate, for GetBalance."""
-        verify = self.verify()
+    def mo_api_verify(self) -> ssl.SSLContext:
+        """What the device trusts, plus the ``mo_api`` client certificate, for GetBalance
+        (a context of its own: the shared one of :meth:`verify` is never changed)."""
         access = self.mo_api
         if access is None or not access.client_cert:
-            return verify
-        context = verify if isinstance(verify, ssl.SSLContext) else ssl.create_default_context()
+            return self.verify()
+        context = _new_trust_context(self.trust_bundle())
         try:
             context.load_cert_chain(access.client_cert, access.client_key)
         except (OSError, ssl.SSLError) as exc:
@@ -178,6 +179,22 @@ class Endpoints(_Model):
 
     def with_broker(self, broker: str | None) -> Endpoints:
         return self if broker is None else self.model_copy(update={"broker": broker})
+
+
+def _new_trust_context(bundle: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if bundle:
+        try:
+            context.load_verify_locations(cafile=bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise EndpointsError(f"tls CA bundle {bundle}: {exc}") from exc
+    return context
+
+
+@functools.lru_cache(maxsize=16)
+def _trust_context(bundle: str | None) -> ssl.SSLContext:
+    """The shared client context for ``bundle`` (a failed load is not cached: it raises)."""
+    return _new_trust_context(bundle)
 
 
 def load_endpoints(path: Path) -> Endpoints:

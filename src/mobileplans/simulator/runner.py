@@ -83,7 +83,7 @@ async def driver_factory(browser: bool, endpoints: Endpoints) -> AsyncIterator[D
         return
     from mobileplans.simulator.browser_mode import BrowserSession
 
-    async with BrowserSession(local_ca=verify is not True) as session:
+    async with BrowserSession(local_ca=endpoints.trust_bundle() is not None) as session:
 
         async def browser_driver(language: str, allowed: tuple[str, ...]) -> PortalDriver:
             return await session.new_driver(language, allowed)
