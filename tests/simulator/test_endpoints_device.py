@@ -168,7 +168,8 @@ def test_the_device_trusts_the_stack_local_ca(tmp_path: Path) -> None:
     )
     context = endpoints.verify()
     assert context.cert_store_stats()["x509_ca"] >= 1
-    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
     # one context per bundle, shared by every client of the process (D285)
     assert endpoints.verify() is context
     assert plain.verify() is not context

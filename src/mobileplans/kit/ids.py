@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
-import uuid
 
 _ALPHABET = string.ascii_letters + string.digits
 _BASE62 = bytes(ord(_ALPHABET[b % 62]) for b in range(248)).ljust(256, b"-")  # byte -> char
@@ -24,8 +24,16 @@ def new_transaction_id(length: int = 16) -> str:
 
 
 def new_ms_dm_transaction_id() -> str:
-    """``MSFT-<uuid>``, the ``X-MS-DM-TransactionId`` form of spec 2.9 / 7.1 #3."""
-    return f"MSFT-{uuid.uuid4()}"
+    """``MSFT-<uuid>``, the ``X-MS-DM-TransactionId`` form of spec 2.9 / 7.1 #3.
+
+    A random (version 4, RFC 9562 variant) UUID in its canonical 8-4-4-4-12 form, as
+    ``uuid.uuid4()`` makes it, formatted from the bytes directly: one is made for every
+    GetBalance the broker forwards, and ``uuid.UUID`` cost 2-4 % of that request's CPU."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # variant 10xx
+    h = raw.hex()
+    return f"MSFT-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def new_token(nbytes: int = 32) -> str:

@@ -99,7 +99,9 @@ class MoApiClient:
     async def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = guarded_connector(limit=self._limit, ssl=self._ssl if self._ssl else True)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar()
+            )
         return self._session
 
     async def close(self) -> None:

@@ -102,7 +102,9 @@ class Es2PlusClient:
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
             connector = guarded_connector(ssl=trusted_client_context())
-            self._http = aiohttp.ClientSession(timeout=self.timeout, connector=connector)
+            self._http = aiohttp.ClientSession(
+                timeout=self.timeout, connector=connector, cookie_jar=aiohttp.DummyCookieJar()
+            )
             self._owns_http = True
         return self._http
 

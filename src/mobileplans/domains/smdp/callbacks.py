@@ -249,7 +249,9 @@ class CallbackSender:
         """POST one callback: (status, error text), status ``None`` on a network error."""
         if self._client is None or self._client.closed:
             connector = guarded_connector(ssl=trusted_client_context())
-            self._client = aiohttp.ClientSession(timeout=self.timeout, connector=connector)
+            self._client = aiohttp.ClientSession(
+                timeout=self.timeout, connector=connector, cookie_jar=aiohttp.DummyCookieJar()
+            )
         headers = {"X-Admin-Protocol": codec.ADMIN_PROTOCOL}  # aiohttp's json= sets the type
         try:
             async with self._client.post(url, json=body, headers=headers) as response:
