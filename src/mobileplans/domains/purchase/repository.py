@@ -174,6 +174,7 @@ async def take_over(session: AsyncSession, order_id: str, seen: datetime, now: d
 _PENDING_LOG = "mobileplans.purchase.pending_log"
 """``session.info`` key: transaction-log rows of the open transaction, not yet written."""
 _LOG = cast(Table, MoTransactionLog.__table__)
+_LOG_INSERT = insert(_LOG)  # built once: its cache key is memoised on the object (D286)
 
 
 def add_log(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -193,7 +194,7 @@ def _pending(session: Session) -> list[dict[str, Any]]:
 def _write_pending_log(session: Session) -> None:
     rows = _pending(session)
     if rows:  # one INSERT … VALUES executemany (no RETURNING: nobody reads the ids back)
-        session.execute(insert(_LOG), rows)
+        session.execute(_LOG_INSERT, rows)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -207,7 +208,7 @@ async def log_entries(
 ) -> list[MoTransactionLog]:
     rows = _pending(session.sync_session)
     if rows:
-        await session.execute(insert(_LOG), rows)
+        await session.execute(_LOG_INSERT, rows)
     query = (
         select(MoTransactionLog)
         .where(

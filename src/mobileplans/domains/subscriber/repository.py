@@ -170,10 +170,24 @@ async def account_by_email(
     return await as_reads(source).one(_ACCOUNT_BY_EMAIL, values)
 
 
+_ACCOUNTS = cast(Table, MoAccount.__table__)
+_BALANCES = cast(Table, MoBalance.__table__)
+# Statements of a purchase flow built once: a statement's cache key is memoised on the
+# object, so a prebuilt one skips that walk on every execution (D286).
+_INSERT_ACCOUNT = insert(_ACCOUNTS).returning(_ACCOUNTS.c.id)
+_INSERT_BALANCE = insert(_BALANCES).returning(_BALANCES.c.id)
+_INSERT_LINE = insert(cast(Table, MoLine.__table__))
+_SET_PAYMENT_LAST4 = (
+    update(MoAccount)
+    .where(MoAccount.id == bindparam("account_id"))
+    .values(payment_last4=bindparam("last4"))
+    .execution_options(synchronize_session=False)
+)
+
+
 async def insert_account(session: AsyncSession, values: dict[str, Any]) -> int:
     """One Core ``INSERT … RETURNING id`` (``IntegrityError`` when the email is taken)."""
-    table = cast(Table, MoAccount.__table__)
-    result = await session.execute(insert(table).returning(table.c.id), values)
+    result = await session.execute(_INSERT_ACCOUNT, values)
     return int(result.scalar_one())
 
 
@@ -221,24 +235,18 @@ async def move_balances(session: AsyncSession, from_iccid: str, to_iccid: str) -
 
 async def insert_balance(session: AsyncSession, values: dict[str, Any]) -> int:
     """One Core ``INSERT … RETURNING id`` (SQLite >= 3.35 and PostgreSQL)."""
-    table = cast(Table, MoBalance.__table__)
-    result = await session.execute(insert(table).returning(table.c.id), values)
+    result = await session.execute(_INSERT_BALANCE, values)
     return int(result.scalar_one())
 
 
 async def insert_line(session: AsyncSession, values: dict[str, Any]) -> None:
     """One Core ``INSERT`` of a line (``IntegrityError`` when the ICCID exists)."""
-    await session.execute(insert(cast(Table, MoLine.__table__)), values)
+    await session.execute(_INSERT_LINE, values)
 
 
 async def set_payment_last4(session: AsyncSession, account_id: int, last4: str) -> bool:
     """``False`` when there is no such account."""
-    result = await session.execute(
-        update(MoAccount)
-        .where(MoAccount.id == account_id)
-        .values(payment_last4=last4)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_SET_PAYMENT_LAST4, {"account_id": account_id, "last4": last4})
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
