@@ -316,7 +316,7 @@ def level_table(results: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{SCENARIO} flows (HTTP mode)", title_justify="left")
     for name in ("devices", "ok", "failed", "flows/s", "flow p50 ms", "flow p99 ms"):
         table.add_column(name, justify="right")
-    for name in ("stack CPU %", "devices CPU %", "load1 before/after"):
+    for name in ("stack CPU %", "devices CPU %", "lock waits/flow (ms)", "load1 before/after"):
         table.add_column(name, justify="right")
     for r in results:
         table.add_row(
@@ -328,6 +328,7 @@ def level_table(results: list[dict[str, Any]]) -> Table:
             _ms(r["flow_p99_ms"]),
             f"{r['server_cpu_pct']:.0f}",
             f"{r['client_cpu_pct']:.0f}",
+            f"{r['sqlite_lock_waits_per_flow']:.1f} ({r['sqlite_lock_wait_ms_per_flow']:.1f})",
             f"{r['load_before']['load1']:.2f} / {r['load_after']['load1']:.2f}",
         )
     return table
