@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import ClassVar
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.apps.broker.app import BrokerApp, create_app
 from mobileplans.config import Settings
+from mobileplans.db.engine import make_engine
 from mobileplans.db.models import BalanceLookup, PurchaseTelemetry
-from mobileplans.db.session import session_scope
+from mobileplans.db.session import make_sessionmaker, session_scope
+from mobileplans.domains.balance.mo_client import MoApiClient
+from mobileplans.domains.balance.service import BalanceProxy
 from mobileplans.kit.clock import FrozenClock
 from tests.apps.broker.conftest import ADMIN, TOKEN
 from tests.controllable_operator import ControllableOperator
@@ -175,6 +180,39 @@ class TestBalanceProxy:
         assert response.headers["content-type"] == "application/problem+json"
         assert await broker.state.flush_lookups() == 1
         assert await lookups(sessions) == [(outcome, status)]
+
+    async def test_call_records_wait_out_a_database_outage(
+        self,
+        proxy_client: tuple[httpx.AsyncClient, BrokerApp],
+        sessions: Sessions,
+        tmp_path: Path,
+    ) -> None:
+        """A flush that fails keeps its records for the next one (D288): nothing is lost
+        while the database is away, and they are written once when it is back."""
+        http, broker = proxy_client
+        for location in ("US", "FR"):
+            response = await http.get("/v1/balances", params={"iccid": SIM, "location": location})
+            assert response.status_code == 200
+        unreachable = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'mp.db'}")
+        broker.state.sessions = make_sessionmaker(unreachable)
+        with pytest.raises(OperationalError):
+            await broker.state.flush_lookups()
+        assert (await http.get("/v1/balances", params={"iccid": SIM})).status_code == 200
+        with pytest.raises(OperationalError):  # still away: all three kept, in order
+            await broker.state.flush_lookups()
+        await unreachable.dispose()
+        broker.state.sessions = sessions
+        assert await broker.state.flush_lookups() == 3
+        assert await lookups(sessions) == [("ok", 200)] * 3
+        assert await broker.state.flush_lookups() == 0  # written once
+        assert broker.state.balances.dropped_records == 0
+
+    def test_unwritten_records_are_bounded_oldest_first(self, clock: FrozenClock) -> None:
+        proxy = BalanceProxy(MoApiClient(timeout_seconds=1), clock, 0, max_unwritten=3)
+        proxy._records = [{"n": 4}, {"n": 5}]
+        assert proxy.requeue([{"n": 1}, {"n": 2}, {"n": 3}]) == 2
+        assert [r["n"] for r in proxy.drain_records()] == [3, 4, 5]
+        assert proxy.dropped_records == 2
 
     async def test_timeout_is_504_and_refused_connection_502(
         self,

@@ -84,11 +84,18 @@ class BrokerState:
         await self.launch_store.close()
 
     async def flush_lookups(self) -> int:
-        """Write the GetBalance calls recorded since the last flush, in one transaction."""
+        """Write the GetBalance calls recorded since the last flush, in one transaction;
+        if it fails they stay queued (bounded) and the error propagates."""
         records = self.balances.drain_records()
         if records:
-            async with session_scope(self.sessions) as session:
-                await balance_service.save_lookups(session, records)
+            try:
+                async with session_scope(self.sessions) as session:
+                    await balance_service.save_lookups(session, records)
+            except Exception:
+                dropped = self.balances.requeue(records)  # kept for the next flush (D288)
+                if dropped:
+                    log.warning("dropped %d unwritten GetBalance call records", dropped)
+                raise
         return len(records)
 
     async def flush_forever(self, interval: float = 1.0) -> None:

@@ -31,6 +31,9 @@ from mobileplans.kit.clock import Clock
 from mobileplans.kit.ids import new_ms_dm_transaction_id
 
 CACHE_ENTRIES = 100_000
+UNWRITTEN_RECORDS = 120_000
+"""Call records kept while the database cannot take them: two minutes at 1,000 calls a
+second. Past that the oldest go first (bounded memory), counted in ``dropped_records``."""
 
 
 @dataclass
@@ -43,6 +46,8 @@ class BalanceProxy:
     )
     _hold_until: dict[str, datetime] = field(default_factory=dict)
     _records: list[dict[str, Any]] = field(default_factory=list)
+    max_unwritten: int = UNWRITTEN_RECORDS
+    dropped_records: int = 0
 
     async def lookup(
         self, snapshot: RegistrySnapshot, raw_iccid: str, *, location: str | None, environment: str
@@ -154,6 +159,18 @@ class BalanceProxy:
         """The ``balance_lookups`` rows (column values) recorded since the last drain."""
         records, self._records = self._records, []
         return records
+
+    def requeue(self, records: list[dict[str, Any]]) -> int:
+        """Give back a drained batch that could not be written: it goes before the calls
+        recorded meanwhile, and the next flush tries again. Past ``max_unwritten`` the
+        oldest are let go; returns how many (also added to ``dropped_records``)."""
+        self._records[:0] = records
+        excess = len(self._records) - self.max_unwritten
+        if excess <= 0:
+            return 0
+        del self._records[:excess]
+        self.dropped_records += excess
+        return excess
 
 
 async def save_lookups(session: AsyncSession, records: list[dict[str, Any]]) -> None:
