@@ -70,12 +70,19 @@ async def broker(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as h:
         contoso = operator_data(
             environments=("staging", "production"),
+            phonePrefixes=["+1425555", "+1206"],
             logo={"uri": "https://cdn.contoso.example/logo.png", "width": 300, "height": 300},
             gatewayTemplates=[{"id": "0", "bodyText": "Stay connected — everywhere."}],
         )
         for env in ("staging", "production"):
             contoso["environments"][env]["moBaseUrl"] = operator.base_url
-        fabrikam = operator_data("fabrikam", brand="Fabrikam", countries=["GB"], prefix="8944999")
+        fabrikam = operator_data(
+            "fabrikam",
+            brand="Fabrikam",
+            countries=["GB"],
+            prefix="8944999",
+            phonePrefixes=["+4479"],
+        )
         fabrikam["environments"]["production"]["moBaseUrl"] = f"http://127.0.0.1:{free_port()}/v1"
         for data in (contoso, fabrikam):
             response = await h.put(f"/v1/admin/operators/{data['id']}", json=data, headers=ADMIN)
@@ -136,6 +143,28 @@ async def test_sims_fast_path_answers_like_the_fastapi_route(broker: BrokerApp) 
             "/v1/sims/123",
             f"/v1/sims/{UNKNOWN_SIM}",
             f"/v1/sims/{BAD_LUHN}",
+        ],
+    )
+
+
+async def test_phone_numbers_fast_path_answers_like_the_fastapi_route(broker: BrokerApp) -> None:
+    await compare(
+        broker,
+        [
+            "/v1/phone-numbers/+14255550100",
+            "/v1/phone-numbers/%2B14255550100",
+            "/v1/phone-numbers/+12065550100?environment=staging",
+            "/v1/phone-numbers/+447911123456",  # Fabrikam: production only
+            "/v1/phone-numbers/+447911123456?environment=staging",  # 404 there
+            "/v1/phone-numbers/+33612345678",  # nobody's: 404
+            "/v1/phone-numbers/14255550100",  # no +: 400 naming phoneNumber
+            "/v1/phone-numbers/+1425",
+            "/v1/phone-numbers/hello",
+            "/v1/phone-numbers/%252B14255550100",
+            "/v1/phone-numbers/+14255550100?environment=dev",
+            "/v1/phone-numbers/+14255550100?environment=",
+            "/v1/phone-numbers/",
+            "/v1/phone-numbers/+14255550100/x",
         ],
     )
 

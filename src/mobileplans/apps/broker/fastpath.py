@@ -7,6 +7,7 @@ network call (GetBalance). This wrapper answers
 - ``GET /v1/sims/{iccid}`` (from the in-memory index),
 - ``GET /v1/providers`` (the provider catalog, launch records stored first, D93),
 - ``GET /v1/balances`` (the GetBalance proxy),
+- ``GET /v1/phone-numbers/{e164}`` (the phone-number lookup, from the snapshot),
 
 with the same status, body, content type and metrics as the FastAPI routes (tests
 compare the two byte for byte) and passes everything else through. Parameters are
@@ -36,6 +37,8 @@ from mobileplans.web.problems import PROBLEM_JSON
 
 SIMS_PREFIX = "/v1/sims/"
 SIMS_ROUTE = "/v1/sims/{iccid}"
+PHONES_PREFIX = "/v1/phone-numbers/"
+PHONES_ROUTE = "/v1/phone-numbers/{e164}"
 PROVIDERS = "/v1/providers"
 BALANCES = "/v1/balances"
 _ENVIRONMENTS = {e.value for e in Environment}
@@ -83,6 +86,8 @@ class DeviceFastPath:
                 route, answer = BALANCES, await self._balances(scope)
             elif path.startswith(SIMS_PREFIX) and "/" not in path[len(SIMS_PREFIX) :]:
                 route, answer = SIMS_ROUTE, self._sim(path, scope)
+            elif path.startswith(PHONES_PREFIX) and "/" not in path[len(PHONES_PREFIX) :]:
+                route, answer = PHONES_ROUTE, self._phone_number(path, scope)
             else:
                 raise _Delegate
         except _Delegate:
@@ -111,6 +116,18 @@ class DeviceFastPath:
         except (AppError, IdentifierError) as exc:
             return problem(exc, path)
         return 200, _JSON, orjson.dumps(body)
+
+    def _phone_number(self, path: str, scope: Scope) -> Answer:
+        """Spec 1.11 / 2.10 phone-number lookup (seed 004 step 1)."""
+        environment = Environment(self._environment(query_params(scope)))
+        raw = path[len(PHONES_PREFIX) :]  # ASGI's path is already percent-decoded
+        if not raw:
+            raise _Delegate
+        try:
+            record = self.state.snapshot.phone_number(raw, environment)
+        except (AppError, IdentifierError) as exc:
+            return problem(exc, path)
+        return 200, _JSON, orjson.dumps(record.wire())
 
     async def _providers(self, scope: Scope) -> Answer:
         """Spec 2.10 Get Providers; any error is raised before a launch is recorded."""

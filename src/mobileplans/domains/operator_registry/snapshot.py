@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.config import Environment
 from mobileplans.domains.operator_registry import mapping, repository
 from mobileplans.domains.operator_registry.iccid_index import IccidIndex
 from mobileplans.domains.operator_registry.phone_numbers import PhoneIndex, PrefixRef
-from mobileplans.domains.operator_registry.schemas import OperatorSpec
+from mobileplans.domains.operator_registry.schemas import OperatorSpec, PhoneNumberRead
+from mobileplans.errors import NotFound
+from mobileplans.kit.identifiers import parse_phone_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,27 @@ class RegistrySnapshot:
     def providers(self, environment: str, country: str) -> list[OperatorSpec]:
         """Enabled operators serving ``country`` in ``environment``, sorted by brand name."""
         return self.by_country.get((environment, country), [])
+
+    def phone_number(self, raw: str, environment: Environment) -> PhoneNumberRead:
+        """``GET /v1/phone-numbers/{e164}`` (spec 1.11, 2.10; seed 004 step 1): the operator
+        whose prefixes hold the number, longest prefix first. ``IdentifierError`` naming
+        ``phoneNumber`` if malformed; ``NotFound`` when no operator enabled in
+        ``environment`` serves it."""
+        number = parse_phone_number(raw, field="phoneNumber")
+        owner = self.phones.resolve(number)
+        operator = self.operators.get(owner) if owner else None
+        settings = operator.environments.get(environment) if operator else None
+        if operator is None or settings is None or not settings.enabled:
+            raise NotFound(
+                f"phone number {number} is served by no operator in {environment.value}",
+                phoneNumber=number,
+            )
+        return PhoneNumberRead(
+            phone_number=number,
+            operator_id=operator.id,
+            brand_name=operator.brand_name,
+            environment=environment,
+        )
 
 
 def build_snapshot(version: int, operators: list[OperatorSpec]) -> RegistrySnapshot:

@@ -10,8 +10,6 @@ from fastapi import APIRouter, Query
 from mobileplans.apps.broker.deps import State
 from mobileplans.config import Environment
 from mobileplans.domains.operator_registry.schemas import PhoneNumberRead
-from mobileplans.errors import NotFound
-from mobileplans.kit.identifiers import parse_phone_number
 from mobileplans.web.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["devices"], responses=PROBLEM_RESPONSES)
@@ -27,19 +25,7 @@ async def lookup_phone_number(
 ) -> PhoneNumberRead:
     """The operator whose configured E.164 prefixes hold the number (longest prefix wins;
     in-memory snapshot). 400 naming ``phoneNumber`` for a malformed or invalid number, 404
-    when no operator enabled in this environment serves it."""
-    env = environment or state.settings.environment
-    number = parse_phone_number(e164, field="phoneNumber")
-    owner = state.snapshot.phones.resolve(number)
-    operator = state.snapshot.operators.get(owner) if owner else None
-    settings = operator.environments.get(env) if operator else None
-    if operator is None or settings is None or not settings.enabled:
-        raise NotFound(
-            f"phone number {number} is served by no operator in {env.value}", phoneNumber=number
-        )
-    return PhoneNumberRead(
-        phone_number=number,
-        operator_id=operator.id,
-        brand_name=operator.brand_name,
-        environment=env,
-    )
+    when no operator enabled in this environment serves it.
+
+    Served by the broker's fast path in front of FastAPI (same bytes, tested)."""
+    return state.snapshot.phone_number(e164, environment or state.settings.environment)
