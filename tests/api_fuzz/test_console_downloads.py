@@ -215,29 +215,44 @@ def _period_is_valid(period: str | None, timezone: str) -> bool:
     period=mostly(
         [None, "2026-11", "2026-11-02", "2026-02-30", "2026-13", ""], st.text(max_size=16)
     ),
+    environment=mostly([None, *ENVIRONMENTS, ""], st.text(max_size=12)),
 )
-@example(who="platform", operator_id="contoso", fmt="csv", period=None)
-@example(who="contoso", operator_id="contoso", fmt="json", period="2026-11-02")
-@example(who="platform", operator_id="fabrikam", fmt="json", period="2026-11")
-@example(who="contoso", operator_id="fabrikam", fmt="csv", period=None)
-@example(who="contoso", operator_id="contoso", fmt="json", period="2026-02-30")
-@example(who="contoso", operator_id="contoso", fmt="ics", period=None)
-@example(who="nobody", operator_id="contoso", fmt="csv", period=None)
+@example(who="platform", operator_id="contoso", fmt="csv", period=None, environment=None)
+@example(who="contoso", operator_id="contoso", fmt="json", period="2026-11-02", environment=None)
+@example(who="platform", operator_id="fabrikam", fmt="json", period="2026-11", environment=None)
+@example(who="contoso", operator_id="fabrikam", fmt="csv", period=None, environment=None)
+@example(who="contoso", operator_id="contoso", fmt="json", period="2026-02-30", environment=None)
+@example(who="contoso", operator_id="contoso", fmt="ics", period=None, environment=None)
+@example(who="nobody", operator_id="contoso", fmt="csv", period=None, environment=None)
+@example(who="contoso", operator_id="contoso", fmt="csv", period="2026-11", environment="staging")
+@example(who="platform", operator_id="fabrikam", fmt="json", period=None, environment="staging")
+@example(who="contoso", operator_id="contoso", fmt="csv", period=None, environment="prod")
 def test_sla_period_download(
-    console: Console, who: str, operator_id: str, fmt: str, period: str | None
+    console: Console,
+    who: str,
+    operator_id: str,
+    fmt: str,
+    period: str | None,
+    environment: str | None,
 ) -> None:
-    """``/operators/{id}/sla.{csv|json}?period=`` (production)."""
+    """``/operators/{id}/sla.{csv|json}?period=&environment=`` (the environment as the
+    month download chooses it)."""
     params = {} if period is None else {"period": period}
+    if environment is not None:
+        params["environment"] = environment
     path = _path("operators", operator_id, f"sla.{fmt}")
     response = console.clients[who].get(path, params=params)
     if who == "nobody":
         expected = 303
     elif fmt not in FORMATS or not console.sees(who, operator_id):
         expected = 404
+    elif environment is not None and environment not in ENVIRONMENTS:
+        expected = 400
     elif not _period_is_valid(period, console.timezones[operator_id]):
         expected = 400
     else:
-        expected = 200 if "production" in console.probed[operator_id] else 404
+        env = environment or console.default_environment(operator_id)
+        expected = 200 if env in console.probed[operator_id] else 404
     _expect(response, expected)
     if expected == 200:
         _check_file(response, fmt, operator_id)

@@ -155,12 +155,16 @@ async def sla_download(
     state: State,
     session: Session,
     period: str | None = None,
+    environment: str | None = None,
 ) -> Response:
-    """This month's SLA statements (or ``period``) rendered by the SLA domain (spec 5.2)."""
-    session.party.check_visible(operator_id, f"operator {operator_id!r}")
+    """This month's SLA statements (or ``period``) rendered by the SLA domain (spec 5.2),
+    for ``environment`` (default: as the month pages choose it, production when probed)."""
+    now = state.clock.now()
     async with session_scope(state.sessions) as db:
+        row = await _row(db, session.party, operator_id, now)
+        env = views.sla_environment(row, environment)
         report = await sla_service.report(
-            db, operator_id=operator_id, period=period, now=state.clock.now()
+            db, operator_id=operator_id, environment=env, period=period, now=now
         )
     return _download(report, operator_id, fmt)
 
