@@ -109,3 +109,18 @@ def guarded_connector(
         )
     resolver = GuardedResolver(inner, refuses)
     return GuardedConnector(refuses=refuses, resolver=resolver, **kwargs)
+
+
+def guarded_session(
+    *, timeout: aiohttp.ClientTimeout, headers: dict[str, str] | None = None, **connector: Any
+) -> aiohttp.ClientSession:
+    """The aiohttp client of an outgoing interface (MO API, ES2+, callbacks, probes): the
+    guarded connector (``connector`` goes to :func:`guarded_connector`) and no cookie jar.
+    None of these interfaces uses cookies, and a cookie one peer sets must never ride
+    along with the next call (D286); the default jar also costs work on every request."""
+    return aiohttp.ClientSession(
+        connector=guarded_connector(**connector),
+        timeout=timeout,
+        headers=headers,
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )

@@ -21,7 +21,7 @@ import orjson
 from yarl import URL
 
 from mobileplans.domains.balance.schemas import BalanceItem
-from mobileplans.kit.netguard import guarded_connector
+from mobileplans.kit.netguard import guarded_session
 from mobileplans.kit.urls import join_base
 
 
@@ -98,9 +98,8 @@ class MoApiClient:
 
     async def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = guarded_connector(limit=self._limit, ssl=self._ssl if self._ssl else True)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar()
+            self._session = guarded_session(
+                timeout=self._timeout, limit=self._limit, ssl=self._ssl if self._ssl else True
             )
         return self._session
 

@@ -23,7 +23,7 @@ from mobileplans.domains.probe.kinds import KINDS, ProbeFailure, TlsSetting
 from mobileplans.domains.probe.kinds.base import elapsed_ms
 from mobileplans.domains.probe.schemas import ClaimedRun, Observation, Outcome, RunResult
 from mobileplans.kit.clock import Clock
-from mobileplans.kit.netguard import guarded_connector
+from mobileplans.kit.netguard import guarded_session
 
 USER_AGENT = "mobileplans-prober/0.1"
 KEEPALIVE_SECONDS = 60.0
@@ -65,16 +65,12 @@ class ProbeRunner:
         self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> ProbeRunner:
-        connector = guarded_connector(
+        self._http = guarded_session(
+            timeout=aiohttp.ClientTimeout(total=None),
+            headers={"User-Agent": USER_AGENT},
             limit=self._concurrency,
             ttl_dns_cache=300,
             keepalive_timeout=KEEPALIVE_SECONDS,
-        )
-        self._http = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=None),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            headers={"User-Agent": USER_AGENT},
         )
         return self
 

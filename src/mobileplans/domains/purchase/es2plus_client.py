@@ -27,7 +27,7 @@ import aiohttp
 from mobileplans.config import OperatorSite
 from mobileplans.kit import es2plus as codec
 from mobileplans.kit.es2plus import ES2PLUS_PATH
-from mobileplans.kit.netguard import guarded_connector
+from mobileplans.kit.netguard import guarded_session
 from mobileplans.kit.text import printable
 from mobileplans.kit.urls import trusted_client_context
 
@@ -101,10 +101,7 @@ class Es2PlusClient:
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
-            connector = guarded_connector(ssl=trusted_client_context())
-            self._http = aiohttp.ClientSession(
-                timeout=self.timeout, connector=connector, cookie_jar=aiohttp.DummyCookieJar()
-            )
+            self._http = guarded_session(timeout=self.timeout, ssl=trusted_client_context())
             self._owns_http = True
         return self._http
 

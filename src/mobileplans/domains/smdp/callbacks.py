@@ -35,7 +35,7 @@ from mobileplans.domains.smdp.schemas import CallbackRead, PendingCallback
 from mobileplans.kit import es2plus as codec
 from mobileplans.kit.clock import Clock
 from mobileplans.kit.es2plus import w3c_timestamp
-from mobileplans.kit.netguard import guarded_connector
+from mobileplans.kit.netguard import guarded_session
 from mobileplans.kit.text import printable
 from mobileplans.kit.urls import trusted_client_context
 
@@ -248,10 +248,7 @@ class CallbackSender:
     async def _post(self, url: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
         """POST one callback: (status, error text), status ``None`` on a network error."""
         if self._client is None or self._client.closed:
-            connector = guarded_connector(ssl=trusted_client_context())
-            self._client = aiohttp.ClientSession(
-                timeout=self.timeout, connector=connector, cookie_jar=aiohttp.DummyCookieJar()
-            )
+            self._client = guarded_session(timeout=self.timeout, ssl=trusted_client_context())
         headers = {"X-Admin-Protocol": codec.ADMIN_PROTOCOL}  # aiohttp's json= sets the type
         try:
             async with self._client.post(url, json=body, headers=headers) as response:
