@@ -12,7 +12,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from bench._ports import free_port as free_port
 
 HOST = "127.0.0.1"
 SERVER_CORE = 0
@@ -40,13 +41,6 @@ def can_pin() -> bool:
     return shutil.which("taskset") is not None and {SERVER_CORE, LOAD_CORE} <= set(
         os.sched_getaffinity(0)
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes, dict[str, str]]:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import _procs
+from bench import _ports, _procs
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = {"broker": 0, "operator": 1, "smdp": 2}
@@ -36,26 +36,9 @@ def mobileplans_exe() -> str:
 
 
 def free_port_base(span: int = 10) -> int:
-    """A port N with N .. N+span-1 free right now (``up`` binds N to N+3 and its local mail
-    server N+9)."""
-    for _ in range(50):
-        base = _procs.free_port()
-        if base + span >= 65535:
-            continue
-        try:
-            for offset in range(1, span):
-                _check_free(base + offset)
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no run of free ports found")
-
-
-def _check_free(port: int) -> None:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((_procs.HOST, port))
+    """A port N with N .. N+span-1 free (``up`` binds N to N+3 and its local mail server
+    N+9), outside the ephemeral range (``bench._ports``)."""
+    return _ports.free_port_block(span)
 
 
 def load_average() -> dict[str, float]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-import socket
 from typing import Any
+
+from bench._ports import free_port as free_port
+from bench._ports import free_port_block as free_port_block
 
 from mobileplans.domains.operator_registry.schemas import OperatorSpec
 from mobileplans.kit.identifiers import iccid_check_digit
@@ -12,12 +14,6 @@ from mobileplans.kit.identifiers import iccid_check_digit
 
 def pg_url() -> str | None:
     return os.environ.get("MP_TEST_DATABASE_URL") or None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def valid_iccid(body18: str) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
-import socket
 import subprocess
 import threading
 import time
@@ -20,6 +18,7 @@ from mobileplans.db.engine import make_engine
 from mobileplans.simulator.endpoints import Endpoints, load_endpoints
 from mobileplans.simulator.report import step_table, summary_table
 from mobileplans.simulator.runlog import ScenarioRun
+from tests import support
 from tests.e2e.test_up import UpProcess
 from tests.support import pg_url
 
@@ -27,35 +26,10 @@ PORTS_PER_STACK = 10  # broker, operator, SM-DP+, console, ..., mail server at N
 READY_SECONDS = 90.0
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _ephemeral_range() -> tuple[int, int]:
-    """The kernel's range for the local ports of outgoing connections."""
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def free_port_block(count: int = PORTS_PER_STACK, tries: int = 200) -> int:
-    """A base port N with N..N+count-1 all free right now, chosen below the ephemeral range:
-    a port handed out by ``bind(0)`` can be taken as the local port of any outgoing
-    connection before ``up`` binds it (or binds it again on a restart)."""
-    low, high = _ephemeral_range()
-    start, stop = (20_000, low - count) if low - count > 20_000 else (high + 1, 65_535 - count)
-    for _ in range(tries):
-        base = random.randrange(start, stop)
-        if all(_free(base + i) for i in range(count)):
-            return base
-    raise RuntimeError("no block of free ports found")
+def free_port_block(count: int = PORTS_PER_STACK) -> int:
+    """A base port N with N..N+count-1 free (``tests.support.free_port_block``): ``up``
+    binds N..N+9, and binds them again on a restart."""
+    return support.free_port_block(count)
 
 
 def _wait_healthy(url: str) -> None:
