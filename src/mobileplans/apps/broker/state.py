@@ -34,6 +34,11 @@ from mobileplans.kit.clock import Clock
 
 log = logging.getLogger(__name__)
 
+# How often the GetBalance call records are written (D291): at 1,000 calls a second a
+# flush of a second's records held the loop long enough to add ~3 ms to the proxy's
+# p99; a tenth of that each time does not show, and costs no measurable CPU.
+LOOKUP_FLUSH_SECONDS = 0.1
+
 
 @dataclass
 class BrokerState:
@@ -98,7 +103,7 @@ class BrokerState:
                 raise
         return len(records)
 
-    async def flush_forever(self, interval: float = 1.0) -> None:
+    async def flush_forever(self, interval: float = LOOKUP_FLUSH_SECONDS) -> None:
         outages = OutageLog("writing GetBalance lookups", log)
         while True:
             await asyncio.sleep(interval)
