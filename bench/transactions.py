@@ -11,6 +11,9 @@ Layers:
   on success, rollback on error), Core statements through ``session.execute``
 - ``connection``: ``AsyncEngine.begin()`` (an ``AsyncConnection``, no unit of work, no
   identity map), the same Core statements
+- ``session+driver``: a ``session_scope`` whose statements go to the driver connection
+  under the session's transaction (``get_raw_connection().driver_connection``): what the
+  session's transaction costs once its statements skip SQLAlchemy's execution
 - ``driver``: the driver alone with the same SQL: stdlib ``sqlite3`` on the event loop
   for SQLite, an asyncpg connection with prepared statements for PostgreSQL
 
@@ -92,11 +95,44 @@ def connection_layer(engine: AsyncEngine) -> dict[str, Transaction]:
     return shaped(run)
 
 
+def session_driver_layer(engine: AsyncEngine, sqlite: bool) -> dict[str, Transaction]:
+    factory = make_sessionmaker(engine)
+    read, write = _driver_sql(sqlite)
+
+    async def run(reads: int, write_one: bool) -> None:
+        async with session_scope(factory) as session:
+            connection = await session.connection()
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            for _ in range(reads):
+                if sqlite:
+                    await driver.statement(read, (1,), False)
+                else:
+                    await driver.fetchval(read, 1)
+            if write_one:
+                if sqlite:
+                    await driver.statement(write, ("written", 1), False)
+                else:
+                    await driver.execute(write, "written", 1)
+
+    return shaped(run)
+
+
+def _driver_sql(sqlite: bool) -> tuple[str, str]:
+    if sqlite:
+        return (
+            "SELECT value FROM bench_transactions WHERE id = ?",
+            "UPDATE bench_transactions SET value = ? WHERE id = ?",
+        )
+    return (
+        "SELECT value FROM bench_transactions WHERE id = $1",
+        "UPDATE bench_transactions SET value = $1 WHERE id = $2",
+    )
+
+
 def sqlite_driver_layer(path: str) -> dict[str, Transaction]:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
-    read = "SELECT value FROM bench_transactions WHERE id = ?"
-    write = "UPDATE bench_transactions SET value = ? WHERE id = ?"
+    read, write = _driver_sql(sqlite=True)
 
     async def run(reads: int, write_one: bool) -> None:
         connection.execute("BEGIN")
@@ -115,8 +151,8 @@ def sqlite_driver_layer(path: str) -> dict[str, Transaction]:
 
 async def asyncpg_driver_layer(dsn: str) -> tuple[dict[str, Transaction], Any]:
     connection = await asyncpg.connect(dsn)
-    read = await connection.prepare("SELECT value FROM bench_transactions WHERE id = $1")
-    write = await connection.prepare("UPDATE bench_transactions SET value = $1 WHERE id = $2")
+    read_sql, write_sql = _driver_sql(sqlite=False)
+    read, write = await connection.prepare(read_sql), await connection.prepare(write_sql)
 
     async def run(reads: int, write_one: bool) -> None:
         async with connection.transaction():
@@ -163,9 +199,11 @@ async def run(url: str, count: int, rounds: int) -> dict[str, dict[str, float]]:
     change in the machine's speed falls on all of them."""
     engine = make_engine(url, sqlite_on_loop=True)
     await prepare(engine)
+    sqlite = url.startswith("sqlite")
     layers = {"session": session_layer(engine), "connection": connection_layer(engine)}
+    layers["session+driver"] = session_driver_layer(engine, sqlite)
     closer: Any = None
-    if url.startswith("sqlite"):
+    if sqlite:
         layers["driver"] = sqlite_driver_layer(engine.url.database or "")
     else:
         dsn = url.replace("postgresql+asyncpg", "postgresql", 1)
