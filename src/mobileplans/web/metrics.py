@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import time
-from typing import Any
+import weakref
+from typing import Any, Final
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
@@ -23,9 +25,91 @@ LATENCY = Histogram(
 )
 
 
+TALLY_SECONDS: Final = 1.0
+"""The longest a lean path's request waits before it shows in the Prometheus series
+(a ``/metrics`` answer flushes every tally first)."""
+
+
 def observe(app: str, method: str, route: str, status: int, seconds: float) -> None:
     REQUESTS.labels(app, method, route, str(status)).inc()
     LATENCY.labels(app, route).observe(seconds)
+
+
+class _Tally:
+    """One route and status: what ``web.metrics.observe`` would have added since the
+    last flush (a request count, the latency sum, the latency histogram's buckets)."""
+
+    __slots__ = ("bounds", "buckets", "count", "counter", "histogram", "total")
+
+    def __init__(self, counter: Any, histogram: Any) -> None:
+        self.counter = counter
+        self.histogram = histogram
+        self.bounds: list[float] = list(histogram._upper_bounds)  # the last is +inf
+        self.count = 0
+        self.total = 0.0
+        self.buckets = [0] * len(self.bounds)
+
+    def observe(self, seconds: float) -> None:
+        self.count += 1
+        self.total += seconds
+        self.buckets[bisect.bisect_left(self.bounds, seconds)] += 1  # first bound >= it
+
+    def flush(self) -> None:
+        """Into the Prometheus children: ``Counter.inc(n)``; the histogram's sum and
+        buckets as ``Histogram.observe`` keeps them (per-bucket, not cumulative)."""
+        if not self.count:
+            return
+        self.counter.inc(self.count)
+        self.histogram._sum.inc(self.total)
+        for index, hits in enumerate(self.buckets):
+            if hits:
+                self.histogram._buckets[index].inc(hits)
+                self.buckets[index] = 0
+        self.count, self.total = 0, 0.0
+
+
+class RouteTally:
+    """:func:`observe` for a lean ASGI path (D190): a ``Counter.inc`` plus a
+    ``Histogram.observe`` cost 4-5 µs a request (a lock each), so requests are tallied per
+    (route, status) and added to the same series in one step a second and before every
+    ``/metrics`` answer: a scrape sees every request answered before it, none twice."""
+
+    def __init__(self, app: str, method: str = "GET") -> None:
+        self.app, self.method = app, method
+        self._tallies: dict[tuple[str, int], _Tally] = {}
+        self.flushed = time.perf_counter()
+        _LIVE.add(self)
+
+    def observe(self, route: str, status: int, seconds: float, now: float) -> None:
+        """One request of ``route`` answered ``status`` in ``seconds`` (``now``: the
+        ``time.perf_counter()`` it ended at)."""
+        tally = self._tallies.get((route, status))
+        if tally is None:
+            tally = _Tally(
+                REQUESTS.labels(self.app, self.method, route, str(status)),
+                LATENCY.labels(self.app, route),
+            )
+            self._tallies[(route, status)] = tally
+        tally.count += 1  # tally.observe(seconds), inline
+        tally.total += seconds
+        tally.buckets[bisect.bisect_left(tally.bounds, seconds)] += 1
+        if now - self.flushed >= TALLY_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Every tallied request into the Prometheus series."""
+        self.flushed = time.perf_counter()
+        for tally in self._tallies.values():
+            tally.flush()
+
+
+_LIVE: weakref.WeakSet[RouteTally] = weakref.WeakSet()
+
+
+def flush_tallies() -> None:
+    """Every live :class:`RouteTally` into the series (before a ``/metrics`` answer)."""
+    for tally in list(_LIVE):
+        tally.flush()
 
 
 class MetricsMiddleware:
@@ -63,4 +147,5 @@ class MetricsMiddleware:
 
 
 async def metrics_endpoint(_request: Request) -> Response:
+    flush_tallies()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

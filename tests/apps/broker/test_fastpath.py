@@ -17,9 +17,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.apps.broker.app import BrokerApp, create_app
+from mobileplans.apps.broker.fastpath import DeviceFastPath
 from mobileplans.config import Settings
 from mobileplans.domains.catalog.schemas import ProviderList
 from mobileplans.kit.clock import FrozenClock
+from mobileplans.web.metrics import REQUESTS, TALLY_SECONDS
 from tests.apps.broker.conftest import ADMIN, TOKEN
 from tests.controllable_operator import ControllableOperator
 from tests.support import free_port, operator_data, valid_iccid
@@ -229,3 +231,40 @@ async def test_provider_answers_match_the_documented_schema(broker: BrokerApp) -
         ).json()
     assert providers["providers"][0]["logo"]["width"] == 300
     assert ProviderList.model_validate(providers).model_dump(by_alias=True) == providers
+
+
+def counted(route: str, status: int) -> float:
+    return float(REQUESTS.labels("broker", "GET", route, str(status))._value.get())
+
+
+async def test_fast_path_requests_are_counted_once_by_the_next_scrape(broker: BrokerApp) -> None:
+    """The fast path tallies its requests (D294): a ``/metrics`` answer includes every one
+    answered before it, under the FastAPI route's labels, and none twice."""
+    sims, providers = "/v1/sims/{iccid}", "/v1/providers"
+    before = (counted(sims, 200), counted(sims, 404), counted(providers, 200))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=broker), base_url="http://b"
+    ) as h:
+        for _ in range(3):
+            assert (await h.get(f"/v1/sims/{CONTOSO_SIM}")).status_code == 200
+        assert (await h.get(f"/v1/sims/{UNKNOWN_SIM}")).status_code == 404
+        assert (await h.get("/v1/providers?location=US")).status_code == 200
+        text = (await h.get("/metrics")).text
+        text_again = (await h.get("/metrics")).text
+    after = (counted(sims, 200), counted(sims, 404), counted(providers, 200))
+    assert [a - b for a, b in zip(after, before, strict=True)] == [3, 1, 1]
+    line = f'app="broker",method="GET",route="{sims}",status="200"}} {after[0]}'
+    assert line in text
+    assert line in text_again  # a second scrape adds nothing
+
+
+async def test_fast_path_tally_reaches_the_series_within_a_second(broker: BrokerApp) -> None:
+    fast = broker.app
+    while not isinstance(fast, DeviceFastPath):  # under whatever wraps it
+        fast = fast.app  # type: ignore[attr-defined]
+    tally = fast.metrics
+    route, before = "/v1/providers", counted("/v1/providers", 429)
+    tally.observe(route, 429, 0.002, now=tally.flushed)  # tallied, not yet in the series
+    assert counted(route, 429) == before
+    tally.observe(route, 429, 0.002, now=tally.flushed + TALLY_SECONDS)  # a second on: added
+    assert counted(route, 429) == before + 2

@@ -268,7 +268,7 @@ async def test_mutual_tls_and_rate_limit_are_answered_alike(
 def test_tallied_latencies_flush_as_the_histogram_observes_them() -> None:
     from prometheus_client import CollectorRegistry, Counter, Histogram
 
-    from mobileplans.apps.operator.fastpath import _Tally
+    from mobileplans.web.metrics import _Tally
 
     registry = CollectorRegistry()
     buckets = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 1.0, 2.5, 5.0)
@@ -296,13 +296,15 @@ def test_tallied_latencies_flush_as_the_histogram_observes_them() -> None:
 def test_tally_reaches_the_series_within_a_second_without_a_scrape(
     twin_apps: tuple[OperatorApp, OperatorApp],
 ) -> None:
-    from mobileplans.apps.operator.fastpath import FLUSH_SECONDS, MoApiFastPath
+    from mobileplans.apps.operator.fastpath import MoApiFastPath
+    from mobileplans.web.metrics import TALLY_SECONDS
 
     fast: Any = twin_apps[0].app
     while not isinstance(fast, MoApiFastPath):  # under whatever wraps it (body limit …)
         fast = fast.app
     route, before = ROUTE["offers"], counted(ROUTE["offers"], 404)
-    fast._observe(route, 404, 0.002, now=fast._flushed)  # tallied, not yet in the series
+    tally = fast.metrics
+    tally.observe(route, 404, 0.002, now=tally.flushed)  # tallied, not yet in the series
     assert counted(route, 404) == before
-    fast._observe(route, 404, 0.002, now=fast._flushed + FLUSH_SECONDS)  # a second on: added
+    tally.observe(route, 404, 0.002, now=tally.flushed + TALLY_SECONDS)  # a second on: added
     assert counted(route, 404) == before + 2

@@ -18,10 +18,9 @@ Anything else (another method or path, an operator not hosted here) goes to Fast
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Final
 
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -34,7 +33,7 @@ from mobileplans.db.reads import Reads, SqliteReads
 from mobileplans.errors import AppError, BadRequest
 from mobileplans.kit.clock import Clock
 from mobileplans.kit.identifiers import IdentifierError
-from mobileplans.web.metrics import LATENCY, REQUESTS
+from mobileplans.web.metrics import RouteTally
 from mobileplans.web.problems import problem_response
 
 Answer = Callable[[OperatorSite, Clock, Reads, str, QueryValues], Awaitable[bytes]]
@@ -50,83 +49,22 @@ _JSON: Final = [
     *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in moapi.JSON_HEADERS.items())
 ]
 _CONTENT_TYPE: Final = (b"content-type", b"application/json")
-_METRICS_PATH: Final = "/metrics"
-FLUSH_SECONDS: Final = 1.0
-"""The longest a fast-path request waits before it shows in the Prometheus series
-(a ``/metrics`` request flushes at once)."""
 QUERY_CACHE: Final = 256
 """Distinct query strings kept parsed (cleared when full)."""
-
-
-class _Tally:
-    """One route and status: what ``web.metrics.observe`` would have added since the
-    last flush (a request count, the latency sum, the latency histogram's buckets)."""
-
-    __slots__ = ("bounds", "buckets", "count", "counter", "histogram", "total")
-
-    def __init__(self, counter: Any, histogram: Any) -> None:
-        self.counter = counter
-        self.histogram = histogram
-        self.bounds: list[float] = list(histogram._upper_bounds)  # the last is +inf
-        self.count = 0
-        self.total = 0.0
-        self.buckets = [0] * len(self.bounds)
-
-    def observe(self, seconds: float) -> None:
-        self.count += 1
-        self.total += seconds
-        self.buckets[bisect.bisect_left(self.bounds, seconds)] += 1  # first bound >= it
-
-    def flush(self) -> None:
-        """Into the Prometheus children: ``Counter.inc(n)``; the histogram's sum and
-        buckets as ``Histogram.observe`` keeps them (per-bucket, not cumulative)."""
-        if not self.count:
-            return
-        self.counter.inc(self.count)
-        self.histogram._sum.inc(self.total)
-        for index, hits in enumerate(self.buckets):
-            if hits:
-                self.histogram._buckets[index].inc(hits)
-                self.buckets[index] = 0
-        self.count, self.total = 0, 0.0
 
 
 class MoApiFastPath:
     def __init__(self, behind: ASGIApp, state: OperatorState) -> None:
         self.behind = behind  # what answers everything else (FastAPI)
         self.state = state
-        self._tallies: dict[tuple[str, int], _Tally] = {}
-        self._flushed = time.perf_counter()
+        self.metrics = RouteTally("operator")  # web.metrics.observe, tallied (D190)
         self._queries: dict[bytes, Query] = {}
         self._sites: dict[str, OperatorSite] = {}
         self._config: object = None
 
-    def _observe(self, template: str, status: int, seconds: float, now: float) -> None:
-        """``web.metrics.observe("operator", "GET", …)``, tallied (see the docstring)."""
-        tally = self._tallies.get((template, status))
-        if tally is None:
-            tally = _Tally(
-                REQUESTS.labels("operator", "GET", template, str(status)),
-                LATENCY.labels("operator", template),
-            )
-            self._tallies[(template, status)] = tally
-        tally.count += 1  # tally.observe(seconds), inline
-        tally.total += seconds
-        tally.buckets[bisect.bisect_left(tally.bounds, seconds)] += 1
-        if now - self._flushed >= FLUSH_SECONDS:
-            self.flush_metrics()
-
-    def flush_metrics(self) -> None:
-        """Every tallied request into the Prometheus series."""
-        self._flushed = time.perf_counter()
-        for tally in self._tallies.values():
-            tally.flush()
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._route(scope)
         if route is None:
-            if scope["type"] == "http" and scope["path"] == _METRICS_PATH:
-                self.flush_metrics()
             await self.behind(scope, receive, send)
             return
         template, answer, site, sim_id = route
@@ -153,7 +91,7 @@ class MoApiFastPath:
             await send({"type": "http.response.body", "body": body})
         finally:
             now = time.perf_counter()
-            self._observe(template, status, now - started, now)
+            self.metrics.observe(template, status, now - started, now)
 
     def _route(self, scope: Scope) -> tuple[str, Answer, OperatorSite, str] | None:
         if scope["type"] != "http" or scope["method"] != "GET":
