@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bench._ports import HOST as HOST
 from bench._ports import free_port as free_port
 
-HOST = "127.0.0.1"
 SERVER_CORE = 0
 LOAD_CORE = 1
 

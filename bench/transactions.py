@@ -29,6 +29,7 @@ run (dropped first if it exists) and dropped after it.
 from __future__ import annotations
 
 import argparse
+import functools
 import resource
 import sqlite3
 import sys
@@ -51,7 +52,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mobileplans.db.engine import make_engine
 from mobileplans.db.session import make_sessionmaker, session_scope
 
-SHAPES = ("empty", "1 select", "3 selects", "1 update")
+SHAPES: dict[str, tuple[int, bool]] = {  # shape: (primary-key reads, one update)
+    "empty": (0, False),
+    "1 select": (1, False),
+    "3 selects": (3, False),
+    "1 update": (0, True),
+}
 Transaction = Callable[[], Awaitable[None]]
 console = Console(width=None if sys.stdout.isatty() else 120)
 
@@ -165,16 +171,8 @@ async def asyncpg_driver_layer(dsn: str) -> tuple[dict[str, Transaction], Any]:
 
 
 def shaped(run: Callable[[int, bool], Awaitable[None]]) -> dict[str, Transaction]:
-    arguments = {"empty": (0, False), "1 select": (1, False), "3 selects": (3, False)}
-    arguments["1 update"] = (0, True)
-    return {shape: _bind(run, *arguments[shape]) for shape in SHAPES}
-
-
-def _bind(run: Callable[[int, bool], Awaitable[None]], reads: int, write: bool) -> Transaction:
-    async def transaction() -> None:
-        await run(reads, write)
-
-    return transaction
+    """One transaction per shape: ``run`` with that shape's reads and update."""
+    return {shape: functools.partial(run, *arguments) for shape, arguments in SHAPES.items()}
 
 
 async def measure(transaction: Transaction, count: int) -> float:

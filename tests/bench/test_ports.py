@@ -10,6 +10,13 @@ import pytest
 from bench import _ports
 
 
+def walk(monkeypatch: pytest.MonkeyPatch, low: int, high: int, start: int) -> None:
+    """Point the allocator at ports ``low``..``high - 1``, its walk at ``start``."""
+    monkeypatch.setattr(_ports, "_PORT_LOW", low)
+    monkeypatch.setattr(_ports, "_PORT_HIGH", high)
+    monkeypatch.setattr(_ports, "_cursor", start)
+
+
 def test_ports_are_outside_the_ephemeral_range() -> None:
     low, high = _ports._ephemeral_range()
     for _ in range(50):
@@ -29,10 +36,7 @@ def test_a_held_port_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         low = held.getsockname()[1]
-        # point the walk at a range whose first port is held by another socket
-        monkeypatch.setattr(_ports, "_PORT_LOW", low)
-        monkeypatch.setattr(_ports, "_PORT_HIGH", low + 50)
-        monkeypatch.setattr(_ports, "_cursor", low)
+        walk(monkeypatch, low, low + 50, low)  # a range whose first port another holds
         port = _ports.free_port()
         assert port != low
         with socket.socket() as sock:
@@ -41,8 +45,7 @@ def test_a_held_port_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_block_does_not_run_past_the_range(monkeypatch: pytest.MonkeyPatch) -> None:
     low, high = _ports._PORT_LOW, _ports._PORT_LOW + 40
-    monkeypatch.setattr(_ports, "_PORT_HIGH", high)
-    monkeypatch.setattr(_ports, "_cursor", high - 5)  # too close to the end for 10 ports
+    walk(monkeypatch, low, high, high - 5)  # too close to the end for 10 ports
     base = _ports.free_port_block(10)
     assert low <= base
     assert base + 10 <= high
@@ -52,8 +55,6 @@ def test_a_range_with_nothing_free_is_an_error(monkeypatch: pytest.MonkeyPatch) 
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
-        monkeypatch.setattr(_ports, "_PORT_LOW", port)
-        monkeypatch.setattr(_ports, "_PORT_HIGH", port + 1)
-        monkeypatch.setattr(_ports, "_cursor", port)
+        walk(monkeypatch, port, port + 1, port)
         with pytest.raises(RuntimeError, match="no 1 free ports"):
             _ports.free_port()
