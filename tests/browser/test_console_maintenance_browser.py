@@ -46,7 +46,8 @@ async def test_announce_with_late_notice_see_the_calendar_and_ics_then_move_a_bu
         check = page.locator("#notice-check")
         assert "Choose the operator" in await check.inner_text()
         await page.select_option("#operatorId", "alpha")
-        await page.wait_for_selector("#notice-check [data-state=none]")
+        # the hint before and after choosing share data-state=none: wait for the new text
+        await check.locator("[data-state=none]", has_text="Enter the start").wait_for()
         assert "Enter the start" in await check.inner_text()
         await page.fill("#startsAt", TIMELY)
         await page.wait_for_selector("#notice-check [data-state=ok]")
