@@ -14,6 +14,9 @@ Layers:
 - ``session+driver``: a ``session_scope`` whose statements go to the driver connection
   under the session's transaction (``get_raw_connection().driver_connection``): what the
   session's transaction costs once its statements skip SQLAlchemy's execution
+- ``driver_tx``: ``db.driver_tx.DriverTransactions`` (D295), what the SM-DP+ runs: a
+  connection from the engine's pool per transaction, the same Core statements compiled
+  once and run on the driver, commit on the driver, the connection back to the pool
 - ``driver``: the driver alone with the same SQL: stdlib ``sqlite3`` on the event loop
   for SQLite, an asyncpg connection with prepared statements for PostgreSQL
 
@@ -45,10 +48,11 @@ import asyncpg
 import uvloop
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Column, Integer, MetaData, String, select, update
+from sqlalchemy import Column, Integer, MetaData, String, bindparam, select, update
 from sqlalchemy import Table as SqlTable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mobileplans.db.driver_tx import DriverTransactions
 from mobileplans.db.engine import make_engine
 from mobileplans.db.session import make_sessionmaker, session_scope
 
@@ -70,6 +74,7 @@ rows = SqlTable(
 )
 READ = select(rows.c.value).where(rows.c.id == 1)
 WRITE = update(rows).where(rows.c.id == 1).values(value="written")
+WRITE_BOUND = update(rows).where(rows.c.id == bindparam("the_id")).values(value=bindparam("value"))
 
 
 def cpu_seconds() -> float:
@@ -170,6 +175,20 @@ async def asyncpg_driver_layer(dsn: str) -> tuple[dict[str, Transaction], Any]:
     return shaped(run), connection
 
 
+def driver_tx_layer(engine: AsyncEngine) -> dict[str, Transaction]:
+    steps = DriverTransactions(engine)
+    read, write = select(rows.c.value).where(rows.c.id == bindparam("the_id")), WRITE_BOUND
+
+    async def run(reads: int, write_one: bool) -> None:
+        async with steps.step() as tx:
+            for _ in range(reads):
+                (await tx.rows(read, {"the_id": 1}))[0]
+            if write_one:
+                await tx.change(write, {"the_id": 1, "value": "written"})
+
+    return shaped(run)
+
+
 def shaped(run: Callable[[int, bool], Awaitable[None]]) -> dict[str, Transaction]:
     """One transaction per shape: ``run`` with that shape's reads and update."""
     return {shape: functools.partial(run, *arguments) for shape, arguments in SHAPES.items()}
@@ -200,6 +219,7 @@ async def run(url: str, count: int, rounds: int) -> dict[str, dict[str, float]]:
     sqlite = url.startswith("sqlite")
     layers = {"session": session_layer(engine), "connection": connection_layer(engine)}
     layers["session+driver"] = session_driver_layer(engine, sqlite)
+    layers["driver_tx"] = driver_tx_layer(engine)
     closer: Any = None
     if sqlite:
         layers["driver"] = sqlite_driver_layer(engine.url.database or "")

@@ -26,7 +26,7 @@ def test_every_layer_runs_every_shape(tmp_path: Path, which: int) -> None:
         pytest.skip("PostgreSQL pass only (MP_TEST_DATABASE_URL)")
     url = every[which]
     results = asyncio.run(transactions.run(url, count=20, rounds=2))
-    assert set(results) == {"session", "connection", "session+driver", "driver"}
+    assert set(results) == {"session", "connection", "session+driver", "driver_tx", "driver"}
     for shapes in results.values():
         assert set(shapes) == set(transactions.SHAPES)
         assert all(0 < figure < 1_000_000 for figure in shapes.values())
@@ -53,6 +53,7 @@ def test_each_layer_commits_its_update(tmp_path: Path) -> None:
         try:
             layers = [transactions.session_layer(engine), transactions.connection_layer(engine)]
             layers.append(transactions.session_driver_layer(engine, sqlite=True))
+            layers.append(transactions.driver_tx_layer(engine))
             layers.append(transactions.sqlite_driver_layer(engine.url.database or ""))
             for layer in layers:
                 await transactions.prepare(engine)
@@ -64,7 +65,7 @@ def test_each_layer_commits_its_update(tmp_path: Path) -> None:
             await engine.dispose()
         return values
 
-    assert asyncio.run(check()) == ["written"] * 4
+    assert asyncio.run(check()) == ["written"] * 5
 
 
 def test_the_table_gives_each_layer_as_a_share_of_the_session(

@@ -6,6 +6,8 @@ import httpx
 import pytest
 
 from mobileplans.apps.smdp.app import SmdpApp, create_app
+from mobileplans.db.engine import make_engine
+from mobileplans.db.session import make_sessionmaker
 from mobileplans.kit.clock import FrozenClock
 from tests.domains.smdp.support import CONFIG, CallbackServer, Sessions, World, seed
 
@@ -17,10 +19,14 @@ async def callback_server() -> AsyncIterator[CallbackServer]:
 
 
 @pytest.fixture
-async def smdp(sessions: Sessions, clock: FrozenClock) -> AsyncIterator[SmdpApp]:
-    app = create_app(CONFIG, sessions, clock=clock)
+async def smdp(database_url: str, clock: FrozenClock) -> AsyncIterator[SmdpApp]:
+    """The app on the engine ``serve`` makes (on SQLite the on-loop driver), so its routes
+    and callback sender run the driver kind of transaction on both databases (D295)."""
+    engine = make_engine(database_url, process_name="tests-smdp", sqlite_on_loop=True)
+    app = create_app(CONFIG, make_sessionmaker(engine), clock=clock)
     yield app
     await app.state.callbacks.aclose()
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from mobileplans import __version__
 from mobileplans.apps.smdp.fastpath import SmdpFastPath
 from mobileplans.apps.smdp.routes import device, es2plus
 from mobileplans.apps.smdp.state import SmdpState
-from mobileplans.db.transactions import Transactions
+from mobileplans.db.driver_tx import driver_steps
 from mobileplans.domains.smdp.callbacks import CallbackSender, Retry
 from mobileplans.domains.smdp.config import SmdpConfig
 from mobileplans.kit.clock import Clock, SystemClock
@@ -52,7 +52,7 @@ def create_app(
         lease=config.callback_lease_seconds,
     )
     sender = CallbackSender(
-        Transactions(sessions, patience=5.0),
+        driver_steps(sessions, patience=5.0),
         clock,
         retry=retry,
         timeout_seconds=config.callback_timeout_seconds,

@@ -11,7 +11,8 @@ from typing import Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mobileplans.db.transactions import Transactions
+from mobileplans.db.driver_tx import Tx, driver_steps
+from mobileplans.db.transactions import Steps
 from mobileplans.domains.smdp import callbacks
 from mobileplans.domains.smdp.callbacks import CallbackSender
 from mobileplans.domains.smdp.codes import ConcurrentUpdate
@@ -23,7 +24,7 @@ TRANSACTION_ATTEMPTS: Final = 5
 LOST_RACE: Final = (ConcurrentUpdate, IntegrityError)
 """A compare-and-set that changed no row, or a duplicate ES2+ call that hit the primary key."""
 
-Work = Callable[[AsyncSession, datetime], Awaitable[Outcome]]
+Work = Callable[[Tx, datetime], Awaitable[Outcome]]
 
 
 @dataclass
@@ -32,10 +33,10 @@ class SmdpState:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     callbacks: CallbackSender
-    tx: Transactions = field(init=False)
+    tx: Steps[Tx] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tx = Transactions(self.sessions)
+        self.tx = driver_steps(self.sessions)  # on the driver where it can (D295)
 
     async def run(self, work: Work, *, busy: Callable[[], Outcome]) -> Outcome:
         """Run one use case in one short transaction (``Transactions.run``) that also writes
@@ -45,10 +46,10 @@ class SmdpState:
         the start, at most ``TRANSACTION_ATTEMPTS`` times; then ``busy()`` answers.
         """
 
-        async def step(session: AsyncSession) -> Outcome:
+        async def step(tx: Tx) -> Outcome:
             now = self.clock.now()
-            outcome = await work(session, now)
-            await callbacks.enqueue(session, outcome.callbacks, now)
+            outcome = await work(tx, now)
+            await callbacks.enqueue(tx, outcome.callbacks, now)
             return outcome
 
         try:

@@ -26,8 +26,9 @@ import aiohttp
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.outage_log import OutageLog
-from mobileplans.db.transactions import Transactions
+from mobileplans.db.transactions import Steps
 from mobileplans.domains.smdp import repository
 from mobileplans.domains.smdp.codes import StatusCode
 from mobileplans.domains.smdp.repository import OutboxRow, ProfileRow
@@ -90,15 +91,13 @@ IDLE_POLL_SECONDS: Final = 5.0
 """How often a sender looks for callbacks when none is due sooner (another process's)."""
 
 
-async def enqueue(
-    session: AsyncSession, callbacks: Sequence[PendingCallback], now: datetime
-) -> None:
+async def enqueue(tx: Tx, callbacks: Sequence[PendingCallback], now: datetime) -> None:
     """Write ``callbacks`` to the outbox in the caller's transaction; each gets its
     ``functionCallIdentifier`` now, the same on every attempt (esim-rsp 1.2)."""
     for callback in callbacks:
         call_id = f"NP{callback.notification_point_id}-{uuid.uuid4()}"
         await repository.add_callback(
-            session, iccid=callback.iccid, requester_id=callback.requester_id,
+            tx, iccid=callback.iccid, requester_id=callback.requester_id,
             url=callback.url, call_id=call_id, body=callback.body, now=now,
         )  # fmt: skip
 
@@ -135,7 +134,7 @@ class CallbackSender:
 
     def __init__(
         self,
-        tx: Transactions,
+        tx: Steps[Tx],
         clock: Clock,
         *,
         retry: Retry,
@@ -191,8 +190,8 @@ class CallbackSender:
                 await asyncio.wait_for(self._wake.wait(), wait)
 
     async def _next_due(self) -> datetime | None:
-        async with self.tx.step() as session:
-            return await repository.next_callback_due(session)
+        async with self.tx.step() as tx:
+            return await repository.next_callback_due(tx)
 
     async def run_once(self) -> int:
         """Claim the due callbacks that are first of their ICCID, post them (no session
@@ -204,11 +203,11 @@ class CallbackSender:
         the claim's transaction)."""
         now = self.clock.now()
         lease_until = now + timedelta(seconds=self.retry.lease)
-        async with self.tx.step() as session:
+        async with self.tx.step() as tx:
             rows = await repository.claim_callbacks(
-                session, owner=self.owner, now=now, lease_until=lease_until, limit=self.batch
+                tx, owner=self.owner, now=now, lease_until=lease_until, limit=self.batch
             )
-            due = None if rows else await repository.next_callback_due(session)
+            due = None if rows else await repository.next_callback_due(tx)
         if rows:
             await asyncio.gather(*(self._send(row) for row in rows))
         return len(rows), due
@@ -227,10 +226,8 @@ class CallbackSender:
         else:
             next_at = now + self.retry.delay(row.attempts + 1)
             outcome, values = "retried", {"next_attempt_at": next_at, "last_error": error}
-        async with self.tx.step() as session:
-            recorded = await repository.finish_callback(
-                session, row.id, owner=self.owner, values=values
-            )
+        async with self.tx.step() as tx:
+            recorded = await repository.finish_callback(tx, row.id, owner=self.owner, values=values)
         if recorded:
             self._count(outcome, row, error)
 

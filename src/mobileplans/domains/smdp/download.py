@@ -21,8 +21,8 @@ from typing import Any, Final, TypeVar
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.driver_tx import Tx
 from mobileplans.domains.smdp import callbacks, lifecycle, repository
 from mobileplans.domains.smdp.codes import (
     CC_MISSING,
@@ -97,27 +97,25 @@ def busy() -> Outcome:
     return Outcome(device_failed(EXECUTION_ERROR))
 
 
-async def initiate_download(
-    session: AsyncSession, raw: bytes, *, config: SmdpConfig, now: datetime
-) -> Outcome:
+async def initiate_download(tx: Tx, raw: bytes, *, config: SmdpConfig, now: datetime) -> Outcome:
     """``POST initiateDownload`` {eid, matchingId, imei?}: eligibility (notification point 1)."""
     try:
         request = parse(InitiateDownloadIn, raw)
         eid = identifier(parse_eid, request.eid, "eid")
         imei = identifier(parse_imei, request.imei, "imei") if request.imei else None
-        profile = await _eligible(session, request.matching_id, eid, config, now)
+        profile = await _eligible(tx, request.matching_id, eid, config, now)
     except (RspError, DeviceFailure) as exc:
         return failed(exc)
     transaction_id = secrets.token_hex(16).upper()
     await repository.end_open_sessions(
-        session,
+        tx,
         profile.iccid,
         open_states=OPEN_SESSIONS,
         to_state=SessionState.SUPERSEDED.value,
     )
-    await _bind(session, profile, eid, transaction_id, imei, now)
+    await _bind(tx, profile, eid, transaction_id, imei, now)
     await repository.add_session(
-        session,
+        tx,
         transaction_id=transaction_id,
         iccid=profile.iccid,
         eid=eid,
@@ -152,10 +150,10 @@ def _metadata(profile: ProfileRow) -> ProfileMetadata:
 
 
 async def _eligible(
-    session: AsyncSession, matching_id: str, eid: str, config: SmdpConfig, now: datetime
+    tx: Tx, matching_id: str, eid: str, config: SmdpConfig, now: datetime
 ) -> ProfileRow:
     """The profile this matchingId names, if this EID may download it now."""
-    profile = await repository.profile_by_matching_id(session, matching_id) if matching_id else None
+    profile = await repository.profile_by_matching_id(tx, matching_id) if matching_id else None
     if profile is None:
         raise RspError(MATCHING_ID_REFUSED, "unknown matchingId")
     state = ProfileState(profile.state)
@@ -171,7 +169,7 @@ async def _eligible(
         if state != P.ERROR:
             detail = {"eid": eid, "reason": "download attempts exceeded"}
             await lifecycle.change(
-                session, profile, P.ERROR, function="initiateDownload", now=now, detail=detail
+                tx, profile, P.ERROR, function="initiateDownload", now=now, detail=detail
             )
     if error is not None:
         notes = callbacks.progress(
@@ -183,7 +181,7 @@ async def _eligible(
 
 
 async def _bind(
-    session: AsyncSession,
+    tx: Tx,
     profile: ProfileRow,
     eid: str,
     transaction_id: str,
@@ -195,7 +193,7 @@ async def _bind(
     if profile.eid is None:
         detail = {"eid": eid, "transactionId": transaction_id, "imei": imei, "bound": True}
         await lifecycle.change(
-            session,
+            tx,
             profile,
             ProfileState(profile.state),
             function="initiateDownload",
@@ -205,54 +203,54 @@ async def _bind(
             download_attempts=attempts,
         )
     else:
-        await lifecycle.update_counters(session, profile, download_attempts=attempts)
+        await lifecycle.update_counters(tx, profile, download_attempts=attempts)
 
 
-async def move_session(session: AsyncSession, row: SessionRow, to: SessionState) -> None:
+async def move_session(tx: Tx, row: SessionRow, to: SessionState) -> None:
     """Compare-and-set the session's state; a concurrent request that moved it first makes
     this transaction run again (:class:`ConcurrentUpdate`)."""
     if not await repository.set_session_state(
-        session, row.transaction_id, seen=row.state, to_state=to.value
+        tx, row.transaction_id, seen=row.state, to_state=to.value
     ):
         raise ConcurrentUpdate(row.transaction_id)
     row.state = to.value
 
 
 async def open_session(
-    session: AsyncSession, transaction_id: str, now: datetime, *, states: set[SessionState]
+    tx: Tx, transaction_id: str, now: datetime, *, states: set[SessionState]
 ) -> tuple[SessionRow, ProfileRow | None]:
     """The download session ``transaction_id`` in one of ``states`` (else 8.10.1/3.9), with
     its profile."""
-    found = await repository.download_session(session, transaction_id)
+    found = await repository.download_session(tx, transaction_id)
     if found is None or SessionState(found[0].state) not in states:
         raise RspError(TRANSACTION_UNKNOWN, f"no open download session {transaction_id!r}")
     row = found[0]
     if row.state == SessionState.INITIATED and row.expires_at <= now:
         await repository.set_session_state(
-            session, transaction_id, seen=row.state, to_state=SessionState.EXPIRED.value
+            tx, transaction_id, seen=row.state, to_state=SessionState.EXPIRED.value
         )
         raise RspError(TRANSACTION_UNKNOWN, f"download session {transaction_id!r} expired")
     return found
 
 
 async def get_bound_profile_package(
-    session: AsyncSession, raw: bytes, *, config: SmdpConfig, now: datetime
+    tx: Tx, raw: bytes, *, config: SmdpConfig, now: datetime
 ) -> Outcome:
     """``POST getBoundProfilePackage`` {transactionId, hashCc?}: confirmation code check,
     then the BPP (base64 JSON of the profile); the profile becomes ``Downloaded`` (point 3)."""
     try:
         request = parse(GetBoundProfilePackageIn, raw)
         row, found = await open_session(
-            session, request.transaction_id, now, states={SessionState.INITIATED}
+            tx, request.transaction_id, now, states={SessionState.INITIATED}
         )
         profile = _downloadable(row, found)
-        await _check_cc(session, profile, row, request.hash_cc, config, now)
+        await _check_cc(tx, profile, row, request.hash_cc, config, now)
     except (RspError, DeviceFailure) as exc:
         return failed(exc)
-    await move_session(session, row, SessionState.DOWNLOADED)
+    await move_session(tx, row, SessionState.DOWNLOADED)
     detail = {"eid": row.eid, "transactionId": row.transaction_id}
     await lifecycle.change(
-        session, profile, P.DOWNLOADED, function="getBoundProfilePackage", now=now, detail=detail
+        tx, profile, P.DOWNLOADED, function="getBoundProfilePackage", now=now, detail=detail
     )
     package = BoundProfilePackageOut(
         transaction_id=row.transaction_id,
@@ -269,7 +267,7 @@ def _downloadable(row: SessionRow, profile: ProfileRow | None) -> ProfileRow:
 
 
 async def _check_cc(
-    session: AsyncSession,
+    tx: Tx,
     profile: ProfileRow,
     row: SessionRow,
     given: str | None,
@@ -292,19 +290,19 @@ async def _check_cc(
         return
     attempts = profile.cc_attempts + 1
     if attempts < config.max_cc_attempts:
-        await lifecycle.update_counters(session, profile, cc_attempts=attempts)
+        await lifecycle.update_counters(tx, profile, cc_attempts=attempts)
         left = config.max_cc_attempts - attempts
         error = RspError(CC_REFUSED, f"confirmation code refused; {left} attempt(s) left")
         raise _cc_failure(profile, row, error, now)
     if profile.state == P.ERROR:  # a retry after a failed install: already Error
-        await lifecycle.update_counters(session, profile, cc_attempts=attempts)
+        await lifecycle.update_counters(tx, profile, cc_attempts=attempts)
     else:
         detail = {"eid": row.eid, "reason": "confirmation code attempts exceeded"}
         await lifecycle.change(
-            session, profile, P.ERROR, function="getBoundProfilePackage", now=now,
+            tx, profile, P.ERROR, function="getBoundProfilePackage", now=now,
             detail=detail, cc_attempts=attempts,
         )  # fmt: skip
-    await move_session(session, row, SessionState.FAILED)
+    await move_session(tx, row, SessionState.FAILED)
     raise _cc_failure(profile, row, RspError(CC_RETRIES_EXCEEDED), now)
 
 

@@ -1,64 +1,24 @@
-"""Statements of ``repository.py`` run on the driver connection of the edge's transaction
-(decision D180): compiled once per dialect, executed with the driver's cursor the way
-SQLAlchemy's execution would (the same SQL text, bind and result processors, cursor
-calls), without an ORM session's identity map, unit of work or result objects. Only
-``repository.py`` uses it; the SQL itself lives there.
+"""Statements of ``repository.py`` run on the driver (decisions D180, D295): compiled once
+per dialect and executed the way SQLAlchemy's execution would (the same SQL text, bind and
+result processors), without an ORM session's identity map, unit of work or result objects.
+
+The edge's transaction is either the driver kind (``db.driver_tx.DriverTransaction``: the
+SM-DP+'s routes and callback sender on ``sqlite+mploop`` and asyncpg) or a session (CLI
+commands, the worker's aiosqlite, tests); on a session the statement runs on the driver
+connection of the session's transaction. Only ``repository.py`` uses this module; the SQL
+itself lives there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Final
 
-from sqlalchemy import Insert, Update
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    """One statement for one dialect: SQL text, parameters in positional order with
-    their bind processors (and the defaults of binds the caller does not give, such as
-    SQLite's ``OFFSET``), result processors; the same processors SQLAlchemy applies."""
-
-    sql: str
-    names: tuple[str, ...]
-    binds: tuple[Any, ...]
-    defaults: dict[str, Any]
-    results: tuple[Any, ...]
-
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        values = [params[n] if n in params else self.defaults[n] for n in self.names]
-        return [v if p is None else p(v) for v, p in zip(values, self.binds, strict=True)]
-
-    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(v if p is None else p(v) for v, p in zip(raw, self.results, strict=True))
-
-
-_COMPILED: dict[tuple[int, str, str], tuple[Any, _Compiled]] = {}
-
-
-def _compiled(statement: Any, dialect: Dialect) -> _Compiled:
-    """``statement`` for this dialect, compiled once (kept with the statement it was made
-    from: the key is its identity)."""
-    key = (id(statement), dialect.name, dialect.driver)
-    found = _COMPILED.get(key)
-    if found is not None and found[0] is statement:
-        return found[1]
-    sql = statement.compile(dialect=dialect)
-    names = tuple(sql.positiontup or ())
-    binds = tuple(sql.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
-    defaults = {n: sql.binds[n].value for n in names}
-    dml = isinstance(statement, Insert | Update)  # an INSERT/UPDATE: its RETURNING columns
-    columns = list(statement.exported_columns if dml else statement.selected_columns)
-    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-    compiled = _Compiled(sql.string, names, binds, defaults, results)
-    _COMPILED[key] = (statement, compiled)
-    return compiled
-
+from mobileplans.db.driver_tx import DriverTransaction, Tx, compiled
 
 _CONNECTION: Final = "smdp.connection"
 
@@ -86,34 +46,38 @@ def _on_driver(
     raised as SQLAlchemy's (``IntegrityError`` for a duplicate key)."""
     connection = _connection(sync_session)
     dialect = connection.dialect
-    compiled = _compiled(statement, dialect)
-    args = compiled.args(params)
+    found = compiled(statement, dialect)
+    args = found.args(params)
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
     cursor = dbapi_connection.cursor()
-    connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, args, None, False)
+    connection.dispatch.before_cursor_execute(connection, cursor, found.sql, args, None, False)
     try:
-        cursor.execute(compiled.sql, args)
-        result = [compiled.row(r) for r in cursor.fetchall()] if fetch else cursor.rowcount
+        cursor.execute(found.sql, args)
+        result = [found.row(r) for r in cursor.fetchall()] if fetch else cursor.rowcount
     except dialect.loaded_dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
         if lost:
             connection.invalidate(exc)
         raise DBAPIError.instance(
-            compiled.sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost
+            found.sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost
         ) from exc
     finally:
         cursor.close()
     return result
 
 
-async def rows(session: AsyncSession, statement: Any, **params: Any) -> list[Any]:
+async def rows(tx: Tx, statement: Any, **params: Any) -> list[Any]:
     """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, as processed tuples."""
-    rows: list[Any] = await session.run_sync(_on_driver, statement, params, True)
-    return rows
+    if isinstance(tx, DriverTransaction):
+        return await tx.rows(statement, params)
+    found: list[Any] = await tx.run_sync(_on_driver, statement, params, True)
+    return found
 
 
-async def change(session: AsyncSession, statement: Any, **params: Any) -> int:
+async def change(tx: Tx, statement: Any, **params: Any) -> int:
     """Run an INSERT/UPDATE; the number of rows it changed."""
-    count: int = await session.run_sync(_on_driver, statement, params, False)
+    if isinstance(tx, DriverTransaction):
+        return await tx.change(statement, params)
+    count: int = await tx.run_sync(_on_driver, statement, params, False)
     return count

@@ -20,8 +20,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.driver_tx import Tx
 from mobileplans.domains.smdp import envelope, lifecycle, repository
 from mobileplans.domains.smdp.codes import (
     EID_ASSOCIATION,
@@ -74,15 +74,13 @@ class Call:
         return base | {k: v for k, v in extra.items() if v is not None}
 
 
-async def handle(
-    session: AsyncSession, request: Es2Request, *, config: SmdpConfig, now: datetime
-) -> Outcome:
+async def handle(tx: Tx, request: Es2Request, *, config: SmdpConfig, now: datetime) -> Outcome:
     """Answer one ES2+ request (esim-rsp 1.2 binding, 1.3 functions, 1.4 codes)."""
     try:
         env = envelope.open_envelope(request)
     except RspError as exc:
         return Outcome(es2_failed(exc.code, exc.message))
-    requester = await repository.caller(session, env.requester_id, env.call_id)
+    requester = await repository.caller(tx, env.requester_id, env.call_id)
     if requester is None:
         message = f"function requester {env.requester_id!r} is unknown"
         return Outcome(es2_failed(REQUESTER_UNKNOWN, message))
@@ -93,10 +91,10 @@ async def handle(
         return Outcome(es2_failed(FUNCTION_REPLAYED, message))
     call = Call(request.function, requester, env.call_id, env.body, config, now)
     try:
-        response = await FUNCTIONS[request.function](session, call)
+        response = await FUNCTIONS[request.function](tx, call)
     except RspError as exc:
         response = es2_failed(exc.code, exc.message)
-    await _store(session, request.function, env, response, now)
+    await _store(tx, request.function, env, response, now)
     return Outcome(response)
 
 
@@ -106,7 +104,7 @@ def busy() -> Outcome:
 
 
 async def _store(
-    session: AsyncSession,
+    tx: Tx,
     function: str,
     env: envelope.Envelope,
     response: dict[str, Any],
@@ -117,16 +115,16 @@ async def _store(
     whatever it changed, is rolled back and run again, and then finds this one stored."""
     try:
         await repository.store_call(
-            session, requester_id=env.requester_id, call_id=env.call_id, function=function,
+            tx, requester_id=env.requester_id, call_id=env.call_id, function=function,
             body_hash=env.digest, response=response, at=now,
         )  # fmt: skip
     except IntegrityError as exc:  # the same call is being (or was just) executed
         raise ConcurrentUpdate(env.call_id) from exc
 
 
-async def _profile_of(session: AsyncSession, call: Call, iccid: str) -> ProfileRow:
+async def _profile_of(tx: Tx, call: Call, iccid: str) -> ProfileRow:
     """The requester's operator's profile with this ICCID (others' are unknown: 8.2.1/3.9)."""
-    profile = await repository.profile(session, iccid)
+    profile = await repository.profile(tx, iccid)
     if profile is None or profile.operator_id != call.requester.operator_id:
         raise RspError(ICCID_UNKNOWN, f"ICCID {iccid} is unknown")
     return profile
@@ -139,7 +137,7 @@ def _require_state(profile: ProfileRow, function: str, states: set[ProfileState]
         raise RspError(INVALID_TRANSITION, message)
 
 
-async def download_order(session: AsyncSession, call: Call) -> dict[str, Any]:
+async def download_order(tx: Tx, call: Call) -> dict[str, Any]:
     """DownloadOrder (SGP.22 5.3.1): reserve a profile by ICCID or pick one by profileType;
     with an EID it becomes ``Linked``, without ``Allocated``."""
     iccid = envelope.iccid(call.body, required=False)
@@ -148,23 +146,23 @@ async def download_order(session: AsyncSession, call: Call) -> dict[str, Any]:
     envelope.no_smds(call.body)
     target = P.LINKED if eid else P.ALLOCATED
     if iccid is not None:  # the ICCID wins; a profileType given with it is ignored
-        profile = await _profile_of(session, call, iccid)
+        profile = await _profile_of(tx, call, iccid)
         if profile.state != P.AVAILABLE:
             message = f"profile {iccid} is {profile.state}, not Available"
             raise RspError(PROFILE_NOT_AVAILABLE, message)
-        await _allocate(session, call, profile, target, eid)
+        await _allocate(tx, call, profile, target, eid)
     elif profile_type is not None:
-        profile = await _allocate_by_type(session, call, profile_type, target, eid)
+        profile = await _allocate_by_type(tx, call, profile_type, target, eid)
     else:
         raise RspError(ICCID_OR_PROFILE_TYPE_MISSING)
     return es2_success(iccid=profile.iccid)
 
 
 async def _allocate(
-    session: AsyncSession, call: Call, profile: ProfileRow, target: ProfileState, eid: str | None
+    tx: Tx, call: Call, profile: ProfileRow, target: ProfileState, eid: str | None
 ) -> None:
     await lifecycle.change(
-        session,
+        tx,
         profile,
         target,
         function=call.function,
@@ -176,32 +174,32 @@ async def _allocate(
 
 
 async def _allocate_by_type(
-    session: AsyncSession, call: Call, profile_type: str, target: ProfileState, eid: str | None
+    tx: Tx, call: Call, profile_type: str, target: ProfileState, eid: str | None
 ) -> ProfileRow:
     """Compare-and-set the first Available profile of the type; on a lost race try the next
     candidate. Bounded: ``ALLOCATION_ROUNDS`` reads of ``CANDIDATES_PER_ROUND``."""
     operator_id = call.requester.operator_id
     for _round in range(ALLOCATION_ROUNDS):
         candidates = await repository.available_candidates(
-            session, operator_id, profile_type, P.AVAILABLE.value, CANDIDATES_PER_ROUND
+            tx, operator_id, profile_type, P.AVAILABLE.value, CANDIDATES_PER_ROUND
         )
         if not candidates:
             break
         for candidate in candidates:
             try:
-                await _allocate(session, call, candidate, target, eid)
+                await _allocate(tx, call, candidate, target, eid)
             except ConcurrentUpdate:  # another order took it first: try the next one
                 log.debug("profile %s went to a concurrent order", candidate.iccid)
                 continue
             return candidate
     else:  # every candidate of every round went to someone else: run the call again
         raise ConcurrentUpdate(profile_type)
-    if not await repository.profile_type_known(session, operator_id, profile_type):
+    if not await repository.profile_type_known(tx, operator_id, profile_type):
         raise RspError(PROFILE_TYPE_UNKNOWN, f"profile type {profile_type!r} is unknown")
     raise RspError(PROFILE_TYPE_EXHAUSTED, f"no more profile available of type {profile_type!r}")
 
 
-async def confirm_order(session: AsyncSession, call: Call) -> dict[str, Any]:
+async def confirm_order(tx: Tx, call: Call) -> dict[str, Any]:
     """ConfirmOrder (SGP.22 5.3.2): matchingId (given or generated), optional confirmation
     code (stored as SHA-256 only), then ``Released`` or, with releaseFlag false, ``Confirmed``."""
     iccid = envelope.iccid(call.body, required=True)
@@ -211,18 +209,18 @@ async def confirm_order(session: AsyncSession, call: Call) -> dict[str, Any]:
     code = envelope.text(call.body, "confirmationCode")
     envelope.no_smds(call.body)
     assert iccid is not None
-    profile = await _profile_of(session, call, iccid)
+    profile = await _profile_of(tx, call, iccid)
     _require_state(profile, call.function, {P.ALLOCATED, P.LINKED})
     if eid is not None and profile.eid is not None and eid != profile.eid:
         raise RspError(EID_ASSOCIATION, f"profile {iccid} is linked to another EID")
-    matching_id = await _matching_id(session, wanted_id)
+    matching_id = await _matching_id(tx, wanted_id)
     try:
         code_text = str(activation_code(call.config.address, matching_id, code is not None))
     except ActivationCodeError as exc:
         raise RspError(MATCHING_ID_INVALID, str(exc)) from exc
     bound_eid = eid or profile.eid
     await lifecycle.change(
-        session,
+        tx,
         profile,
         P.RELEASED if release else P.CONFIRMED,
         function=call.function,
@@ -236,18 +234,18 @@ async def confirm_order(session: AsyncSession, call: Call) -> dict[str, Any]:
     return es2_success(eid=bound_eid, matchingId=matching_id, smdpAddress=call.config.address)
 
 
-async def _matching_id(session: AsyncSession, wanted: str | None) -> str:
+async def _matching_id(tx: Tx, wanted: str | None) -> str:
     """The operator's matchingId if free (8.2.6/3.3 if not), else a generated one (80
     random bits): not looked up first; the unique index catches the improbable clash,
     and the call runs again with a new one (D181)."""
     if wanted is None:
         return new_matching_id()
-    if await repository.matching_id_in_use(session, wanted):
+    if await repository.matching_id_in_use(tx, wanted):
         raise RspError(MATCHING_ID_CONFLICT, f"matchingId {wanted!r} is already in use")
     return wanted
 
 
-async def cancel_order(session: AsyncSession, call: Call) -> dict[str, Any]:
+async def cancel_order(tx: Tx, call: Call) -> dict[str, Any]:
     """CancelOrder (SGP.22 5.3.3): back to ``Available`` (EID, matchingId and confirmation
     code cleared) or retired ``Unavailable``, per finalProfileStatusIndicator."""
     iccid = envelope.iccid(call.body, required=True)
@@ -257,7 +255,7 @@ async def cancel_order(session: AsyncSession, call: Call) -> dict[str, Any]:
     assert iccid is not None
     if final not in (P.AVAILABLE.value, P.UNAVAILABLE.value):
         raise RspError(_invalid("finalProfileStatusIndicator"), "must be Available or Unavailable")
-    profile = await _profile_of(session, call, iccid)
+    profile = await _profile_of(tx, call, iccid)
     cancellable = {P.ALLOCATED, P.LINKED, P.CONFIRMED, P.RELEASED, P.ERROR}
     _require_state(profile, call.function, cancellable)
     if eid is not None and eid != profile.eid:
@@ -265,10 +263,10 @@ async def cancel_order(session: AsyncSession, call: Call) -> dict[str, Any]:
     if matching_id is not None and matching_id != profile.matching_id:
         raise RspError(MATCHING_ID_ASSOCIATION, f"matchingId is not the one of {iccid}")
     await repository.end_open_sessions(
-        session, iccid, open_states=OPEN_SESSIONS, to_state=SessionState.CANCELLED.value
+        tx, iccid, open_states=OPEN_SESSIONS, to_state=SessionState.CANCELLED.value
     )
     await lifecycle.change(
-        session,
+        tx,
         profile,
         ProfileState(final),
         function=call.function,
@@ -283,19 +281,19 @@ def _invalid(field: str) -> StatusCode:
     return FIELD_CODES[field][1]
 
 
-async def release_profile(session: AsyncSession, call: Call) -> dict[str, Any]:
+async def release_profile(tx: Tx, call: Call) -> dict[str, Any]:
     """ReleaseProfile (SGP.22 5.3.4): ``Confirmed`` → ``Released``."""
     iccid = envelope.iccid(call.body, required=True)
     assert iccid is not None
-    profile = await _profile_of(session, call, iccid)
+    profile = await _profile_of(tx, call, iccid)
     _require_state(profile, call.function, {P.CONFIRMED})
     await lifecycle.change(
-        session, profile, P.RELEASED, function=call.function, now=call.now, detail=call.detail()
+        tx, profile, P.RELEASED, function=call.function, now=call.now, detail=call.detail()
     )
     return es2_success()
 
 
-Function = Callable[[AsyncSession, Call], Awaitable[dict[str, Any]]]
+Function = Callable[[Tx, Call], Awaitable[dict[str, Any]]]
 FUNCTIONS: Final[dict[str, Function]] = {
     "downloadOrder": download_order,
     "confirmOrder": confirm_order,

@@ -11,8 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.models import SmdpProfile, SmdpProfileEvent
 from mobileplans.domains.smdp import repository
 from mobileplans.domains.smdp.codes import ConcurrentUpdate
@@ -53,7 +52,7 @@ def allowed(current: ProfileState, target: ProfileState) -> bool:
 
 
 async def change(
-    session: AsyncSession,
+    tx: Tx,
     profile: ProfileRow,
     to: ProfileState,
     *,
@@ -71,17 +70,17 @@ async def change(
     current = ProfileState(profile.state)
     if not allowed(current, to):
         raise InvalidTransition(f"{profile.iccid}: {current} → {to} is not allowed")
-    await update_counters(session, profile, **changes, state=to.value, updated_at=now)
+    await update_counters(tx, profile, **changes, state=to.value, updated_at=now)
     await repository.add_event(
-        session, iccid=profile.iccid, at=now, from_state=current.value, to_state=to.value,
+        tx, iccid=profile.iccid, at=now, from_state=current.value, to_state=to.value,
         function=function, detail=detail or {},
     )  # fmt: skip
 
 
-async def update_counters(session: AsyncSession, profile: ProfileRow, **changes: Any) -> None:
+async def update_counters(tx: Tx, profile: ProfileRow, **changes: Any) -> None:
     """Compare-and-set columns of ``profile`` (attempt counters: no state change, no event)."""
     ok = await repository.compare_and_set(
-        session, profile.iccid, state=profile.state, version=profile.version, changes=changes
+        tx, profile.iccid, state=profile.state, version=profile.version, changes=changes
     )
     if not ok:
         raise ConcurrentUpdate(profile.iccid)

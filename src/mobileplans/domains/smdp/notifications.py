@@ -14,8 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from mobileplans.db.driver_tx import Tx
 from mobileplans.domains.smdp import callbacks, lifecycle, repository
 from mobileplans.domains.smdp.codes import (
     EID_MISMATCH,
@@ -45,9 +44,7 @@ P = ProfileState
 MAX_REASON: Final = 256
 
 
-async def handle_notification(
-    session: AsyncSession, raw: bytes, *, config: SmdpConfig, now: datetime
-) -> Outcome:
+async def handle_notification(tx: Tx, raw: bytes, *, config: SmdpConfig, now: datetime) -> Outcome:
     """``POST handleNotification`` {transactionId, eid, iccid, event, success, reason?} → 204."""
     try:
         request = parse(HandleNotificationIn, raw)
@@ -55,19 +52,19 @@ async def handle_notification(
         iccid = identifier(parse_iccid, request.iccid, "iccid")
         if request.reason is not None and len(request.reason) > MAX_REASON:
             raise RspError(MALFORMED, f"reason: at most {MAX_REASON} characters")
-        row, profile = await _session_profile(session, request.transaction_id, eid, iccid)
+        row, profile = await _session_profile(tx, request.transaction_id, eid, iccid)
         if request.event == "install":
-            return await _installed(session, row, profile, request, now)
-        await _profile_event(session, row, profile, request, now)
+            return await _installed(tx, row, profile, request, now)
+        await _profile_event(tx, row, profile, request, now)
     except RspError as exc:
         return failed(exc)
     return Outcome(None)
 
 
 async def _session_profile(
-    session: AsyncSession, transaction_id: str, eid: str, iccid: str
+    tx: Tx, transaction_id: str, eid: str, iccid: str
 ) -> tuple[SessionRow, ProfileRow]:
-    found = await repository.download_session(session, transaction_id)
+    found = await repository.download_session(tx, transaction_id)
     if found is None:
         raise RspError(TRANSACTION_UNKNOWN, f"no download session {transaction_id!r}")
     row, profile = found
@@ -81,7 +78,7 @@ async def _session_profile(
 
 
 async def _installed(
-    session: AsyncSession,
+    tx: Tx,
     row: SessionRow,
     profile: ProfileRow,
     request: HandleNotificationIn,
@@ -94,10 +91,10 @@ async def _installed(
     if row.state != SessionState.DOWNLOADED or profile.state != P.DOWNLOADED:
         message = f"no profile package waits for installation in session {row.transaction_id}"
         raise RspError(TRANSACTION_UNKNOWN, message)
-    await move_session(session, row, done)
+    await move_session(tx, row, done)
     detail = {"eid": row.eid, "transactionId": row.transaction_id, "reason": request.reason}
     await lifecycle.change(
-        session,
+        tx,
         profile,
         P.INSTALLED if request.success else P.ERROR,
         function="handleNotification",
@@ -112,7 +109,7 @@ async def _installed(
 
 
 async def _profile_event(
-    session: AsyncSession,
+    tx: Tx,
     row: SessionRow,
     profile: ProfileRow,
     request: HandleNotificationIn,
@@ -131,7 +128,7 @@ async def _profile_event(
         "reason": request.reason,
     }
     await lifecycle.change(
-        session,
+        tx,
         profile,
         target,
         function="handleNotification",
@@ -140,22 +137,20 @@ async def _profile_event(
     )
 
 
-async def cancel_session(
-    session: AsyncSession, raw: bytes, *, config: SmdpConfig, now: datetime
-) -> Outcome:
+async def cancel_session(tx: Tx, raw: bytes, *, config: SmdpConfig, now: datetime) -> Outcome:
     """``POST cancelSession`` {transactionId, reason} → {transactionId}."""
     try:
         request = parse(CancelSessionIn, raw)
         if not 0 < len(request.reason) <= MAX_REASON:
             raise RspError(MALFORMED, f"reason: 1 to {MAX_REASON} characters")
-        await _cancel(session, request, now)
+        await _cancel(tx, request, now)
     except RspError as exc:
         return failed(exc)
     return Outcome(CancelSessionOut(transaction_id=request.transaction_id).wire())
 
 
-async def _cancel(session: AsyncSession, request: CancelSessionIn, now: datetime) -> None:
-    found = await repository.download_session(session, request.transaction_id)
+async def _cancel(tx: Tx, request: CancelSessionIn, now: datetime) -> None:
+    found = await repository.download_session(tx, request.transaction_id)
     if found is not None and found[0].state == SessionState.CANCELLED:
         return  # cancelling twice answers the same
     open_states = {SessionState.INITIATED, SessionState.DOWNLOADED}
@@ -163,10 +158,10 @@ async def _cancel(session: AsyncSession, request: CancelSessionIn, now: datetime
         raise RspError(TRANSACTION_UNKNOWN, f"no open download session {request.transaction_id!r}")
     row, profile = found
     was = SessionState(row.state)
-    await move_session(session, row, SessionState.CANCELLED)
+    await move_session(tx, row, SessionState.CANCELLED)
     if was == SessionState.DOWNLOADED and profile is not None:
         if profile.state == P.DOWNLOADED:
             detail = {"eid": row.eid, "transactionId": row.transaction_id, "reason": request.reason}
             await lifecycle.change(
-                session, profile, P.ERROR, function="cancelSession", now=now, detail=detail
+                tx, profile, P.ERROR, function="cancelSession", now=now, detail=detail
             )

@@ -3,8 +3,9 @@
 **The request paths** (ES2+ and the device download interface) read and write column
 values, never ORM objects: Core statements built once (module constants, one
 compare-and-set per set of changed columns), compiled once per dialect and run on the
-driver connection of the edge's transaction (``driver.rows`` / ``driver.change``), with
-SQLAlchemy's own bind and result processors. Rows come back as plain
+driver in the edge's transaction (``driver.rows`` / ``driver.change``; a :data:`Tx` is
+the driver kind of transaction or a session, D295), with SQLAlchemy's own bind and
+result processors. Rows come back as plain
 dataclasses (:class:`ProfileRow`, :class:`SessionRow`, :class:`CallerRow`); nothing is
 tracked, flushed or refreshed. A read that the request needs together is one statement:
 a profile with its requester's callback URL, a download session with its profile, a
@@ -37,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.models import (
     SmdpCallbackOutbox,
     SmdpDownloadSession,
@@ -141,14 +143,14 @@ _STORE_CALL: Final = insert(_CALLS).values(
 )
 
 
-async def caller(session: AsyncSession, requester_id: str, call_id: str) -> CallerRow | None:
+async def caller(tx: Tx, requester_id: str, call_id: str) -> CallerRow | None:
     """The requester and, if this call was made before, its stored hash and answer."""
-    rows = await driver.rows(session, _CALLER, requester_id=requester_id, call_id=call_id)
+    rows = await driver.rows(tx, _CALLER, requester_id=requester_id, call_id=call_id)
     return CallerRow(*rows[0]) if rows else None
 
 
 async def store_call(
-    session: AsyncSession,
+    tx: Tx,
     *,
     requester_id: str,
     call_id: str,
@@ -159,7 +161,7 @@ async def store_call(
 ) -> None:
     """Insert the call; a concurrent duplicate raises ``IntegrityError`` (primary key)."""
     await driver.change(
-        session, _STORE_CALL, requester_id=requester_id, function_call_id=call_id,
+        tx, _STORE_CALL, requester_id=requester_id, function_call_id=call_id,
         function=function, body_hash=body_hash, response=response, at=at,
     )  # fmt: skip
 
@@ -224,48 +226,46 @@ _ADD_EVENT: Final = insert(_EVENTS).values(
 )
 
 
-async def profile(session: AsyncSession, iccid: str) -> ProfileRow | None:
+async def profile(tx: Tx, iccid: str) -> ProfileRow | None:
     """The profile as it is in the database now, with its requester's callback URL."""
-    rows = await driver.rows(session, _PROFILE, iccid=iccid)
+    rows = await driver.rows(tx, _PROFILE, iccid=iccid)
     return _profile(rows[0]) if rows else None
 
 
-async def profile_by_matching_id(session: AsyncSession, matching_id: str) -> ProfileRow | None:
-    rows = await driver.rows(session, _PROFILE_BY_MATCHING_ID, matching_id=matching_id)
+async def profile_by_matching_id(tx: Tx, matching_id: str) -> ProfileRow | None:
+    rows = await driver.rows(tx, _PROFILE_BY_MATCHING_ID, matching_id=matching_id)
     return _profile(rows[0]) if rows else None
 
 
-async def matching_id_in_use(session: AsyncSession, matching_id: str) -> bool:
-    return bool((await driver.rows(session, _MATCHING_ID_COUNT, matching_id=matching_id))[0][0])
+async def matching_id_in_use(tx: Tx, matching_id: str) -> bool:
+    return bool((await driver.rows(tx, _MATCHING_ID_COUNT, matching_id=matching_id))[0][0])
 
 
-async def profile_type_known(session: AsyncSession, operator_id: str, profile_type: str) -> bool:
-    rows = await driver.rows(
-        session, _TYPE_COUNT, operator_id=operator_id, profile_type=profile_type
-    )
+async def profile_type_known(tx: Tx, operator_id: str, profile_type: str) -> bool:
+    rows = await driver.rows(tx, _TYPE_COUNT, operator_id=operator_id, profile_type=profile_type)
     return bool(rows[0][0])
 
 
 async def available_candidates(
-    session: AsyncSession, operator_id: str, profile_type: str, state: str, limit: int
+    tx: Tx, operator_id: str, profile_type: str, state: str, limit: int
 ) -> list[ProfileRow]:
     """Up to ``limit`` profiles of this type in ``state``, lowest ICCID first."""
     rows = await driver.rows(
-        session, _CANDIDATES, operator_id=operator_id, profile_type=profile_type, state=state,
+        tx, _CANDIDATES, operator_id=operator_id, profile_type=profile_type, state=state,
         limit=limit,
     )  # fmt: skip
     return [_profile(r) for r in rows]
 
 
 async def compare_and_set(
-    session: AsyncSession, iccid: str, *, state: str, version: int, changes: dict[str, Any]
+    tx: Tx, iccid: str, *, state: str, version: int, changes: dict[str, Any]
 ) -> bool:
     """``UPDATE … WHERE iccid AND state AND version`` bumping the version; True if one row
     changed. A concurrent writer that got there first leaves zero rows changed."""
     values = {f"new_{name}": value for name, value in changes.items()}
     values |= {"the_iccid": iccid, "seen_state": state, "seen_version": version}
     values["new_version"] = version + 1
-    return await driver.change(session, _cas(tuple(sorted(changes))), **values) == 1
+    return await driver.change(tx, _cas(tuple(sorted(changes))), **values) == 1
 
 
 @functools.cache
@@ -286,7 +286,7 @@ def _cas(names: tuple[str, ...]) -> Update:
 
 
 async def add_event(
-    session: AsyncSession,
+    tx: Tx,
     *,
     iccid: str,
     at: datetime,
@@ -296,7 +296,7 @@ async def add_event(
     detail: dict[str, Any],
 ) -> None:
     await driver.change(
-        session, _ADD_EVENT, iccid=iccid, at=at, from_state=from_state, to_state=to_state,
+        tx, _ADD_EVENT, iccid=iccid, at=at, from_state=from_state, to_state=to_state,
         function=function, detail=detail,
     )  # fmt: skip
 
@@ -384,10 +384,10 @@ _SESSION_CAS: Final = (
 
 
 async def download_session(
-    session: AsyncSession, transaction_id: str
+    tx: Tx, transaction_id: str
 ) -> tuple[SessionRow, ProfileRow | None] | None:
     """The download session and its profile (with the requester's callback URL), one read."""
-    rows = await driver.rows(session, _SESSION_WITH_PROFILE, transaction_id=transaction_id)
+    rows = await driver.rows(tx, _SESSION_WITH_PROFILE, transaction_id=transaction_id)
     if not rows:
         return None
     row = rows[0]
@@ -397,7 +397,7 @@ async def download_session(
 
 
 async def add_session(
-    session: AsyncSession,
+    tx: Tx,
     *,
     transaction_id: str,
     iccid: str,
@@ -408,29 +408,27 @@ async def add_session(
 ) -> SessionRow:
     values = SessionRow(transaction_id, iccid, eid, state, created_at, expires_at)
     await driver.change(
-        session, _ADD_SESSION, transaction_id=transaction_id, iccid=iccid, eid=eid, state=state,
+        tx, _ADD_SESSION, transaction_id=transaction_id, iccid=iccid, eid=eid, state=state,
         created_at=created_at, expires_at=expires_at,
     )  # fmt: skip
     return values
 
 
 async def end_open_sessions(
-    session: AsyncSession, iccid: str, *, open_states: tuple[str, str], to_state: str
+    tx: Tx, iccid: str, *, open_states: tuple[str, str], to_state: str
 ) -> int:
     """Move the profile's sessions still in ``open_states`` to ``to_state``; how many moved."""
     first, second = open_states
     return await driver.change(
-        session, _END_OPEN_SESSIONS, the_iccid=iccid, open_a=first, open_b=second,
+        tx, _END_OPEN_SESSIONS, the_iccid=iccid, open_a=first, open_b=second,
         to_state=to_state,
     )  # fmt: skip
 
 
-async def set_session_state(
-    session: AsyncSession, transaction_id: str, *, seen: str, to_state: str
-) -> bool:
+async def set_session_state(tx: Tx, transaction_id: str, *, seen: str, to_state: str) -> bool:
     """Compare-and-set a session's state; False if another request moved it first."""
     changed = await driver.change(
-        session, _SESSION_CAS, the_transaction_id=transaction_id, seen=seen, to_state=to_state
+        tx, _SESSION_CAS, the_transaction_id=transaction_id, seen=seen, to_state=to_state
     )
     return changed == 1
 
@@ -470,12 +468,12 @@ class OutboxRow:
 
 
 async def add_callback(
-    session: AsyncSession, *, iccid: str, requester_id: str, url: str, call_id: str,
+    tx: Tx, *, iccid: str, requester_id: str, url: str, call_id: str,
     body: dict[str, Any], now: datetime,
 ) -> None:  # fmt: skip
     """One pending callback, in the caller's transaction (the profile change's)."""
     await driver.change(
-        session, _ADD_CALLBACK, iccid=iccid, requester_id=requester_id, url=url,
+        tx, _ADD_CALLBACK, iccid=iccid, requester_id=requester_id, url=url,
         call_id=call_id, body=body, status=OUTBOX_PENDING, created_at=now, attempts=0,
         next_attempt_at=now,
     )  # fmt: skip
@@ -531,7 +529,7 @@ def _lease(count: int) -> Update:
 
 
 async def claim_callbacks(
-    session: AsyncSession, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    tx: Tx, *, owner: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[OutboxRow]:
     """Lease to ``owner`` the due callbacks that are first of their ICCID: a row whose ICCID
     has an earlier pending row is never claimed, so callbacks of one ICCID go out in ``id``
@@ -540,12 +538,12 @@ async def claim_callbacks(
     them. (One ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` let
     PostgreSQL evaluate the subquery more than once and lease more than ``n`` rows.)
     Prebuilt Core statements on the driver connection, like the request paths (D256)."""
-    found = await driver.rows(session, _CLAIM_CANDIDATES, now=now, limit=limit)
+    found = await driver.rows(tx, _CLAIM_CANDIDATES, now=now, limit=limit)
     if not found:
         return []
     ids = {f"id{n}": row[0] for n, row in enumerate(found)}
     leased = await driver.rows(
-        session, _lease(len(ids)), now=now, owner=owner, lease_until=lease_until, **ids
+        tx, _lease(len(ids)), now=now, owner=owner, lease_until=lease_until, **ids
     )
     return sorted((OutboxRow(*r) for r in leased), key=lambda r: r.id)
 
@@ -563,21 +561,19 @@ def _finish(names: tuple[str, ...]) -> Update:
     )  # fmt: skip
 
 
-async def finish_callback(
-    session: AsyncSession, callback_id: int, *, owner: str, values: dict[str, Any]
-) -> bool:
+async def finish_callback(tx: Tx, callback_id: int, *, owner: str, values: dict[str, Any]) -> bool:
     """Record an attempt of a leased callback (``values``: status, next_attempt_at, …);
     ``False`` if ``owner`` no longer holds it (its lease ran out and was taken over)."""
     params = {f"new_{name}": value for name, value in values.items()}
     statement = _finish(tuple(sorted(values)))
-    return await driver.change(session, statement, the_id=callback_id, owner=owner, **params) == 1
+    return await driver.change(tx, statement, the_id=callback_id, owner=owner, **params) == 1
 
 
-async def next_callback_due(session: AsyncSession) -> datetime | None:
+async def next_callback_due(tx: Tx) -> datetime | None:
     """When a callback can next be claimed: the earliest of the first pending callback of
     each ICCID, at its ``next_attempt_at`` or when its lease runs out (``None``: nothing
     pending)."""
-    found: datetime | None = (await driver.rows(session, _NEXT_DUE))[0][0]
+    found: datetime | None = (await driver.rows(tx, _NEXT_DUE))[0][0]
     return found
 
 

@@ -1,0 +1,235 @@
+"""Short transactions on the driver itself, for a domain whose repository runs only
+compiled Core statements (the SM-DP+'s flow; decisions D180, D295).
+
+A :class:`DriverTransactions` is the driver kind of ``db.transactions.Steps``: each
+``step()`` checks one connection out of the engine's pool (the same pool, pings and
+disconnect handling as a session), hands the block a :class:`DriverTransaction`, and
+commits when the block ends or rolls back if it raises. A statement is compiled once per
+dialect (the SQL text, parameter order, bind and result processors SQLAlchemy itself
+would use) and run straight on the driver:
+
+- **SQLite** (``sqlite+mploop``): ``LoopConnection.statement``, one call per statement
+  on the event loop, lock waits awaited (``db.sqlite_loop``); the driver begins the
+  transaction at the first write, as it does under a session.
+- **PostgreSQL** (``postgresql+asyncpg``): the asyncpg connection, ``BEGIN`` before the
+  first statement, ``fetch``/``execute`` with asyncpg's prepared-statement cache.
+
+What it saves against an ``AsyncSession`` per transaction (measured in
+``docs/performance.md``, "SM-DP+ transactions on the driver"): the session, its
+transaction objects and the greenlet hand-off around every statement. Statement
+listeners still see every statement (``before_cursor_execute``) and every
+``commit``/``rollback``, so counters and probes keep counting; driver errors still reach
+the caller as SQLAlchemy's (``IntegrityError`` for a duplicate key, ``connection_invalidated``
+for a lost connection, which ``db.errors.is_unavailable`` reads).
+
+Other drivers (aiosqlite, in CLI commands and the worker) have no driver kind:
+:func:`driver_steps` gives them session steps, which the SM-DP+'s repository also runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Insert, Update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
+
+from mobileplans.db.transactions import Steps, Transactions, patiently
+
+_DRIVERS = ("mploop", "asyncpg")
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """One statement for one dialect: SQL text, parameters in positional order with
+    their bind processors (and the defaults of binds the caller does not give, such as
+    SQLite's ``OFFSET``), result processors; the same processors SQLAlchemy applies."""
+
+    sql: str
+    names: tuple[str, ...]
+    binds: tuple[Any, ...]
+    defaults: dict[str, Any]
+    results: tuple[Any, ...]
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        values = [params[n] if n in params else self.defaults[n] for n in self.names]
+        return [v if p is None else p(v) for v, p in zip(values, self.binds, strict=True)]
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(v if p is None else p(v) for v, p in zip(raw, self.results, strict=True))
+
+
+_COMPILED: dict[tuple[int, str, str], tuple[Any, Compiled]] = {}
+
+
+def compiled(statement: Any, dialect: Dialect) -> Compiled:
+    """``statement`` for this dialect, compiled once (kept with the statement it was made
+    from: the key is its identity)."""
+    key = (id(statement), dialect.name, dialect.driver)
+    found = _COMPILED.get(key)
+    if found is not None and found[0] is statement:
+        return found[1]
+    sql = statement.compile(dialect=dialect)
+    names = tuple(sql.positiontup or ())
+    binds = tuple(sql.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+    defaults = {n: sql.binds[n].value for n in names}
+    dml = isinstance(statement, Insert | Update)  # an INSERT/UPDATE: its RETURNING columns
+    columns = list(statement.exported_columns if dml else statement.selected_columns)
+    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    found_now = Compiled(sql.string, names, binds, defaults, results)
+    _COMPILED[key] = (statement, found_now)
+    return found_now
+
+
+class DriverTransaction:
+    """One transaction on one pooled driver connection; ``rows``/``change`` run the
+    repository's statements in it. Made and ended by :meth:`DriverTransactions.step`."""
+
+    __slots__ = ("_dialect", "_dispatch", "_driver", "_pending", "_postgres", "_raw")
+
+    def __init__(self, raw: PoolProxiedConnection, dialect: Dialect, dispatch: Any) -> None:
+        self._raw = raw
+        self._dialect = dialect
+        self._dispatch = dispatch
+        self._driver: Any = raw.driver_connection
+        self._postgres = dialect.driver == "asyncpg"
+        self._pending: Any = None  # asyncpg's transaction, once begun
+
+    async def rows(self, statement: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, as processed tuples."""
+        found = compiled(statement, self._dialect)
+        raw_rows, _count = await self._run(found, True, params)
+        return [found.row(r) for r in raw_rows]
+
+    async def change(self, statement: Any, params: Mapping[str, Any]) -> int:
+        """Run an INSERT/UPDATE/DELETE; the number of rows it changed."""
+        _rows, count = await self._run(compiled(statement, self._dialect), False, params)
+        return count
+
+    async def _run(
+        self, found: Compiled, fetch: bool, params: Mapping[str, Any]
+    ) -> tuple[Sequence[Any], int]:
+        args = found.args(params)
+        if self._dispatch.before_cursor_execute:
+            self._dispatch.before_cursor_execute(None, None, found.sql, args, None, False)
+        try:
+            if not self._postgres:
+                _description, got, count, _last = await self._driver.statement(
+                    found.sql, args, False
+                )
+                return got or (), count
+            if self._pending is None:
+                self._pending = self._driver.transaction()
+                await self._pending.start()
+            if fetch:
+                return await self._driver.fetch(found.sql, *args), -1
+            status: str = await self._driver.execute(found.sql, *args)
+            return (), int(status.rsplit(" ", 1)[-1])
+        except Exception as exc:
+            raise self._translated(exc, found.sql, args) from exc
+
+    def _translated(self, exc: Exception, sql: str | None, args: Any) -> Exception:
+        """The driver's error as SQLAlchemy raises it: asyncpg's through SQLAlchemy's
+        adaptation, then ``DBAPIError.instance`` (``IntegrityError`` …), noting a lost
+        connection (which is then invalidated: the pool will not hand it out again)."""
+        dbapi_error = self._dialect.loaded_dbapi.Error
+        error: Exception = exc
+        if not isinstance(exc, dbapi_error):
+            try:
+                self._raw.dbapi_connection._handle_exception(exc)  # type: ignore[union-attr]
+            except dbapi_error as translated:
+                error = translated
+            except Exception:
+                return exc
+        lost = self._dialect.is_disconnect(error, self._raw.dbapi_connection, None)  # type: ignore[arg-type]
+        if lost:
+            self._raw.invalidate(error)
+        return DBAPIError.instance(sql, args, error, dbapi_error, connection_invalidated=lost)
+
+    async def _end(self, name: str) -> None:
+        """``commit`` or ``rollback`` on the driver (on asyncpg, of the transaction begun)."""
+        if not self._postgres:
+            await getattr(self._driver, name)()
+        elif self._pending is not None:
+            pending, self._pending = self._pending, None
+            await getattr(pending, name)()
+
+    async def commit(self) -> None:
+        try:
+            await self._end("commit")
+        except Exception as exc:
+            raise self._translated(exc, None, None) from exc
+        if self._dispatch.commit:
+            self._dispatch.commit(None)
+
+    async def rollback(self) -> None:
+        """Roll back; a connection that cannot is invalidated (never reused), not raised
+        over the error that caused the rollback."""
+        if not self._raw.is_valid:  # lost with the error that brought us here
+            self._pending = None
+            return
+        try:
+            await self._end("rollback")
+        except Exception as exc:
+            self._raw.invalidate(exc)
+        if self._dispatch.rollback:
+            self._dispatch.rollback(None)
+
+
+Tx = AsyncSession | DriverTransaction
+"""What a driver-kind repository runs in: a :class:`DriverTransaction` (the request paths)
+or a session (CLI commands, the worker's aiosqlite, tests)."""
+
+
+class DriverTransactions(Steps[DriverTransaction]):
+    """Short transactions on the driver (see the module's doc), from an engine whose
+    driver has a driver kind (``has_driver_kind``)."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: AsyncEngine, *, patience: float = 0.0) -> None:
+        super().__init__(patience=patience)
+        self._engine = engine
+
+    async def _checkout(self) -> PoolProxiedConnection:
+        return await self._engine.raw_connection()
+
+    @asynccontextmanager
+    async def step(self) -> AsyncIterator[DriverTransaction]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        if self.patience > 0:
+            raw = await patiently(self._checkout, self.patience)
+        else:
+            raw = await self._checkout()
+        sync = self._engine.sync_engine
+        transaction = DriverTransaction(raw, sync.dialect, sync.dispatch)
+        try:
+            yield transaction
+            await transaction.commit()
+        except BaseException:
+            await transaction.rollback()
+            raise
+        finally:
+            await greenlet_spawn(raw.close)  # back to the pool (its reset needs the greenlet)
+
+
+def has_driver_kind(engine: AsyncEngine) -> bool:
+    """Whether the engine's driver runs :class:`DriverTransactions`."""
+    return engine.dialect.driver in _DRIVERS
+
+
+def driver_steps(
+    sessions: async_sessionmaker[AsyncSession], *, patience: float = 0.0
+) -> DriverTransactions | Transactions:
+    """The driver kind of steps for the session maker's engine where it has one, else
+    session steps (``Transactions``)."""
+    engine = sessions.kw["bind"]
+    if isinstance(engine, AsyncEngine) and has_driver_kind(engine):
+        return DriverTransactions(engine, patience=patience)
+    return Transactions(sessions, patience=patience)
