@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from mobileplans.db import driver
 from mobileplans.db.models import MoDownloadEvent, MoOrder, MoTransactionLog
 from mobileplans.db.reads import Reads, Row, as_reads
 
@@ -175,6 +176,9 @@ _PENDING_LOG = "mobileplans.purchase.pending_log"
 """``session.info`` key: transaction-log rows of the open transaction, not yet written."""
 _LOG = cast(Table, MoTransactionLog.__table__)
 _LOG_INSERT = insert(_LOG)  # built once: its cache key is memoised on the object (D286)
+_LOG_ADD = insert(_LOG).values(
+    {name: bindparam(name) for name in ("operator_id", "transaction_id", "event", "detail", "at")}
+)  # the journal's rows at commit, on the driver (D296): journal.log gives these five keys
 
 
 def add_log(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -193,8 +197,8 @@ def _pending(session: Session) -> list[dict[str, Any]]:
 @event.listens_for(Session, "before_commit")
 def _write_pending_log(session: Session) -> None:
     rows = _pending(session)
-    if rows:  # one INSERT … VALUES executemany (no RETURNING: nobody reads the ids back)
-        session.execute(_LOG_INSERT, rows)
+    if rows:  # one executemany on the driver (no RETURNING: nobody reads the ids back)
+        driver.on_session(session, _LOG_ADD, rows, False, many=True)
 
 
 @event.listens_for(Session, "after_transaction_end")

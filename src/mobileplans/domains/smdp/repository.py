@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db import driver
 from mobileplans.db.driver_tx import Tx
 from mobileplans.db.models import (
     SmdpCallbackOutbox,
@@ -47,7 +48,6 @@ from mobileplans.db.models import (
     SmdpProfileEvent,
     SmdpRequester,
 )
-from mobileplans.domains.smdp import driver
 
 Row = SmdpProfile | SmdpProfileEvent | SmdpRequester | SmdpFunctionCall | SmdpDownloadSession
 

@@ -1,18 +1,20 @@
-"""Statements of ``repository.py`` run on the driver (decisions D180, D295): compiled once
-per dialect and executed the way SQLAlchemy's execution would (the same SQL text, bind and
-result processors), without an ORM session's identity map, unit of work or result objects.
+"""A repository's Core statements run on the driver (decisions D180, D295, D296): compiled
+once per dialect and executed the way SQLAlchemy's execution would (the same SQL text, bind
+and result processors), without an ORM session's identity map, unit of work or result
+objects.
 
 The edge's transaction is either the driver kind (``db.driver_tx.DriverTransaction``: the
 SM-DP+'s routes and callback sender on ``sqlite+mploop`` and asyncpg) or a session (CLI
-commands, the worker's aiosqlite, tests); on a session the statement runs on the driver
-connection of the session's transaction. Only ``repository.py`` uses this module; the SQL
-itself lives there.
+commands, the worker's aiosqlite, tests, and every other domain); on a session the
+statement runs on the driver connection of the session's transaction
+(:func:`on_session`). Only ``repository.py`` modules use this module; the SQL itself lives
+there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, cast
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from mobileplans.db.driver_tx import DriverTransaction, Tx, compiled
 
-_CONNECTION: Final = "smdp.connection"
+_CONNECTION: Final = "mobileplans.driver.connection"
 
 
 def _connection(sync_session: Session) -> Connection:
@@ -37,23 +39,35 @@ def _connection(sync_session: Session) -> Connection:
     return connection
 
 
-def _on_driver(
-    sync_session: Session, statement: Any, params: Mapping[str, Any], fetch: bool
+def on_session(
+    sync_session: Session,
+    statement: Any,
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    fetch: bool,
+    many: bool = False,
 ) -> Any:
     """Run ``statement`` on the session's connection (its transaction, begun if needed),
     the way SQLAlchemy's execution would: the same SQL, processors and cursor calls, with
-    ``before_cursor_execute`` fired for listeners that count statements. Driver errors are
-    raised as SQLAlchemy's (``IntegrityError`` for a duplicate key)."""
+    ``before_cursor_execute`` fired for listeners that count statements. ``many``: one
+    ``executemany`` of every mapping in ``params``. Driver errors are raised as
+    SQLAlchemy's (``IntegrityError`` for a duplicate key). Runs in SQLAlchemy's greenlet:
+    from a sync session event, or through ``AsyncSession.run_sync``."""
     connection = _connection(sync_session)
     dialect = connection.dialect
     found = compiled(statement, dialect)
-    args = found.args(params)
+    if many:
+        args: Any = [found.args(p) for p in cast(Sequence[Mapping[str, Any]], params)]
+    else:
+        args = found.args(cast(Mapping[str, Any], params))
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
     cursor = dbapi_connection.cursor()
-    connection.dispatch.before_cursor_execute(connection, cursor, found.sql, args, None, False)
+    connection.dispatch.before_cursor_execute(connection, cursor, found.sql, args, None, many)
     try:
-        cursor.execute(found.sql, args)
+        if many:
+            cursor.executemany(found.sql, args)
+        else:
+            cursor.execute(found.sql, args)
         result = [found.row(r) for r in cursor.fetchall()] if fetch else cursor.rowcount
     except dialect.loaded_dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
@@ -71,7 +85,7 @@ async def rows(tx: Tx, statement: Any, **params: Any) -> list[Any]:
     """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, as processed tuples."""
     if isinstance(tx, DriverTransaction):
         return await tx.rows(statement, params)
-    found: list[Any] = await tx.run_sync(_on_driver, statement, params, True)
+    found: list[Any] = await tx.run_sync(on_session, statement, params, True)
     return found
 
 
@@ -79,5 +93,5 @@ async def change(tx: Tx, statement: Any, **params: Any) -> int:
     """Run an INSERT/UPDATE; the number of rows it changed."""
     if isinstance(tx, DriverTransaction):
         return await tx.change(statement, params)
-    count: int = await tx.run_sync(_on_driver, statement, params, False)
+    count: int = await tx.run_sync(on_session, statement, params, False)
     return count
