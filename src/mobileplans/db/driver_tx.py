@@ -15,7 +15,7 @@ would use) and run straight on the driver:
   first statement, ``fetch``/``execute`` with asyncpg's prepared-statement cache.
 
 What it saves against an ``AsyncSession`` per transaction (measured in
-``docs/performance.md``, "SM-DP+ transactions on the driver"): the session, its
+``docs/performance.md``, "Transaction layers" and "SM-DP+ flow"): the session, its
 transaction objects and the greenlet hand-off around every statement. Statement
 listeners still see every statement (``before_cursor_execute``) and every
 ``commit``/``rollback``, so counters and probes keep counting; driver errors still reach

@@ -39,7 +39,7 @@ class SmdpState:
         self.tx = driver_steps(self.sessions)  # on the driver where it can (D295)
 
     async def run(self, work: Work, *, busy: Callable[[], Outcome]) -> Outcome:
-        """Run one use case in one short transaction (``Transactions.run``) that also writes
+        """Run one use case in one short transaction (``Steps.run``) that also writes
         its callbacks to the outbox; after the commit, wake the sender (docs/smdp.md S15).
 
         A transaction that lost a race (:data:`LOST_RACE`) is rolled back and run again from

@@ -175,7 +175,6 @@ async def take_over(session: AsyncSession, order_id: str, seen: datetime, now: d
 _PENDING_LOG = "mobileplans.purchase.pending_log"
 """``session.info`` key: transaction-log rows of the open transaction, not yet written."""
 _LOG = cast(Table, MoTransactionLog.__table__)
-_LOG_INSERT = insert(_LOG)  # built once: its cache key is memoised on the object (D286)
 _LOG_ADD = insert(_LOG).values(
     {name: bindparam(name) for name in ("operator_id", "transaction_id", "event", "detail", "at")}
 )  # the journal's rows at commit, on the driver (D296): journal.log gives these five keys
@@ -196,8 +195,10 @@ def _pending(session: Session) -> list[dict[str, Any]]:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending_log(session: Session) -> None:
+    """The queued rows in one executemany on the driver (no RETURNING: nobody reads the
+    ids back); before the commit, or before a read of the log (:func:`log_entries`)."""
     rows = _pending(session)
-    if rows:  # one executemany on the driver (no RETURNING: nobody reads the ids back)
+    if rows:
         driver.on_session(session, _LOG_ADD, rows, False, many=True)
 
 
@@ -210,9 +211,7 @@ def _drop_pending_log(session: Session, transaction: SessionTransaction) -> None
 async def log_entries(
     session: AsyncSession, operator_id: str, transaction_id: str
 ) -> list[MoTransactionLog]:
-    rows = _pending(session.sync_session)
-    if rows:
-        await session.execute(_LOG_INSERT, rows)
+    await session.run_sync(_write_pending_log)
     query = (
         select(MoTransactionLog)
         .where(
