@@ -5,6 +5,7 @@ statement, commit and rollback; other drivers get session steps."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mobileplans.db.base import UtcDateTime
-from mobileplans.db.driver_tx import DriverTransaction, DriverTransactions, driver_steps
+from mobileplans.db.driver_tx import KEEP, DriverTransaction, DriverTransactions, driver_steps
 from mobileplans.db.engine import make_engine
 from mobileplans.db.errors import is_unavailable
 from mobileplans.db.session import make_sessionmaker
@@ -161,3 +162,41 @@ async def test_a_lost_connection_is_unavailable_and_never_reused(serving: AsyncE
     assert is_unavailable(caught.value)
     async with steps.step() as tx:  # a fresh connection from the pool
         assert (await tx.rows(select(func.pg_backend_pid()), {}))[0][0] != pids[0]
+
+
+@pytest.mark.skipif(pg_url() is not None, reason="SQLite only: PostgreSQL keeps the pool's ping")
+async def test_sqlite_steps_hand_their_connection_on_and_dispose_closes_it(
+    database_url: str,
+) -> None:
+    """D298: the next step takes the connection the last one ended with, after a commit
+    and after a rollback alike, with no transaction left open; at most ``KEEP`` stay
+    checked out, and disposing of the engine closes them."""
+    engine = make_engine(database_url, process_name="tests-kept", sqlite_on_loop=True)
+    async with engine.begin() as connection:
+        await connection.run_sync(_META.create_all)
+    steps = driver_steps(make_sessionmaker(engine))
+    async with steps.step() as tx:
+        await tx.change(_ADD, {"id": 1, "note": "one", "at": None})
+        first = tx._raw.driver_connection
+
+    async def duplicate() -> None:
+        async with steps.step() as tx:
+            assert tx._raw.driver_connection is first  # the same connection, no checkout
+            await tx.change(_ADD, {"id": 1, "note": "again", "at": None})
+
+    with pytest.raises(IntegrityError):
+        await duplicate()
+    async with steps.step() as tx:
+        assert tx._raw.driver_connection is first
+        assert not first.in_transaction  # the failed step's transaction was rolled back
+        assert await tx.rows(_ALL, {}) == [(1, "one", None)]
+
+    async def hold() -> None:  # more steps at once than are kept
+        async with steps.step() as tx:
+            await tx.rows(_ALL, {})
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(hold() for _ in range(KEEP + 3)))
+    assert engine.sync_engine.pool.checkedout() == KEEP  # type: ignore[attr-defined]
+    await engine.dispose()
+    assert first._connection is None  # closed, not left to the garbage collector

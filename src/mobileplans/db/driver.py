@@ -13,16 +13,20 @@ there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Final, cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, TypeVar, cast, overload
 
+from sqlalchemy import Insert, Table, bindparam, event, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from mobileplans.db.driver_tx import DriverTransaction, Tx, compiled
 
+InsertT = TypeVar("InsertT", bound=Insert)
 _CONNECTION: Final = "mobileplans.driver.connection"
+_LATER: Final = "mobileplans.driver.later"
+"""``session.info`` key: rows queued by :func:`later`, by statement, not yet written."""
 
 
 def _connection(sync_session: Session) -> Connection:
@@ -95,3 +99,61 @@ async def change(tx: Tx, statement: Any, **params: Any) -> int:
         return await tx.change(statement, params)
     count: int = await tx.run_sync(on_session, statement, params, False)
     return count
+
+
+def later(tx: Tx, statement: Any, values: Mapping[str, Any]) -> None:
+    """Queue one row of an ``INSERT`` (no ``RETURNING``) in the transaction: each
+    statement's queued rows are written in one ``executemany`` just before it commits,
+    or earlier by :func:`write_later` (before a read of them in the same transaction).
+    A transaction rolled back or closed without a commit writes none of them; a
+    savepoint leaves them queued. For rows nobody reads back: a journal (D296, D297)."""
+    if isinstance(tx, DriverTransaction):
+        tx.later(statement, values)
+        return
+    queued: dict[Any, list[Mapping[str, Any]]] = tx.sync_session.info.setdefault(_LATER, {})
+    queued.setdefault(statement, []).append(values)
+
+
+@event.listens_for(Session, "before_commit")
+def write_later(session: Session) -> None:
+    """The session's queued rows, one executemany per statement on the driver."""
+    queued: dict[Any, list[Mapping[str, Any]]] | None = session.info.pop(_LATER, None)
+    for statement, rows in (queued or {}).items():
+        on_session(session, statement, rows, False, many=True)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_later(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the transaction ended without a commit (or after one)
+        session.info.pop(_LATER, None)
+
+
+@overload
+def insert_statement(table: Table) -> Insert: ...
+@overload
+def insert_statement(table: Table, make: Callable[[Table], InsertT]) -> InsertT: ...
+def insert_statement(table: Table, make: Callable[[Table], Any] = insert) -> Any:
+    """An ``INSERT`` of every column but the autoincrement key, each a named bind that
+    carries the column's default: its scalar ``default``, else NULL for a nullable column
+    with no default at all. A column without such a value (not nullable, or a callable or
+    server default) is required: a row that leaves it out raises ``KeyError``, never a
+    silent NULL (D297). ``make``: the dialect's ``insert`` (``ON CONFLICT``)."""
+    binds: dict[str, Any] = {}
+    for column in table.columns:
+        if column is table.autoincrement_column:
+            continue
+        default, name = column.default, column.name
+        if default is not None and default.is_scalar:
+            binds[name] = bindparam(name, cast(Any, default).arg, type_=column.type)
+        elif default is None and column.server_default is None and column.nullable:
+            binds[name] = bindparam(name, None, type_=column.type)
+        else:
+            binds[name] = bindparam(name, type_=column.type, required=True)
+    return make(table).values(binds)
+
+
+def dialect_name(tx: Tx) -> str:
+    """``sqlite`` or ``postgresql``: the dialect the transaction runs on."""
+    if isinstance(tx, DriverTransaction):
+        return tx.dialect.name
+    return tx.get_bind().dialect.name

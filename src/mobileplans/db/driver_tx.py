@@ -28,12 +28,14 @@ Other drivers (aiosqlite, in CLI commands and the worker) have no driver kind:
 
 from __future__ import annotations
 
+import weakref
+from collections import namedtuple
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Update
+from sqlalchemy import Float, Insert, Numeric, Update, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -56,8 +58,12 @@ class Compiled:
     binds: tuple[Any, ...]
     defaults: dict[str, Any]
     results: tuple[Any, ...]
+    named: Any  # the row class of ``one``/``all``: a named tuple of the columns' keys
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
+        """The driver's arguments. A bind the caller leaves out takes its statement's own
+        value if it has one; a bind without one raises ``KeyError`` (never a silent NULL:
+        a column default is the repository's to give, D297)."""
         values = [params[n] if n in params else self.defaults[n] for n in self.names]
         return [v if p is None else p(v) for v, p in zip(values, self.binds, strict=True)]
 
@@ -78,20 +84,32 @@ def compiled(statement: Any, dialect: Dialect) -> Compiled:
     sql = statement.compile(dialect=dialect)
     names = tuple(sql.positiontup or ())
     binds = tuple(sql.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
-    defaults = {n: sql.binds[n].value for n in names}
+    defaults = {n: sql.binds[n].value for n in names if not sql.binds[n].required}
     dml = isinstance(statement, Insert | Update)  # an INSERT/UPDATE: its RETURNING columns
     columns = list(statement.exported_columns if dml else statement.selected_columns)
-    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-    found_now = Compiled(sql.string, names, binds, defaults, results)
+    results = tuple(_result_processor(c.type, dialect) for c in columns)
+    keys = [str(c.key) for c in columns]
+    named = namedtuple("Row", keys, rename=True) if columns else tuple
+    found_now = Compiled(sql.string, names, binds, defaults, results, named)
     _COMPILED[key] = (statement, found_now)
     return found_now
+
+
+def _result_processor(column_type: Any, dialect: Dialect) -> Any:
+    """The dialect's result processor of a column. asyncpg's numeric processors need the
+    column's type code, which a statement compiled once has not; asyncpg itself returns
+    ``float`` for a float column and ``Decimal`` for a numeric one, what they would give
+    for the columns of our models (``Float`` is ``double precision``)."""
+    if dialect.driver == "asyncpg" and isinstance(column_type, Float | Numeric):
+        return None
+    return column_type.dialect_impl(dialect).result_processor(dialect, None)
 
 
 class DriverTransaction:
     """One transaction on one pooled driver connection; ``rows``/``change`` run the
     repository's statements in it. Made and ended by :meth:`DriverTransactions.step`."""
 
-    __slots__ = ("_dialect", "_dispatch", "_driver", "_pending", "_postgres", "_raw")
+    __slots__ = ("_dialect", "_dispatch", "_driver", "_later", "_pending", "_postgres", "_raw")
 
     def __init__(self, raw: PoolProxiedConnection, dialect: Dialect, dispatch: Any) -> None:
         self._raw = raw
@@ -100,6 +118,11 @@ class DriverTransaction:
         self._driver: Any = raw.driver_connection
         self._postgres = dialect.driver == "asyncpg"
         self._pending: Any = None  # asyncpg's transaction, once begun
+        self._later: dict[Any, list[Mapping[str, Any]]] = {}  # statement -> queued rows
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
 
     async def rows(self, statement: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, as processed tuples."""
@@ -112,27 +135,59 @@ class DriverTransaction:
         _rows, count = await self._run(compiled(statement, self._dialect), False, params)
         return count
 
+    # ``one``/``all``: a DriverTransaction is a ``db.reads.Reads`` (named rows), so a
+    # repository's reads run in it as they run through a session (``as_reads``).
+    async def one(self, statement: Any, params: Mapping[str, Any]) -> Any:
+        found = compiled(statement, self._dialect)
+        raw_rows, _count = await self._run(found, True, params)
+        return found.named._make(found.row(raw_rows[0])) if raw_rows else None
+
+    async def all(self, statement: Any, params: Mapping[str, Any]) -> list[Any]:
+        found = compiled(statement, self._dialect)
+        raw_rows, _count = await self._run(found, True, params)
+        make, row = found.named._make, found.row
+        return [make(row(r)) for r in raw_rows]
+
+    def later(self, statement: Any, params: Mapping[str, Any]) -> None:
+        """Queue one row of an ``INSERT`` without ``RETURNING``: each statement's queued
+        rows are written in one ``executemany`` just before the commit (a rollback
+        writes none). For rows nobody reads back in the transaction (a journal)."""
+        self._later.setdefault(statement, []).append(params)
+
     async def _run(
         self, found: Compiled, fetch: bool, params: Mapping[str, Any]
     ) -> tuple[Sequence[Any], int]:
-        args = found.args(params)
+        return await self._send(found, fetch, found.args(params), False)
+
+    async def _send(
+        self, found: Compiled, fetch: bool, args: Any, many: bool
+    ) -> tuple[Sequence[Any], int]:
         if self._dispatch.before_cursor_execute:
-            self._dispatch.before_cursor_execute(None, None, found.sql, args, None, False)
+            self._dispatch.before_cursor_execute(None, None, found.sql, args, None, many)
         try:
             if not self._postgres:
                 _description, got, count, _last = await self._driver.statement(
-                    found.sql, args, False
+                    found.sql, args, many
                 )
                 return got or (), count
             if self._pending is None:
                 self._pending = self._driver.transaction()
                 await self._pending.start()
+            if many:
+                await self._driver.executemany(found.sql, args)
+                return (), len(args)
             if fetch:
                 return await self._driver.fetch(found.sql, *args), -1
             status: str = await self._driver.execute(found.sql, *args)
             return (), int(status.rsplit(" ", 1)[-1])
         except Exception as exc:
             raise self._translated(exc, found.sql, args) from exc
+
+    async def _write_later(self) -> None:
+        queued, self._later = self._later, {}
+        for statement, rows in queued.items():
+            found = compiled(statement, self._dialect)
+            await self._send(found, False, [found.args(r) for r in rows], True)
 
     def _translated(self, exc: Exception, sql: str | None, args: Any) -> Exception:
         """The driver's error as SQLAlchemy raises it: asyncpg's through SQLAlchemy's
@@ -161,6 +216,8 @@ class DriverTransaction:
             await getattr(pending, name)()
 
     async def commit(self) -> None:
+        if self._later:
+            await self._write_later()
         try:
             await self._end("commit")
         except Exception as exc:
@@ -171,6 +228,7 @@ class DriverTransaction:
     async def rollback(self) -> None:
         """Roll back; a connection that cannot is invalidated (never reused), not raised
         over the error that caused the rollback."""
+        self._later = {}
         if not self._raw.is_valid:  # lost with the error that brought us here
             self._pending = None
             return
@@ -187,17 +245,64 @@ Tx = AsyncSession | DriverTransaction
 or a session (CLI commands, the worker's aiosqlite, tests)."""
 
 
+KEEP = 3
+"""Connections a SQLite engine's driver steps keep between steps (D298)."""
+
+
+class _Kept:
+    """The on-loop SQLite connections an engine's driver steps hand from one step to
+    the next without the pool's checkout, reset and check-in (about 45 µs a step, most
+    of an empty step's cost): at most ``KEEP``, each kept only when its step ended with
+    no transaction open. They stay checked out of the pool; disposing of the engine
+    closes them. Not on PostgreSQL, where the pool's pre-ping on checkout is what heals
+    connections a server restart broke (D225)."""
+
+    __slots__ = ("idle",)
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.idle: list[PoolProxiedConnection] = []
+        event.listen(engine.sync_engine, "engine_disposed", self._close)
+
+    def _close(self, _engine: Any) -> None:  # in ``dispose``'s greenlet
+        idle, self.idle = self.idle, []
+        for raw in idle:
+            raw.invalidate()  # closes the driver connection; the record leaves the pool
+
+    def keep(self, raw: PoolProxiedConnection) -> bool:
+        driver = raw.driver_connection
+        clean = raw.is_valid and not getattr(driver, "in_transaction", True)
+        if clean and len(self.idle) < KEEP:
+            self.idle.append(raw)
+            return True
+        return False
+
+
+_KEPT: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
+
+
+def _kept(engine: AsyncEngine) -> _Kept | None:
+    if engine.dialect.driver != "mploop":
+        return None
+    found = _KEPT.get(engine.sync_engine)
+    if found is None:
+        found = _KEPT[engine.sync_engine] = _Kept(engine)
+    return found
+
+
 class DriverTransactions(Steps[DriverTransaction]):
     """Short transactions on the driver (see the module's doc), from an engine whose
     driver has a driver kind (``has_driver_kind``)."""
 
-    __slots__ = ("_engine",)
+    __slots__ = ("_engine", "_kept")
 
     def __init__(self, engine: AsyncEngine, *, patience: float = 0.0) -> None:
         super().__init__(patience=patience)
         self._engine = engine
+        self._kept = _kept(engine)
 
     async def _checkout(self) -> PoolProxiedConnection:
+        if self._kept is not None and self._kept.idle:
+            return self._kept.idle.pop()
         return await self._engine.raw_connection()
 
     @asynccontextmanager
@@ -216,7 +321,8 @@ class DriverTransactions(Steps[DriverTransaction]):
             await transaction.rollback()
             raise
         finally:
-            await greenlet_spawn(raw.close)  # back to the pool (its reset needs the greenlet)
+            if self._kept is None or not self._kept.keep(raw):
+                await greenlet_spawn(raw.close)  # to the pool (its reset needs the greenlet)
 
 
 def has_driver_kind(engine: AsyncEngine) -> bool:

@@ -132,6 +132,11 @@ class LoopConnection:
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (closed connections have none)."""
+        return self._connection is not None and self._connection.in_transaction
+
     async def statement(self, operation: str, parameters: Any, many: bool) -> Outcome:
         connection = self._conn
         return await retry_when_busy(lambda: _statement(connection, operation, parameters, many))

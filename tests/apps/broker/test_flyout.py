@@ -38,10 +38,13 @@ async def operator() -> AsyncIterator[ControllableOperator]:
 
 @pytest.fixture
 async def proxy_client(
-    settings: Settings, sessions: Sessions, clock: FrozenClock, operator: ControllableOperator
+    settings: Settings, database_url: str, clock: FrozenClock, operator: ControllableOperator
 ) -> AsyncIterator[tuple[httpx.AsyncClient, BrokerApp]]:
+    """The broker on the engine ``serve`` makes (on SQLite the on-loop driver): the
+    purchase report's transaction is on the driver on both databases (D297)."""
     local = settings.model_copy(update={"url_policy": "local", "balance_timeout_seconds": 0.5})
-    broker = create_app(local, sessions, admin_token=TOKEN, clock=clock)
+    engine = make_engine(database_url, process_name="tests-broker", sqlite_on_loop=True)
+    broker = create_app(local, make_sessionmaker(engine), admin_token=TOKEN, clock=clock)
     await broker.state.refresh()
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=broker), base_url="http://b"
@@ -56,6 +59,8 @@ async def proxy_client(
         ).status_code == 201
         yield http, broker
     await broker.state.balances.client.close()
+    await broker.state.close_launches()
+    await engine.dispose()
 
 
 async def lookups(sessions: Sessions) -> list[tuple[str, int | None]]:

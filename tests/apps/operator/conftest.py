@@ -26,7 +26,8 @@ from mobileplans.cli.demo_operator import (
     existing_account,
 )
 from mobileplans.config import OperatorAppConfig, OperatorSite
-from mobileplans.db.session import session_scope
+from mobileplans.db.engine import make_engine
+from mobileplans.db.session import make_sessionmaker, session_scope
 from mobileplans.domains.subscriber import service as subscriber_service
 from mobileplans.domains.subscriber.schemas import PlanRead
 from mobileplans.kit.clock import FrozenClock
@@ -98,12 +99,14 @@ def operator_config(operator_sites: list[OperatorSite]) -> OperatorAppConfig:
 
 
 @pytest.fixture
-def operator_app(
-    operator_config: OperatorAppConfig,
-    sessions: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-) -> OperatorApp:
-    return create_app(operator_config, sessions, clock=clock)
+async def operator_app(
+    operator_config: OperatorAppConfig, database_url: str, clock: FrozenClock
+) -> AsyncIterator[OperatorApp]:
+    """The app on the engine ``serve`` makes (on SQLite the on-loop driver), so the
+    portal's steps run the driver kind of transaction on both databases (D297)."""
+    engine = make_engine(database_url, process_name="tests-operator", sqlite_on_loop=True)
+    yield create_app(operator_config, make_sessionmaker(engine), clock=clock)
+    await engine.dispose()
 
 
 @pytest.fixture

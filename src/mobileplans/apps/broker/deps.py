@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.apps.broker.ratelimit import TokenFailureLimiter, TooManyTokenFailures
 from mobileplans.apps.broker.state import BrokerState
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.session import session_scope
 from mobileplans.domains.access import service as access_service
 from mobileplans.domains.access.service import Party
@@ -37,6 +38,16 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_step(state: State) -> AsyncIterator[Tx]:
+    """One transaction per request, on the driver where the engine has a driver kind
+    (D297): for a route whose repository functions take ``Tx``."""
+    async with state.steps.step() as tx:
+        yield tx
+
+
+Step = Annotated[Tx, Depends(get_step, scope="function")]
 
 
 async def get_read_session(state: State) -> AsyncIterator[AsyncSession]:

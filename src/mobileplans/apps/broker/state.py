@@ -17,8 +17,10 @@ from mobileplans.apps.broker.launch_store import (
     make_launch_store,
 )
 from mobileplans.config import Settings
+from mobileplans.db.driver_tx import Tx, driver_steps
 from mobileplans.db.outage_log import OutageLog
 from mobileplans.db.session import session_scope
+from mobileplans.db.transactions import Steps
 from mobileplans.domains.balance import service as balance_service
 from mobileplans.domains.balance.service import BalanceProxy
 from mobileplans.domains.catalog.launch import DeviceContext
@@ -51,10 +53,12 @@ class BrokerState:
     catalog: ProviderCatalog = field(default_factory=ProviderCatalog)
     launches: LaunchLog = field(init=False)
     launch_store: EngineLaunchStore | SqliteLaunchStore = field(init=False)
+    steps: Steps[Tx] = field(init=False)  # transactions on the driver where it can (D297)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.launch_store = make_launch_store(self.sessions)
+        self.steps = driver_steps(self.sessions)
         self.launches = LaunchLog(self.launch_store, writers=self.launch_store.writers)
 
     async def providers(self, device: DeviceContext, environment: str) -> bytes:

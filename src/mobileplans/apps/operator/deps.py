@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.apps.operator.state import OperatorState
 from mobileplans.config import OperatorSite
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.reads import Reads
 from mobileplans.db.session import session_scope
 
@@ -41,6 +42,14 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_step(state: State) -> AsyncIterator[Tx]:
+    async with state.steps.step() as tx:
+        yield tx
+
+
+Step = Annotated[Tx, Depends(get_step, scope="function")]
 
 
 async def get_reads(state: State) -> AsyncIterator[Reads]:

@@ -11,9 +11,10 @@ with the same endpoint functions, their parameters provided as the dependencies 
 
 - ``Request`` (the request), ``State``, ``Site`` (``state.site(operator_id)``),
   ``PortalDep`` (``Portal(request, site, state)``), ``Tx`` (``Transactions``);
-- ``Session`` (``session_scope``) and ``DbReads`` (``state.reads.hold()``) entered in
-  the parameters' order and left in reverse after the endpoint returns, before the
-  answer is sent (FastAPI's ``scope="function"``).
+- ``Step`` (``state.steps.step()``: one transaction, on the driver where the engine has
+  a driver kind, D297), ``Session`` (``session_scope``) and ``DbReads``
+  (``state.reads.hold()``) entered in the parameters' order and left in reverse after
+  the endpoint returns, before the answer is sent (FastAPI's ``scope="function"``).
 
 An exception is answered by the app's own exception handlers (looked up as Starlette's
 ``ExceptionMiddleware`` does: a ``HTTPException``'s status first, then the exception's
@@ -51,7 +52,7 @@ from mobileplans.db.transactions import Transactions
 PREFIX = "/{operator_id}/"
 PLAIN = frozenset({"Request", "State", "Site", "PortalDep", "Tx"})
 """Parameters made without entering anything (by their annotation's name)."""
-ENTERED = frozenset({"Session", "DbReads"})
+ENTERED = frozenset({"Session", "Step", "DbReads"})
 """Parameters that are a context entered around the endpoint."""
 
 
@@ -136,6 +137,8 @@ class PortalPath:
                     args[name] = state
                 elif kind == "Tx":
                     args[name] = Transactions(state.sessions)
+                elif kind == "Step":
+                    args[name] = await stack.enter_async_context(state.steps.step())
                 elif kind == "Session":
                     args[name] = await stack.enter_async_context(session_scope(state.sessions))
                 elif kind == "DbReads":

@@ -5,10 +5,11 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mobileplans.db.models import PortalLaunch
+from mobileplans.db.reads import Reads, Row, as_reads
 
 _COLUMNS = (
     "transaction_id",
@@ -82,8 +83,15 @@ def _values(row: dict[str, Any], created_at: Any) -> tuple[Any, ...]:
     )
 
 
-async def get_launch(session: AsyncSession, transaction_id: str) -> PortalLaunch | None:
-    return await session.get(PortalLaunch, transaction_id)
+_LAUNCH_OPERATOR = select(PortalLaunch.operator_id).where(
+    PortalLaunch.transaction_id == bindparam("transaction_id")
+)
+
+
+async def launch_operator(source: AsyncSession | Reads, transaction_id: str) -> Row | None:
+    """``(operator_id,)`` of a recorded launch: a Core read, in a session or on the
+    driver (a ``DriverTransaction`` is a ``Reads``)."""
+    return await as_reads(source).one(_LAUNCH_OPERATOR, {"transaction_id": transaction_id})
 
 
 async def delete_launches_before(session: AsyncSession, cutoff: datetime) -> int:

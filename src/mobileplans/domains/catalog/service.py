@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from stdnum import luhn
 
+from mobileplans.db.reads import Reads
 from mobileplans.domains.catalog import repository
 from mobileplans.domains.catalog.launch import (
     DeviceContext,
@@ -238,7 +239,7 @@ async def purge_launches(session: AsyncSession, *, now: datetime, retention_days
     return await repository.delete_launches_before(session, now - timedelta(days=retention_days))
 
 
-async def launch_operator(session: AsyncSession, transaction_id: str) -> str | None:
+async def launch_operator(source: AsyncSession | Reads, transaction_id: str) -> str | None:
     """The operator a recorded portal launch went to, if the broker handed it out."""
-    launch = await repository.get_launch(session, transaction_id)
+    launch = await repository.launch_operator(source, transaction_id)
     return launch.operator_id if launch else None

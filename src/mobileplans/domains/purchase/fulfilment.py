@@ -12,8 +12,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.config import OperatorSite
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.reads import Reads
-from mobileplans.db.transactions import Transactions
+from mobileplans.db.transactions import Steps, Transactions
 from mobileplans.domains.purchase import callbacks, journal, orders, reissue, repository
 from mobileplans.domains.purchase.es2plus_client import Es2PlusClient
 from mobileplans.domains.purchase.schemas import (
@@ -37,7 +38,7 @@ from mobileplans.kit.clock import Clock
 
 
 async def place(
-    tx: Transactions,
+    tx: Steps[Tx],
     es2: Es2PlusClient,
     request: orders.OrderRequest,
     clock: Clock,
@@ -84,7 +85,7 @@ async def order_of_checkout(
 
 
 async def receipt(
-    session: AsyncSession,
+    session: Tx,
     site: OperatorSite,
     order_id: str,
     now: datetime,
@@ -106,7 +107,7 @@ async def receipt(
 
 
 def ended(
-    session: AsyncSession,
+    session: Tx,
     site: OperatorSite,
     tx: str,
     meta: PurchaseMeta,

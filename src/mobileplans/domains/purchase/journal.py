@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.models import MoOrder
 from mobileplans.db.reads import Row
 from mobileplans.domains.purchase import repository
@@ -26,7 +27,7 @@ UNKNOWN_TRANSACTION = "(invalid)"  # a refused launch whose own transactionId wa
 
 
 def log(
-    session: AsyncSession,
+    session: Tx,
     operator_id: str,
     transaction_id: str,
     event: str,

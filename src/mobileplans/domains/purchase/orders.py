@@ -26,13 +26,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mobileplans.config import OperatorSite
-from mobileplans.db.transactions import Transactions
+from mobileplans.db.driver_tx import Tx
+from mobileplans.db.transactions import Steps
 from mobileplans.domains.purchase import callbacks, journal, repository
 from mobileplans.domains.purchase.es2plus_client import (
     Es2PlusClient,
@@ -144,7 +145,7 @@ def new_checkout_key() -> str:
 
 
 async def place_order(
-    tx: Transactions,
+    tx: Steps[Tx],
     es2: Es2PlusClient,
     request: OrderRequest,
     clock: Clock,
@@ -166,9 +167,7 @@ async def place_order(
     return await record(tx, drive, clock, _new_profile(drive, profile), es2=es2, profile=profile)
 
 
-async def claim(
-    session: AsyncSession, request: OrderRequest, now: datetime
-) -> tuple[OrderRead, bool]:
+async def claim(session: Tx, request: OrderRequest, now: datetime) -> tuple[OrderRead, bool]:
     """Insert the order for this checkout key, or find it; ``True`` when we must drive it."""
     site = request.site
     values: dict[str, Any] = {
@@ -200,7 +199,7 @@ async def claim(
     return journal.order_read(existing), False
 
 
-async def settled(tx: Transactions, order_id: str) -> OrderRead:
+async def settled(tx: Steps[Tx], order_id: str) -> OrderRead:
     """The order once its driver is done (bounded wait); may still be ``placed``."""
     for attempt in range(SETTLE_POLLS):
         if attempt:
@@ -262,14 +261,18 @@ async def cancel_profile(
     return True
 
 
-Step = Callable[[AsyncSession, datetime], Awaitable[OrderRead]]
+T = TypeVar("T", bound=Tx)
+Step = Callable[[Tx, datetime], Awaitable[OrderRead]]
+"""A recording step of this module: runs in either kind of transaction."""
+SessionStep = Callable[[AsyncSession, datetime], Awaitable[OrderRead]]
+"""A recording step that needs a session (ORM work: a re-issue moving balances)."""
 
 
 async def record(
-    tx: Transactions,
+    tx: Steps[T],
     drive: Drive,
     clock: Clock,
-    step: Step,
+    step: Callable[[T, datetime], Awaitable[OrderRead]],
     *,
     es2: Es2PlusClient | None = None,
     profile: ReservedProfile | None = None,
@@ -289,7 +292,7 @@ async def record(
 def _credit_line(drive: Drive) -> Step:
     request = drive.request
 
-    async def step(session: AsyncSession, now: datetime) -> OrderRead:
+    async def step(session: Tx, now: datetime) -> OrderRead:
         site, iccid = request.site, request.iccid
         assert iccid is not None
         line = await subscriber.get_line(session, site.operator_id, iccid)
@@ -316,7 +319,7 @@ def _credit_line(drive: Drive) -> Step:
 def _new_profile(drive: Drive, profile: ReservedProfile) -> Step:
     request = drive.request
 
-    async def step(session: AsyncSession, now: datetime) -> OrderRead:
+    async def step(session: Tx, now: datetime) -> OrderRead:
         site, delay = request.site, request.download_delay
         await subscriber.create_line(
             session, site.operator_id, iccid=profile.iccid, sim_kind=SimKind.ESIM,
@@ -341,7 +344,7 @@ def _new_profile(drive: Drive, profile: ReservedProfile) -> Step:
 
 
 async def finish(
-    session: AsyncSession, drive: Drive, now: datetime, status: OrderStatus, **values: Any
+    session: Tx, drive: Drive, now: datetime, status: OrderStatus, **values: Any
 ) -> OrderRead:
     """Move the order out of ``placed`` (CAS), keep a new card on file, log the run."""
     request, order = drive.request, drive.order
@@ -375,7 +378,7 @@ def answer_maybe_lost(exc: Es2PlusError) -> bool:
 
 
 async def fail(
-    tx: Transactions, drive: Drive, clock: Clock, exc: Exception, *, reconcile: bool = False
+    tx: Steps[Tx], drive: Drive, clock: Clock, exc: Exception, *, reconcile: bool = False
 ) -> OrderRead:
     """Mark the order ``failed`` with the failure callback; nothing is credited. With
     ``reconcile``, the lost-answer pass replays its ``downloadOrder`` soon (D245)."""

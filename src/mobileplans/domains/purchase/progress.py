@@ -17,8 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.reads import Reads
 from mobileplans.domains.purchase import journal, repository
 from mobileplans.domains.subscriber import service as subscriber
@@ -41,7 +40,7 @@ _FORWARD: dict[int, tuple[LineStatus, frozenset[LineStatus]]] = {
 
 
 async def record_download_progress(
-    session: AsyncSession,
+    session: Tx,
     operator_id: str,
     info: DownloadProgressInfo,
     payload: dict[str, Any],

@@ -140,7 +140,7 @@ async def reissue(
     return await orders.record(tx, drive, clock, step, es2=es2, profile=profile)
 
 
-def _reuse(drive: orders.Drive, reentry: Reentry) -> orders.Step:
+def _reuse(drive: orders.Drive, reentry: Reentry) -> orders.SessionStep:
     async def step(session: AsyncSession, now: datetime) -> OrderRead:
         original = reentry.order
         assert original.activation_code is not None
@@ -165,7 +165,9 @@ def _remaining_minutes(site: OperatorSite, original: OrderRead, now: datetime) -
     return max(1, math.ceil(seconds / site.download_delay_minute_seconds)) if seconds > 0 else 0
 
 
-def _replace(drive: orders.Drive, reentry: Reentry, profile: orders.ReservedProfile) -> orders.Step:
+def _replace(
+    drive: orders.Drive, reentry: Reentry, profile: orders.ReservedProfile
+) -> orders.SessionStep:
     async def step(session: AsyncSession, now: datetime) -> OrderRead:
         request, old = drive.request, reentry.line
         await subscriber.create_line(

@@ -11,30 +11,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, event, func, insert, select, update
+from sqlalchemy import Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
 from mobileplans.db import driver
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.models import MoDownloadEvent, MoOrder, MoTransactionLog
 from mobileplans.db.reads import Reads, Row, as_reads
 
 _ORDERS = cast(Table, MoOrder.__table__)
 _INSERT_ORDER = {
-    "sqlite": sqlite.insert(_ORDERS).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(_ORDERS).on_conflict_do_nothing(),
+    "sqlite": driver.insert_statement(_ORDERS, sqlite.insert).on_conflict_do_nothing(),
+    "postgresql": driver.insert_statement(_ORDERS, postgresql.insert).on_conflict_do_nothing(),
 }
 
 
-async def insert_order(session: AsyncSession, values: dict[str, Any]) -> bool:
+async def insert_order(tx: Tx, values: dict[str, Any]) -> bool:
     """Insert the order; ``False`` if its checkout key is taken (a double submit).
 
     One ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL): a taken key inserts
     nothing and leaves the transaction usable, with no savepoint around it."""
-    statement = _INSERT_ORDER[session.get_bind().dialect.name]
-    result = await session.execute(statement, values)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return await driver.change(tx, _INSERT_ORDER[driver.dialect_name(tx)], **values) == 1
 
 
 _ORDER = select(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"))
@@ -148,70 +146,66 @@ async def set_reconcile_due(
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def update_order(
-    session: AsyncSession, order_id: str, *, expect_status: str, **values: Any
-) -> bool:
+_UPDATE_ORDER: dict[frozenset[str], Update] = {}
+"""``update_order``'s statement per set of columns it sets (a handful in all)."""
+
+
+def _update_order_statement(columns: frozenset[str]) -> Update:
+    statement = _UPDATE_ORDER.get(columns)
+    if statement is None:
+        statement = _UPDATE_ORDER[columns] = (
+            update(_ORDERS)
+            .where(
+                _ORDERS.c.id == bindparam("order_id"),
+                _ORDERS.c.status == bindparam("expect_status"),
+            )
+            .values({name: bindparam(name, type_=_ORDERS.c[name].type) for name in columns})
+        )
+    return statement
+
+
+async def update_order(tx: Tx, order_id: str, *, expect_status: str, **values: Any) -> bool:
     """Compare-and-set on the status: ``False`` if another writer moved the order first."""
-    result = await session.execute(
-        update(MoOrder)
-        .where(MoOrder.id == order_id, MoOrder.status == expect_status)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    statement = _update_order_statement(frozenset(values))
+    changed = await driver.change(
+        tx, statement, order_id=order_id, expect_status=expect_status, **values
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return changed == 1
 
 
-async def take_over(session: AsyncSession, order_id: str, seen: datetime, now: datetime) -> bool:
+_TAKE_OVER = (
+    update(_ORDERS)
+    .where(
+        _ORDERS.c.id == bindparam("order_id"),
+        _ORDERS.c.status == "placed",
+        _ORDERS.c.updated_at == bindparam("seen"),
+    )
+    .values(updated_at=bindparam("now"))
+)
+
+
+async def take_over(tx: Tx, order_id: str, seen: datetime, now: datetime) -> bool:
     """Claim a stale ``placed`` order (its driver died): CAS on ``updated_at``."""
-    result = await session.execute(
-        update(MoOrder)
-        .where(MoOrder.id == order_id, MoOrder.status == "placed", MoOrder.updated_at == seen)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return await driver.change(tx, _TAKE_OVER, order_id=order_id, seen=seen, now=now) == 1
 
 
-_PENDING_LOG = "mobileplans.purchase.pending_log"
-"""``session.info`` key: transaction-log rows of the open transaction, not yet written."""
 _LOG = cast(Table, MoTransactionLog.__table__)
 _LOG_ADD = insert(_LOG).values(
     {name: bindparam(name) for name in ("operator_id", "transaction_id", "event", "detail", "at")}
 )  # the journal's rows at commit, on the driver (D296): journal.log gives these five keys
 
 
-def add_log(session: AsyncSession, values: dict[str, Any]) -> None:
+def add_log(tx: Tx, values: dict[str, Any]) -> None:
     """Queue one ``mo_transaction_log`` row; the transaction's rows are written together,
-    in one ``executemany`` just before it commits (:func:`_write_pending_log`), or before
-    a read of the log in the same session. A transaction rolled back or closed without a
-    commit writes none of them (as with an ORM ``add``); a savepoint leaves them queued."""
-    session.sync_session.info.setdefault(_PENDING_LOG, []).append(values)
-
-
-def _pending(session: Session) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = session.info.pop(_PENDING_LOG, None) or []
-    return rows
-
-
-@event.listens_for(Session, "before_commit")
-def _write_pending_log(session: Session) -> None:
-    """The queued rows in one executemany on the driver (no RETURNING: nobody reads the
-    ids back); before the commit, or before a read of the log (:func:`log_entries`)."""
-    rows = _pending(session)
-    if rows:
-        driver.on_session(session, _LOG_ADD, rows, False, many=True)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _drop_pending_log(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the transaction ended without a commit (or after one)
-        session.info.pop(_PENDING_LOG, None)
+    in one ``executemany`` just before it commits, or before a read of the log in the
+    same session (``db.driver.later``). A transaction rolled back writes none of them."""
+    driver.later(tx, _LOG_ADD, values)
 
 
 async def log_entries(
     session: AsyncSession, operator_id: str, transaction_id: str
 ) -> list[MoTransactionLog]:
-    await session.run_sync(_write_pending_log)
+    await session.run_sync(driver.write_later)
     query = (
         select(MoTransactionLog)
         .where(
@@ -224,11 +218,12 @@ async def log_entries(
 
 
 _DOWNLOAD_EVENTS = cast(Table, MoDownloadEvent.__table__)
+_ADD_DOWNLOAD_EVENT = driver.insert_statement(_DOWNLOAD_EVENTS)
 
 
-async def add_download_event(session: AsyncSession, values: dict[str, Any]) -> None:
-    """One Core ``INSERT`` (no ORM object, no unit of work)."""
-    await session.execute(insert(_DOWNLOAD_EVENTS), values)
+async def add_download_event(tx: Tx, values: dict[str, Any]) -> None:
+    """One ``INSERT`` on the driver (no ORM object, no unit of work)."""
+    await driver.change(tx, _ADD_DOWNLOAD_EVENT, **values)
 
 
 async def download_events(

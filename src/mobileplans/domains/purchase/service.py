@@ -13,9 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from mobileplans.config import OperatorSite
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.reads import Reads
 from mobileplans.domains.purchase import callbacks, journal, launch
 from mobileplans.domains.purchase.payment import CardOnFile, check_card
@@ -82,7 +81,7 @@ def api_of(site: OperatorSite) -> CallbackApi:
 
 
 async def start(
-    session: AsyncSession,
+    session: Tx,
     site: OperatorSite,
     query: Sequence[tuple[str, str]],
     headers: Mapping[str, str],
@@ -115,7 +114,7 @@ def _invalid_sim(field: str, rule: str) -> launch.LaunchRefused:
 
 
 async def _known_sims(
-    session: AsyncSession, site: OperatorSite, device: DeviceLaunch, report: LpaErrorReport | None
+    session: Tx, site: OperatorSite, device: DeviceLaunch, report: LpaErrorReport | None
 ) -> None:
     """Every ICCID the app passed must be a SIM of this operator (else ``InvalidSIM``)."""
     op = site.operator_id
@@ -133,7 +132,7 @@ async def _known_sims(
 
 
 def refused(
-    session: AsyncSession,
+    session: Tx,
     site: OperatorSite,
     problem: LaunchProblem,
     transaction_id: str | None,
@@ -151,7 +150,7 @@ def refused(
 
 
 async def sign_in(
-    session: AsyncSession, site: OperatorSite, tx: str, email: str, password: str, now: datetime
+    session: Tx, site: OperatorSite, tx: str, email: str, password: str, now: datetime
 ) -> AccountRead:
     try:
         account = await subscriber.sign_in(
@@ -165,7 +164,7 @@ async def sign_in(
 
 
 async def sign_up(
-    session: AsyncSession,
+    session: Tx,
     site: OperatorSite,
     tx: str,
     *,
@@ -234,7 +233,7 @@ async def plan_options(
 
 
 async def choose_plan(
-    session: AsyncSession,
+    session: Tx,
     site: OperatorSite,
     device: DeviceLaunch,
     account_id: int,
@@ -259,7 +258,7 @@ async def choose_plan(
 
 
 async def checkout(
-    session: AsyncSession,
+    session: Tx,
     site: OperatorSite,
     tx: str,
     account_id: int,
@@ -293,9 +292,7 @@ async def checkout(
     return value, card
 
 
-def accept_terms(
-    session: AsyncSession, site: OperatorSite, tx: str, accepted: bool, now: datetime
-) -> None:
+def accept_terms(session: Tx, site: OperatorSite, tx: str, accepted: bool, now: datetime) -> None:
     if not accepted:
         raise BadRequest("accept the terms of service to continue", field="acceptTerms")
     journal.log(session, site.operator_id, tx, "terms-accepted", now)

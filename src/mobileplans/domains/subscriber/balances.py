@@ -21,6 +21,7 @@ from typing import Any, Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.models import MoUsage
 from mobileplans.db.reads import Reads, as_reads
 from mobileplans.domains.subscriber import repository
@@ -155,7 +156,7 @@ def _wire(row: BalanceRow, now: datetime, *, full: bool) -> dict[str, Any]:
 
 
 async def credit(
-    session: AsyncSession,
+    session: Tx,
     iccid: str,
     plan: PlanRead,
     *,

@@ -15,9 +15,11 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db import driver
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.models import MoAccount, MoBalance, MoLine, MoPlan, MoUsage
 from mobileplans.db.reads import Reads, Row, as_reads
 
@@ -174,25 +176,55 @@ _ACCOUNTS = cast(Table, MoAccount.__table__)
 _BALANCES = cast(Table, MoBalance.__table__)
 # Statements of a purchase flow built once: a statement's cache key is memoised on the
 # object, so a prebuilt one skips that walk on every execution (D286).
-_INSERT_ACCOUNT = insert(_ACCOUNTS).returning(_ACCOUNTS.c.id)
-_INSERT_BALANCE = insert(_BALANCES).returning(_BALANCES.c.id)
-_INSERT_LINE = insert(cast(Table, MoLine.__table__))
+_LINES = cast(Table, MoLine.__table__)
+_INSERT_ACCOUNT = driver.insert_statement(_ACCOUNTS).returning(_ACCOUNTS.c.id)
+_INSERT_BALANCE = driver.insert_statement(_BALANCES).returning(_BALANCES.c.id)
+_INSERT_LINE = driver.insert_statement(_LINES)
 _SET_PAYMENT_LAST4 = (
-    update(MoAccount)
-    .where(MoAccount.id == bindparam("account_id"))
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"))
     .values(payment_last4=bindparam("last4"))
-    .execution_options(synchronize_session=False)
 )
+_TOUCH_LINE = (
+    update(_LINES)
+    .where(_LINES.c.iccid == bindparam("line_iccid"))
+    .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
+)
+"""The flow's writes, on the driver (``db.driver``, D297): the transaction is the
+request's ``DriverTransaction`` or a session."""
 
 
-async def insert_account(session: AsyncSession, values: dict[str, Any]) -> int:
-    """One Core ``INSERT … RETURNING id`` (``IntegrityError`` when the email is taken)."""
-    result = await session.execute(_INSERT_ACCOUNT, values)
-    return int(result.scalar_one())
+async def insert_account(tx: Tx, values: dict[str, Any]) -> int:
+    """One ``INSERT … RETURNING id`` (``IntegrityError`` when the email is taken)."""
+    (row,) = await driver.rows(tx, _INSERT_ACCOUNT, **values)
+    return int(row[0])
 
 
 async def account(session: AsyncSession, account_id: int) -> MoAccount | None:
     return await session.get(MoAccount, account_id)
+
+
+_LINE_FOR_UPDATE: Final = LINE_ROW.with_for_update()  # SQLite: no FOR UPDATE (one writer)
+_ATTACH_LINE: Final = (
+    update(_LINES)
+    .where(_LINES.c.iccid == bindparam("line_iccid"))
+    .values(
+        account_id=bindparam("account_id"),
+        status=bindparam("status"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+
+
+async def line_for_update(tx: Tx, iccid: str) -> Row | None:
+    """The line's columns, its row locked until the transaction ends (PostgreSQL)."""
+    return await as_reads(tx).one(_LINE_FOR_UPDATE, {"iccid": iccid})
+
+
+async def attach_line(tx: Tx, iccid: str, account_id: int, status: str, now: datetime) -> None:
+    await driver.change(
+        tx, _ATTACH_LINE, line_iccid=iccid, account_id=account_id, status=status, updated_at=now
+    )
 
 
 async def line(session: AsyncSession, iccid: str, *, for_update: bool = False) -> MoLine | None:
@@ -233,28 +265,25 @@ async def move_balances(session: AsyncSession, from_iccid: str, to_iccid: str) -
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def insert_balance(session: AsyncSession, values: dict[str, Any]) -> int:
-    """One Core ``INSERT … RETURNING id`` (SQLite >= 3.35 and PostgreSQL)."""
-    result = await session.execute(_INSERT_BALANCE, values)
-    return int(result.scalar_one())
+async def insert_balance(tx: Tx, values: dict[str, Any]) -> int:
+    """One ``INSERT … RETURNING id`` (SQLite >= 3.35 and PostgreSQL)."""
+    (row,) = await driver.rows(tx, _INSERT_BALANCE, **values)
+    return int(row[0])
 
 
-async def insert_line(session: AsyncSession, values: dict[str, Any]) -> None:
-    """One Core ``INSERT`` of a line (``IntegrityError`` when the ICCID exists)."""
-    await session.execute(_INSERT_LINE, values)
+async def insert_line(tx: Tx, values: dict[str, Any]) -> None:
+    """One ``INSERT`` of a line (``IntegrityError`` when the ICCID exists)."""
+    await driver.change(tx, _INSERT_LINE, **values)
 
 
-async def set_payment_last4(session: AsyncSession, account_id: int, last4: str) -> bool:
+async def set_payment_last4(tx: Tx, account_id: int, last4: str) -> bool:
     """``False`` when there is no such account."""
-    result = await session.execute(_SET_PAYMENT_LAST4, {"account_id": account_id, "last4": last4})
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return await driver.change(tx, _SET_PAYMENT_LAST4, account_id=account_id, last4=last4) == 1
 
 
 def add(session: AsyncSession, row: MoPlan | MoAccount | MoLine | MoBalance | MoUsage) -> None:
     session.add(row)
 
 
-async def touch_line(session: AsyncSession, iccid: str, status: str, now: datetime) -> None:
-    await session.execute(
-        update(MoLine).where(MoLine.iccid == iccid).values(status=status, updated_at=now)
-    )
+async def touch_line(tx: Tx, iccid: str, status: str, now: datetime) -> None:
+    await driver.change(tx, _TOUCH_LINE, line_iccid=iccid, status=status, updated_at=now)

@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobileplans.db.driver_tx import Tx
 from mobileplans.db.models import MoAccount, MoLine, MoPlan
 from mobileplans.db.reads import Reads, as_reads
 from mobileplans.domains.subscriber import repository
@@ -132,7 +133,7 @@ def _normal_email(email: str) -> str:
 
 
 async def sign_up(
-    session: AsyncSession,
+    session: Tx,
     operator_id: str,
     *,
     email: str,
@@ -160,9 +161,7 @@ async def sign_up(
     return _account(SimpleNamespace(**values))
 
 
-async def sign_in(
-    session: AsyncSession, operator_id: str, *, email: str, password: str
-) -> AccountRead:
+async def sign_in(session: Tx, operator_id: str, *, email: str, password: str) -> AccountRead:
     row = await repository.account_by_email(session, operator_id, email.strip().lower())
     # An unknown email costs one scrypt too: the answer time tells nothing about accounts.
     stored = row.password_hash if row is not None else await _decoy_hash()
@@ -178,7 +177,7 @@ async def get_account(source: Source, operator_id: str, account_id: int) -> Acco
     return _account(row)
 
 
-async def save_payment_instrument(session: AsyncSession, account_id: int, last4: str) -> None:
+async def save_payment_instrument(session: Tx, account_id: int, last4: str) -> None:
     if not await repository.set_payment_last4(session, account_id, last4):
         raise NotFound("account does not exist")
 
@@ -201,7 +200,7 @@ async def lines_of_account(source: Source, account_id: int) -> list[LineRead]:
 
 
 async def create_line(
-    session: AsyncSession,
+    session: Tx,
     operator_id: str,
     *,
     iccid: str,
@@ -234,7 +233,7 @@ async def create_line(
 
 
 async def attach_line(
-    session: AsyncSession,
+    session: Tx,
     operator_id: str,
     iccid: str,
     *,
@@ -243,17 +242,14 @@ async def attach_line(
     now: datetime,
 ) -> LineRead:
     """Put an existing line on an account (a warm SIM being activated, a profile bought)."""
-    row = await repository.line(session, iccid, for_update=True)
+    row = await repository.line_for_update(session, iccid)
     if row is None or row.operator_id != operator_id:
         raise NotFound(f"SIM {iccid} is not known to this operator", iccid=iccid)
     if row.account_id is not None and row.account_id != account_id:
         raise Conflict(f"SIM {iccid} belongs to another account", iccid=iccid)
-    row.account_id, row.status, row.updated_at = account_id, status.value, now
-    await session.flush()
-    return line_read(row)
+    await repository.attach_line(session, iccid, account_id, status.value, now)
+    return line_read(row).model_copy(update={"account_id": account_id, "status": status})
 
 
-async def set_line_status(
-    session: AsyncSession, iccid: str, status: LineStatus, now: datetime
-) -> None:
+async def set_line_status(session: Tx, iccid: str, status: LineStatus, now: datetime) -> None:
     await repository.touch_line(session, iccid, status.value, now)

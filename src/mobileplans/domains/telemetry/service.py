@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from mobileplans.db.driver_tx import Tx
 from mobileplans.domains.catalog import service as catalog_service
 from mobileplans.domains.telemetry import repository
 from mobileplans.domains.telemetry.schemas import PurchaseRecorded, PurchaseReport
@@ -13,7 +12,7 @@ from mobileplans.errors import Conflict
 
 
 async def record_purchase(
-    session: AsyncSession, report: PurchaseReport, *, now: datetime
+    session: Tx, report: PurchaseReport, *, now: datetime
 ) -> PurchaseRecorded:
     """Store one report; the same ``transactionId`` and callback twice is a 409 (first kept).
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
-from mobileplans.apps.broker.deps import Session, State
+from mobileplans.apps.broker.deps import State, Step
 from mobileplans.config import Environment
 from mobileplans.domains.balance.schemas import BalanceAnswer
 from mobileplans.domains.telemetry import service as telemetry_service
@@ -64,7 +64,7 @@ async def get_balance(
     },
 )
 async def report_purchase(
-    body: Annotated[dict[str, Any], Body()], state: State, session: Session
+    body: Annotated[dict[str, Any], Body()], state: State, session: Step
 ) -> PurchaseRecorded:
     """Record the purchase metadata of a portal callback (spec 2.2, 5.8)."""
     report = validation_problem(PurchaseReport, body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from mobileplans.apps.operator.deps import Session, Site, State
+from mobileplans.apps.operator.deps import Site, State, Step
 from mobileplans.domains.purchase.progress import DownloadProgressInfo, record_download_progress
 from mobileplans.errors import BadRequest
 from mobileplans.web.problems import PROBLEM_RESPONSES, validation_problem
@@ -20,7 +20,7 @@ router = APIRouter(tags=["es2plus"], responses=PROBLEM_RESPONSES)
     responses={204: {"description": "Recorded"}, 404: {"description": "Unknown ICCID"}},
 )
 async def handle_download_progress_info(
-    request: Request, site: Site, state: State, session: Session
+    request: Request, site: Site, state: State, session: Step
 ) -> Response:
     """ES2+ HandleDownloadProgressInfo (SGP.22 5.3.5; esim-rsp 1.3): the SM-DP+ reports a
     notification point (1 eligibility, 3 BPP download, 4 installation) for a profile.

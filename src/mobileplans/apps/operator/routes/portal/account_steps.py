@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from mobileplans.apps.operator.deps import Session
+from mobileplans.apps.operator.deps import Session, Step
 from mobileplans.apps.operator.routes.portal import flow
 from mobileplans.apps.operator.routes.portal.web import Portal, PortalDep
 from mobileplans.domains.purchase import fulfilment, service
@@ -31,7 +31,7 @@ async def signin_page(portal: PortalDep) -> Response:
 
 
 @router.post("/{operator_id}/portal/signin")
-async def signin_submit(portal: PortalDep, session: Session) -> Response:
+async def signin_submit(portal: PortalDep, session: Step) -> Response:
     """An existing account signs in: ``userAccount`` = ``Existing`` (spec 2.2.1)."""
     live = flow.at(portal, "signin", flow.Live)
     if isinstance(live, Response):
@@ -59,7 +59,7 @@ async def signup_page(portal: PortalDep) -> Response:
 
 
 @router.post("/{operator_id}/portal/signup")
-async def signup_submit(portal: PortalDep, session: Session) -> Response:
+async def signup_submit(portal: PortalDep, session: Step) -> Response:
     """A new account: ``userAccount`` = ``New`` (spec 2.2.1)."""
     live = flow.at(portal, "signup", flow.Live)
     if isinstance(live, Response):
@@ -81,7 +81,7 @@ async def signup_submit(portal: PortalDep, session: Session) -> Response:
 
 
 async def _signed_in(
-    portal: Portal, session: Session, live: flow.Live, account: AccountRead, value: MetaValue
+    portal: Portal, session: Step, live: flow.Live, account: AccountRead, value: MetaValue
 ) -> Response:
     state = live.state
     same = state.account_id == account.id
@@ -112,7 +112,7 @@ async def account_page(portal: PortalDep, session: Session) -> Response:
 
 
 @router.post("/{operator_id}/portal/account")
-async def account_submit(portal: PortalDep, session: Session) -> Response:
+async def account_submit(portal: PortalDep, session: Step) -> Response:
     user = flow.at(portal, "plans", flow.SignedIn)
     if isinstance(user, Response):
         return user

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from mobileplans.apps.operator.portal_session import (
@@ -31,6 +30,7 @@ from mobileplans.apps.operator.portal_session import (
     ReentryState,
 )
 from mobileplans.apps.operator.routes.portal.web import Portal, callback_json
+from mobileplans.db.driver_tx import Tx
 from mobileplans.domains.purchase import fulfilment, service
 from mobileplans.domains.purchase.orders import new_checkout_key
 from mobileplans.domains.purchase.schemas import DeviceLaunch, LaunchProblem, MoDirectStatus
@@ -180,7 +180,7 @@ def launch_state(portal: Portal, launched: service.Launched) -> PortalState:
 
 
 async def refuse_launch(
-    portal: Portal, session: AsyncSession, problem: LaunchProblem, tx: str | None
+    portal: Portal, session: Tx, problem: LaunchProblem, tx: str | None
 ) -> Response:
     """Bad launch parameters (ClientError) or a SIM not ours (InvalidSIM): error page."""
     callback = service.refused(session, portal.site, problem, tx, portal.now)
@@ -192,7 +192,7 @@ async def refuse_launch(
     )  # fmt: skip
 
 
-async def cancel(portal: Portal, session: AsyncSession, live: Live, step: str) -> Response:
+async def cancel(portal: Portal, session: Tx, live: Live, step: str) -> Response:
     """Cancel pressed on ``step``: hand control back with ``notifyCancelledPurchase``."""
     state = live.state
     meta = service.abandoned_meta(portal.site, step=step, user_account=state.user_account,
@@ -205,7 +205,7 @@ async def cancel(portal: Portal, session: AsyncSession, live: Live, step: str) -
 
 
 async def refuse(
-    portal: Portal, session: AsyncSession, live: Live, status: MoDirectStatus, reason: str
+    portal: Portal, session: Tx, live: Live, status: MoDirectStatus, reason: str
 ) -> Response:
     """End the session on an error found after launch (e.g. another account's SIM)."""
     state = live.state
@@ -217,7 +217,7 @@ async def refuse(
     return portal.redirect("error")
 
 
-async def after_sign_in(portal: Portal, session: AsyncSession, user: SignedIn) -> Response:
+async def after_sign_in(portal: Portal, session: Tx, user: SignedIn) -> Response:
     """Re-entry first, then the account page for a device with the user's lines, else plans."""
     if user.state.reentry is not None:
         return portal.redirect("reentry")

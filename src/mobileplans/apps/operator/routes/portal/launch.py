@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from starlette.responses import FileResponse, Response
 
-from mobileplans.apps.operator.deps import Session, Site
+from mobileplans.apps.operator.deps import Site, Step
 from mobileplans.apps.operator.routes.portal import flow
 from mobileplans.apps.operator.routes.portal.web import PortalDep
 from mobileplans.domains.purchase import service
@@ -19,7 +19,7 @@ STATIC_FILES = {"portal.css": "text/css", "portal.js": "text/javascript"}
 
 
 @router.get("/{operator_id}/portal/")
-async def launch_portal(portal: PortalDep, session: Session) -> Response:
+async def launch_portal(portal: PortalDep, session: Step) -> Response:
     """MO Direct portal launch (spec 2.1): ``GET`` with ``eid``, ``iccid``, ``iccids``,
     ``imei``, ``market``, ``location``, ``transactionId`` (2.1.1; unknown parameters are
     ignored), ``Accept-Language`` (2.1.2) and, on re-entry after a failed download,

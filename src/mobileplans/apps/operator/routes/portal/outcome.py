@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from mobileplans.apps.operator.deps import DbReads, Session, State
+from mobileplans.apps.operator.deps import DbReads, Session, State, Step
 from mobileplans.apps.operator.portal_session import EndState, ReentryState
 from mobileplans.apps.operator.routes.portal import flow
 from mobileplans.apps.operator.routes.portal.web import Portal, PortalDep, Tx, callback_json
@@ -26,7 +26,7 @@ router = APIRouter()
 
 
 @router.get("/{operator_id}/portal/confirmation")
-async def confirmation_page(portal: PortalDep, session: Session, reads: DbReads) -> Response:
+async def confirmation_page(portal: PortalDep, session: Step, reads: DbReads) -> Response:
     """Order confirmation with the ``mp-callback`` block: ``notifyProfileDownload`` (with
     ``downloadDelay`` for a delayed profile), ``notifyBalanceAddition``, or the legacy
     ``DataMart.notifyPurchaseResult`` (spec 2.2.2, 2.2.4). A failed order shows the error

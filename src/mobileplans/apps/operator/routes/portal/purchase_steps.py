@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from mobileplans.apps.operator.deps import DbReads, Session, State
+from mobileplans.apps.operator.deps import DbReads, State, Step
 from mobileplans.apps.operator.portal_session import CardState
 from mobileplans.apps.operator.routes.portal import flow
-from mobileplans.apps.operator.routes.portal.web import Portal, PortalDep, Tx
-from mobileplans.db.transactions import Transactions
+from mobileplans.apps.operator.routes.portal.web import Portal, PortalDep
 from mobileplans.domains.purchase import fulfilment, service
 from mobileplans.domains.purchase.orders import new_checkout_key
 from mobileplans.domains.purchase.payment import CardOnFile
@@ -46,7 +45,7 @@ async def plans_page(portal: PortalDep, reads: DbReads) -> Response:
 
 
 @router.post("/{operator_id}/portal/plans")
-async def plans_submit(portal: PortalDep, session: Session, reads: DbReads) -> Response:
+async def plans_submit(portal: PortalDep, session: Step, reads: DbReads) -> Response:
     """The plan chosen on the plans page: checked, then the checkout page (or back to the
     plans page naming what was wrong).
 
@@ -103,7 +102,7 @@ async def checkout_page(portal: PortalDep, reads: DbReads) -> Response:
 
 
 @router.post("/{operator_id}/portal/checkout")
-async def checkout_submit(portal: PortalDep, session: Session) -> Response:
+async def checkout_submit(portal: PortalDep, session: Step) -> Response:
     """A saved card is ``purchaseInstrument`` Existing, a new one New: Luhn, expiry and CVV
     are checked and only the last four digits are kept."""
     chosen = flow.at(portal, "checkout", flow.Chosen)
@@ -148,7 +147,7 @@ async def terms_page(portal: PortalDep) -> Response:
 
 
 @router.post("/{operator_id}/portal/terms")
-async def terms_submit(portal: PortalDep, session: Session) -> Response:
+async def terms_submit(portal: PortalDep, session: Step) -> Response:
     live = flow.at(portal, "terms", flow.Live)
     if isinstance(live, Response):
         return live
@@ -190,17 +189,18 @@ async def review_page(portal: PortalDep, reads: DbReads) -> Response:
 
 
 @router.post("/{operator_id}/portal/review")
-async def review_submit(portal: PortalDep, tx: Tx, app: State) -> Response:
+async def review_submit(portal: PortalDep, app: State) -> Response:
     """Place the order. The form's ``checkoutKey`` makes a double submit the same order.
 
-    No request session: the order calls the SM-DP+ between short transactions of ``tx``
-    (docs/architecture.md, "Transactions")."""
+    No request transaction: the order calls the SM-DP+ between short transactions of
+    ``app.steps``, on the driver where the engine has a driver kind (docs/architecture.md,
+    "Transactions"; D297)."""
     form = await portal.form()
     state = portal.state
     key = form.get("checkoutKey") or (state.checkout_key if state else None)
     live = flow.view_of(state)
     if live is not None and form.get("action") == "cancel":
-        async with tx.step() as session:
+        async with app.steps.step() as session:
             return await flow.cancel(portal, session, live, "review")
     if state is None or not state.signed_in or key != state.checkout_key:
         placed = None
@@ -216,12 +216,10 @@ async def review_submit(portal: PortalDep, tx: Tx, app: State) -> Response:
         return ready
     if key is None:
         return portal.redirect("plans")
-    return await _place(portal, tx, app, ready, key)
+    return await _place(portal, app, ready, key)
 
 
-async def _place(
-    portal: Portal, tx: Transactions, app: State, ready: flow.Ready, key: str
-) -> Response:
+async def _place(portal: Portal, app: State, ready: flow.Ready, key: str) -> Response:
     """Build the order from reads (no transaction), then place it (ES2+ calls between the
     order's own short transactions); no session is open while the SM-DP+ works."""
     card = ready.state.card
@@ -233,7 +231,7 @@ async def _place(
             checkout_key=key,
         )  # fmt: skip
     es2 = app.es2plus.for_operator(portal.site.operator_id)
-    order = await fulfilment.place(tx, es2, request, app.clock)
+    order = await fulfilment.place(app.steps, es2, request, app.clock)
     if order.status is OrderStatus.PLACED:
         async with app.reads.hold() as reads:
             return await _review_page(portal, reads, ready, notice=portal.t("review.pending"))
