@@ -120,6 +120,7 @@ async def test_listeners_see_statements_commits_and_rollbacks(serving: AsyncEngi
 
     sync = serving.sync_engine
     event.listen(sync, "before_cursor_execute", statement)
+    event.listen(sync, "begin", lambda _c: seen.append("begin"))
     event.listen(sync, "commit", lambda _c: seen.append("commit"))
     event.listen(sync, "rollback", lambda _c: seen.append("rollback"))
     steps = DriverTransactions(serving)
@@ -132,7 +133,7 @@ async def test_listeners_see_statements_commits_and_rollbacks(serving: AsyncEngi
 
     with pytest.raises(LookupError):
         await steps.run(read_then_fail)
-    assert seen == ["INSERT", "commit", "SELECT", "rollback"]
+    assert seen == ["begin", "INSERT", "commit", "begin", "SELECT", "rollback"]
 
 
 async def test_other_drivers_get_session_steps(database_url: str) -> None:

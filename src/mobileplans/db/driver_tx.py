@@ -16,9 +16,9 @@ would use) and run straight on the driver:
 
 What it saves against an ``AsyncSession`` per transaction (measured in
 ``docs/performance.md``, "Transaction layers" and "SM-DP+ flow"): the session, its
-transaction objects and the greenlet hand-off around every statement. Statement
-listeners still see every statement (``before_cursor_execute``) and every
-``commit``/``rollback``, so counters and probes keep counting; driver errors still reach
+transaction objects and the greenlet hand-off around every statement. Listeners still
+see every statement (``before_cursor_execute``), a ``begin`` at a step's first statement
+and every ``commit``/``rollback``, so counters and probes keep counting; errors still reach
 the caller as SQLAlchemy's (``IntegrityError`` for a duplicate key, ``connection_invalidated``
 for a lost connection, which ``db.errors.is_unavailable`` reads).
 
@@ -109,7 +109,16 @@ class DriverTransaction:
     """One transaction on one pooled driver connection; ``rows``/``change`` run the
     repository's statements in it. Made and ended by :meth:`DriverTransactions.step`."""
 
-    __slots__ = ("_dialect", "_dispatch", "_driver", "_later", "_pending", "_postgres", "_raw")
+    __slots__ = (
+        "_begun",
+        "_dialect",
+        "_dispatch",
+        "_driver",
+        "_later",
+        "_pending",
+        "_postgres",
+        "_raw",
+    )
 
     def __init__(self, raw: PoolProxiedConnection, dialect: Dialect, dispatch: Any) -> None:
         self._raw = raw
@@ -119,6 +128,7 @@ class DriverTransaction:
         self._postgres = dialect.driver == "asyncpg"
         self._pending: Any = None  # asyncpg's transaction, once begun
         self._later: dict[Any, list[Mapping[str, Any]]] = {}  # statement -> queued rows
+        self._begun = False  # ``begin`` told to listeners (at the first statement)
 
     @property
     def dialect(self) -> Dialect:
@@ -162,6 +172,10 @@ class DriverTransaction:
     async def _send(
         self, found: Compiled, fetch: bool, args: Any, many: bool
     ) -> tuple[Sequence[Any], int]:
+        if not self._begun:
+            self._begun = True
+            if self._dispatch.begin:
+                self._dispatch.begin(None)
         if self._dispatch.before_cursor_execute:
             self._dispatch.before_cursor_execute(None, None, found.sql, args, None, many)
         try:
