@@ -27,8 +27,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mobileplans.db import driver_kept
 from mobileplans.db.base import UtcDateTime
-from mobileplans.db.driver_tx import KEEP, DriverTransaction, DriverTransactions, driver_steps
+from mobileplans.db.driver_kept import KEEP
+from mobileplans.db.driver_tx import DriverTransaction, DriverTransactions, driver_steps
 from mobileplans.db.engine import make_engine
 from mobileplans.db.errors import is_unavailable
 from mobileplans.db.session import make_sessionmaker
@@ -165,31 +167,42 @@ async def test_a_lost_connection_is_unavailable_and_never_reused(serving: AsyncE
         assert (await tx.rows(select(func.pg_backend_pid()), {}))[0][0] != pids[0]
 
 
-@pytest.mark.skipif(pg_url() is not None, reason="SQLite only: PostgreSQL keeps the pool's ping")
-async def test_sqlite_steps_hand_their_connection_on_and_dispose_closes_it(
-    database_url: str,
-) -> None:
+def _closed(driver: Any) -> bool:
+    """Whether a driver connection is closed (asyncpg's or the on-loop SQLite one)."""
+    if hasattr(driver, "is_closed"):
+        return bool(driver.is_closed())
+    return driver._connection is None
+
+
+def _in_transaction(driver: Any) -> bool:
+    if hasattr(driver, "is_in_transaction"):
+        return bool(driver.is_in_transaction())
+    return bool(driver.in_transaction)
+
+
+async def test_steps_hand_their_connection_on_and_dispose_closes_it(database_url: str) -> None:
     """D298: the next step takes the connection the last one ended with, after a commit
     and after a rollback alike, with no transaction left open; at most ``KEEP`` stay
     checked out, and disposing of the engine closes them."""
     engine = make_engine(database_url, process_name="tests-kept", sqlite_on_loop=True)
     async with engine.begin() as connection:
+        await connection.run_sync(_META.drop_all)
         await connection.run_sync(_META.create_all)
     steps = driver_steps(make_sessionmaker(engine))
     async with steps.step() as tx:
         await tx.change(_ADD, {"id": 1, "note": "one", "at": None})
-        first = tx._raw.driver_connection
+        first = tx.connection.driver_connection
 
     async def duplicate() -> None:
         async with steps.step() as tx:
-            assert tx._raw.driver_connection is first  # the same connection, no checkout
+            assert tx.connection.driver_connection is first  # the same one, no checkout
             await tx.change(_ADD, {"id": 1, "note": "again", "at": None})
 
     with pytest.raises(IntegrityError):
         await duplicate()
     async with steps.step() as tx:
-        assert tx._raw.driver_connection is first
-        assert not first.in_transaction  # the failed step's transaction was rolled back
+        assert tx.connection.driver_connection is first
+        assert not _in_transaction(first)  # the failed step's transaction was rolled back
         assert await tx.rows(_ALL, {}) == [(1, "one", None)]
 
     async def hold() -> None:  # more steps at once than are kept
@@ -199,5 +212,36 @@ async def test_sqlite_steps_hand_their_connection_on_and_dispose_closes_it(
 
     await asyncio.gather(*(hold() for _ in range(KEEP + 3)))
     assert engine.sync_engine.pool.checkedout() == KEEP  # type: ignore[attr-defined]
+    async with engine.begin() as connection:
+        await connection.run_sync(_META.drop_all)
     await engine.dispose()
-    assert first._connection is None  # closed, not left to the garbage collector
+    assert _closed(first)  # closed, not left to the garbage collector
+
+
+@pytest.mark.skipif(pg_url() is None, reason="PostgreSQL only")
+@pytest.mark.parametrize("noticed", [True, False])
+async def test_a_kept_connection_lost_meanwhile_is_replaced_before_anything_runs(
+    serving: AsyncEngine, monkeypatch: pytest.MonkeyPatch, noticed: bool
+) -> None:
+    """D298 with D225: a connection handed on is not pinged; when its server backend has
+    gone (a restart), the step runs whole on a connection from the pool, which pings it,
+    and the lost one is closed. ``noticed``: asyncpg saw the socket close, and the lost
+    connection is dropped when taken; otherwise (the loss not yet seen) the step's
+    ``BEGIN`` finds it before anything ran."""
+    if not noticed:
+        monkeypatch.setattr(driver_kept, "_idle", lambda raw: raw.is_valid)
+    steps = DriverTransactions(serving)
+    async with steps.step() as tx:
+        (pid,) = (await tx.rows(select(func.pg_backend_pid()), {}))[0]
+        lost = tx.connection.driver_connection
+    async with serving.connect() as other:
+        await other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+    await asyncio.sleep(0.2)  # the server closes the backend's socket
+    async with steps.step() as tx:
+        await tx.change(_ADD, {"id": 7, "note": "after the restart", "at": None})
+        (now,) = (await tx.rows(select(func.pg_backend_pid()), {}))[0]
+    assert now != pid
+    assert _closed(lost)
+    async with steps.step() as tx:
+        assert tx.connection.driver_connection is not lost
+        assert await tx.rows(_ALL, {}) == [(7, "after the restart", None)]

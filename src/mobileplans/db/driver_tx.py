@@ -28,20 +28,20 @@ Other drivers (aiosqlite, in CLI commands and the worker) have no driver kind:
 
 from __future__ import annotations
 
-import weakref
 from collections import namedtuple
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, Insert, Numeric, Update, event
+from sqlalchemy import Float, Insert, Numeric, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
+from mobileplans.db.driver_kept import kept_connections
 from mobileplans.db.transactions import Steps, Transactions, patiently
 
 _DRIVERS = ("mploop", "asyncpg")
@@ -118,10 +118,18 @@ class DriverTransaction:
         "_pending",
         "_postgres",
         "_raw",
+        "_renew",
     )
 
-    def __init__(self, raw: PoolProxiedConnection, dialect: Dialect, dispatch: Any) -> None:
+    def __init__(
+        self,
+        raw: PoolProxiedConnection,
+        dialect: Dialect,
+        dispatch: Any,
+        renew: Callable[[], Awaitable[PoolProxiedConnection]] | None = None,
+    ) -> None:
         self._raw = raw
+        self._renew = renew  # a connection handed on (D298): how to replace it if lost
         self._dialect = dialect
         self._dispatch = dispatch
         self._driver: Any = raw.driver_connection
@@ -133,6 +141,11 @@ class DriverTransaction:
     @property
     def dialect(self) -> Dialect:
         return self._dialect
+
+    @property
+    def connection(self) -> PoolProxiedConnection:
+        """The pooled connection the transaction runs on."""
+        return self._raw
 
     async def rows(self, statement: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, as processed tuples."""
@@ -185,8 +198,7 @@ class DriverTransaction:
                 )
                 return got or (), count
             if self._pending is None:
-                self._pending = self._driver.transaction()
-                await self._pending.start()
+                await self._begin()
             if many:
                 await self._driver.executemany(found.sql, args)
                 return (), len(args)
@@ -196,6 +208,26 @@ class DriverTransaction:
             return (), int(status.rsplit(" ", 1)[-1])
         except Exception as exc:
             raise self._translated(exc, found.sql, args) from exc
+
+    async def _begin(self) -> None:
+        """asyncpg: ``BEGIN`` before the first statement. A connection handed on from an
+        earlier step (D298) was not pinged: if the server has gone since (a restart), it
+        is found lost here, before anything ran, and the step goes on with a connection
+        from the pool, which pings it at checkout (D225)."""
+        try:
+            pending = self._driver.transaction()
+            await pending.start()
+        except Exception as exc:
+            renew, self._renew = self._renew, None
+            error = self._translated(exc, "BEGIN", ())  # invalidates a lost connection
+            if renew is None or not getattr(error, "connection_invalidated", False):
+                raise error from exc
+            self._raw = await renew()
+            self._driver = self._raw.driver_connection
+            pending = self._driver.transaction()
+            await pending.start()
+        self._renew = None
+        self._pending = pending
 
     async def _write_later(self) -> None:
         queued, self._later = self._later, {}
@@ -259,50 +291,6 @@ Tx = AsyncSession | DriverTransaction
 or a session (CLI commands, the worker's aiosqlite, tests)."""
 
 
-KEEP = 3
-"""Connections a SQLite engine's driver steps keep between steps (D298)."""
-
-
-class _Kept:
-    """The on-loop SQLite connections an engine's driver steps hand from one step to
-    the next without the pool's checkout, reset and check-in (about 45 µs a step, most
-    of an empty step's cost): at most ``KEEP``, each kept only when its step ended with
-    no transaction open. They stay checked out of the pool; disposing of the engine
-    closes them. Not on PostgreSQL, where the pool's pre-ping on checkout is what heals
-    connections a server restart broke (D225)."""
-
-    __slots__ = ("idle",)
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.idle: list[PoolProxiedConnection] = []
-        event.listen(engine.sync_engine, "engine_disposed", self._close)
-
-    def _close(self, _engine: Any) -> None:  # in ``dispose``'s greenlet
-        idle, self.idle = self.idle, []
-        for raw in idle:
-            raw.invalidate()  # closes the driver connection; the record leaves the pool
-
-    def keep(self, raw: PoolProxiedConnection) -> bool:
-        driver = raw.driver_connection
-        clean = raw.is_valid and not getattr(driver, "in_transaction", True)
-        if clean and len(self.idle) < KEEP:
-            self.idle.append(raw)
-            return True
-        return False
-
-
-_KEPT: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
-
-
-def _kept(engine: AsyncEngine) -> _Kept | None:
-    if engine.dialect.driver != "mploop":
-        return None
-    found = _KEPT.get(engine.sync_engine)
-    if found is None:
-        found = _KEPT[engine.sync_engine] = _Kept(engine)
-    return found
-
-
 class DriverTransactions(Steps[DriverTransaction]):
     """Short transactions on the driver (see the module's doc), from an engine whose
     driver has a driver kind (``has_driver_kind``)."""
@@ -312,22 +300,26 @@ class DriverTransactions(Steps[DriverTransaction]):
     def __init__(self, engine: AsyncEngine, *, patience: float = 0.0) -> None:
         super().__init__(patience=patience)
         self._engine = engine
-        self._kept = _kept(engine)
+        self._kept = kept_connections(engine)
 
     async def _checkout(self) -> PoolProxiedConnection:
-        if self._kept is not None and self._kept.idle:
-            return self._kept.idle.pop()
         return await self._engine.raw_connection()
 
     @asynccontextmanager
     async def step(self) -> AsyncIterator[DriverTransaction]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        if self.patience > 0:
+        """One transaction: committed when the block ends, rolled back if it raises.
+        Its connection is one an earlier step handed on (D298), else the pool's; a step
+        with ``patience`` always asks the pool, whose checkout it can wait for."""
+        raw = self._kept.take() if self.patience <= 0 else None
+        renew = None
+        if raw is not None:
+            renew = self._checkout  # a lost connection is found at the first statement
+        elif self.patience > 0:
             raw = await patiently(self._checkout, self.patience)
         else:
             raw = await self._checkout()
         sync = self._engine.sync_engine
-        transaction = DriverTransaction(raw, sync.dialect, sync.dispatch)
+        transaction = DriverTransaction(raw, sync.dialect, sync.dispatch, renew)
         try:
             yield transaction
             await transaction.commit()
@@ -335,7 +327,8 @@ class DriverTransactions(Steps[DriverTransaction]):
             await transaction.rollback()
             raise
         finally:
-            if self._kept is None or not self._kept.keep(raw):
+            raw = transaction.connection  # a lost one may have been renewed
+            if not self._kept.keep(raw):
                 await greenlet_spawn(raw.close)  # to the pool (its reset needs the greenlet)
 
 

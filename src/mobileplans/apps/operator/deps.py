@@ -2,7 +2,8 @@
 
 All ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool, a thread
 hand-off per dependency per request. ``Session`` is one transaction (begin … commit)
-for work that writes; ``DbReads`` is for pure reads: the driver-level reads of
+for work that writes; ``Step`` the same on the driver (D297), for work whose services
+take ``Tx``; ``DbReads`` is for pure reads: the driver-level reads of
 ``db.reads``, with no session and no explicit transaction.
 """
 
@@ -45,6 +46,8 @@ Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_step(state: State) -> AsyncIterator[Tx]:
+    """One transaction per request, on the driver where the engine has a driver kind
+    (D297): for a portal step whose services take ``Tx``."""
     async with state.steps.step() as tx:
         yield tx
 
