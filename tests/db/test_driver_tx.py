@@ -35,6 +35,7 @@ from mobileplans.db.engine import make_engine
 from mobileplans.db.errors import is_unavailable
 from mobileplans.db.session import make_sessionmaker
 from mobileplans.db.transactions import Transactions
+from tests.db.support import serving_engine
 from tests.support import pg_url
 
 _META = MetaData()
@@ -55,14 +56,8 @@ AT = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
 @pytest.fixture
 async def serving(database_url: str) -> AsyncIterator[AsyncEngine]:
     """The engine a serving process makes (on SQLite: the on-loop driver), with the table."""
-    engine = make_engine(database_url, process_name="tests-driver-tx", sqlite_on_loop=True)
-    async with engine.begin() as connection:
-        await connection.run_sync(_META.drop_all)
-        await connection.run_sync(_META.create_all)
-    yield engine
-    async with engine.begin() as connection:
-        await connection.run_sync(_META.drop_all)
-    await engine.dispose()
+    async with serving_engine(database_url, _META, "tests-driver-tx") as engine:
+        yield engine
 
 
 async def _notes(steps: DriverTransactions) -> list[tuple[Any, ...]]:
@@ -180,14 +175,11 @@ def _in_transaction(driver: Any) -> bool:
     return bool(driver.in_transaction)
 
 
-async def test_steps_hand_their_connection_on_and_dispose_closes_it(database_url: str) -> None:
+async def test_steps_hand_their_connection_on_and_dispose_closes_it(serving: AsyncEngine) -> None:
     """D298: the next step takes the connection the last one ended with, after a commit
     and after a rollback alike, with no transaction left open; at most ``KEEP`` stay
     checked out, and disposing of the engine closes them."""
-    engine = make_engine(database_url, process_name="tests-kept", sqlite_on_loop=True)
-    async with engine.begin() as connection:
-        await connection.run_sync(_META.drop_all)
-        await connection.run_sync(_META.create_all)
+    engine = serving
     steps = driver_steps(make_sessionmaker(engine))
     async with steps.step() as tx:
         await tx.change(_ADD, {"id": 1, "note": "one", "at": None})
@@ -212,8 +204,6 @@ async def test_steps_hand_their_connection_on_and_dispose_closes_it(database_url
 
     await asyncio.gather(*(hold() for _ in range(KEEP + 3)))
     assert engine.sync_engine.pool.checkedout() == KEEP  # type: ignore[attr-defined]
-    async with engine.begin() as connection:
-        await connection.run_sync(_META.drop_all)
     await engine.dispose()
     assert _closed(first)  # closed, not left to the garbage collector
 

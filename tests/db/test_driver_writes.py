@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mobileplans.db import driver
 from mobileplans.db.driver_tx import DriverTransactions, Tx, driver_steps
-from mobileplans.db.engine import make_engine
 from mobileplans.db.reads import as_reads
 from mobileplans.db.session import make_sessionmaker
 from mobileplans.db.transactions import Steps, Transactions
+from tests.db.support import serving_engine
 
 _META = MetaData()
 _ITEMS = Table(
@@ -39,14 +39,8 @@ _ALL = select(_ITEMS.c.id, _ITEMS.c.name, _ITEMS.c.kept, _ITEMS.c.used, _ITEMS.c
 
 @pytest.fixture
 async def serving(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(database_url, process_name="tests-driver-writes", sqlite_on_loop=True)
-    async with engine.begin() as connection:
-        await connection.run_sync(_META.drop_all)
-        await connection.run_sync(_META.create_all)
-    yield engine
-    async with engine.begin() as connection:
-        await connection.run_sync(_META.drop_all)
-    await engine.dispose()
+    async with serving_engine(database_url, _META, "tests-driver-writes") as engine:
+        yield engine
 
 
 @pytest.fixture(params=["driver", "session"])

@@ -86,7 +86,7 @@ def on_session(
 
 
 async def rows(tx: Tx, statement: Any, **params: Any) -> list[Any]:
-    """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, as processed tuples."""
+    """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, processed, as named tuples."""
     if isinstance(tx, DriverTransaction):
         return await tx.rows(statement, params)
     found: list[Any] = await tx.run_sync(on_session, statement, params, True)

@@ -58,7 +58,7 @@ class Compiled:
     binds: tuple[Any, ...]
     defaults: dict[str, Any]
     results: tuple[Any, ...]
-    named: Any  # the row class of ``one``/``all``: a named tuple of the columns' keys
+    named: Any  # the row class: a named tuple of the columns' keys
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         """The driver's arguments. A bind the caller leaves out takes its statement's own
@@ -68,7 +68,11 @@ class Compiled:
         return [v if p is None else p(v) for v, p in zip(values, self.binds, strict=True)]
 
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(v if p is None else p(v) for v, p in zip(raw, self.results, strict=True))
+        """A driver row, processed, as a named tuple (a tuple still: ``row[0]`` reads)."""
+        row: tuple[Any, ...] = self.named._make(
+            v if p is None else p(v) for v, p in zip(raw, self.results, strict=True)
+        )
+        return row
 
 
 _COMPILED: dict[tuple[int, str, str], tuple[Any, Compiled]] = {}
@@ -89,7 +93,7 @@ def compiled(statement: Any, dialect: Dialect) -> Compiled:
     columns = list(statement.exported_columns if dml else statement.selected_columns)
     results = tuple(_result_processor(c.type, dialect) for c in columns)
     keys = [str(c.key) for c in columns]
-    named = namedtuple("Row", keys, rename=True) if columns else tuple
+    named = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
     found_now = Compiled(sql.string, names, binds, defaults, results, named)
     _COMPILED[key] = (statement, found_now)
     return found_now
@@ -148,7 +152,8 @@ class DriverTransaction:
         return self._raw
 
     async def rows(self, statement: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, as processed tuples."""
+        """Run a SELECT (or an INSERT/UPDATE … RETURNING); its rows, processed, as named
+        tuples."""
         found = compiled(statement, self._dialect)
         raw_rows, _count = await self._run(found, True, params)
         return [found.row(r) for r in raw_rows]
@@ -161,15 +166,11 @@ class DriverTransaction:
     # ``one``/``all``: a DriverTransaction is a ``db.reads.Reads`` (named rows), so a
     # repository's reads run in it as they run through a session (``as_reads``).
     async def one(self, statement: Any, params: Mapping[str, Any]) -> Any:
-        found = compiled(statement, self._dialect)
-        raw_rows, _count = await self._run(found, True, params)
-        return found.named._make(found.row(raw_rows[0])) if raw_rows else None
+        found = await self.rows(statement, params)
+        return found[0] if found else None
 
     async def all(self, statement: Any, params: Mapping[str, Any]) -> list[Any]:
-        found = compiled(statement, self._dialect)
-        raw_rows, _count = await self._run(found, True, params)
-        make, row = found.named._make, found.row
-        return [make(row(r)) for r in raw_rows]
+        return await self.rows(statement, params)
 
     def later(self, statement: Any, params: Mapping[str, Any]) -> None:
         """Queue one row of an ``INSERT`` without ``RETURNING``: each statement's queued

@@ -227,10 +227,8 @@ async def attach_line(tx: Tx, iccid: str, account_id: int, status: str, now: dat
     )
 
 
-async def line(session: AsyncSession, iccid: str, *, for_update: bool = False) -> MoLine | None:
+async def line(session: AsyncSession, iccid: str) -> MoLine | None:
     query = select(MoLine).where(MoLine.iccid == iccid)
-    if for_update:
-        query = query.with_for_update()
     return (await session.scalars(query)).one_or_none()
 
 
