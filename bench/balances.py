@@ -54,6 +54,7 @@ from bench.providers import own_priority, raise_priority
 
 TARGET_ADDED_P99_MS = 5.0
 TARGET_CPU_MS = 0.5
+PAIRED = "bench._paired_load"
 
 
 def log(message: str) -> None:
@@ -123,6 +124,7 @@ def open_loop(
     workdir: Path,
     name: str,
     generator: str = "bench._load",
+    extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     paths_file = workdir / f"{name}-paths.txt"
     paths_file.write_text("\n".join(paths))
@@ -130,7 +132,7 @@ def open_loop(
     command = [sys.executable, "-m", generator, "--base-url", base_url]
     command += ["--paths-file", str(paths_file), "--rate", str(args.rate)]
     command += ["--duration", str(args.duration), "--warmup", str(args.warmup)]
-    command += ["--json", str(out)]
+    command += ["--json", str(out), *extra]
     done = subprocess.run(
         _procs.pinned(command, _procs.LOAD_CORE),
         env=_stack.bench_env(),
@@ -210,12 +212,13 @@ def measured(
     args: argparse.Namespace,
     workdir: Path,
     generator: str = "bench._load",
+    extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     before = _procs._process_cpu(server.process.pid)
     others_before = {pid: _procs._process_cpu(pid) for pid in pids if pid != server.process.pid}
     meter = _procs.CpuMeter(pids)
     started = time.monotonic()
-    result = open_loop(server.base_url, paths, args, workdir, server.name, generator)
+    result = open_loop(server.base_url, paths, args, workdir, server.name, generator, extra)
     elapsed = time.monotonic() - started
     result.update(meter.stop())
     used = _procs._process_cpu(server.process.pid) - before
@@ -263,10 +266,15 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
     pids = [broker.process.pid, standin.process.pid]
     runs = []
     for n in range(args.runs):
-        direct = measured(standin, pids, standin_paths, args, workdir)
+        standin_timings(standin, clear=True)
+        direct = measured(
+            standin, pids, standin_paths, args, workdir, PAIRED, ("--own-transactions",)
+        )
+        harness = paired_added(direct.pop("latency_by_transaction"), standin_timings(standin))
+        direct.update({f"harness_{key}": value for key, value in harness.items()})
         before = last_lookup_id(args, data_dir)
         standin_timings(standin, clear=True)
-        proxied = measured(broker, pids, broker_paths, args, workdir, "bench._paired_load")
+        proxied = measured(broker, pids, broker_paths, args, workdir, PAIRED)
         proxied.update(
             paired_added(proxied.pop("latency_by_transaction"), standin_timings(standin))
         )
@@ -283,7 +291,9 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
             f"run {n + 1}: broker adds p50/p99/p99.9 {proxied['added_p50_ms']:.2f}/"
             f"{proxied['added_p99_ms']:.2f}/{proxied['added_p999_ms']:.2f} ms over the "
             f"stand-in's time for the same request ({proxied['paired']} paired); "
-            f"stand-in p50/p99 {direct['p50_ms']:.1f}/{direct['p99_ms']:.1f} ms; "
+            f"stand-in p50/p99 {direct['p50_ms']:.1f}/{direct['p99_ms']:.1f} ms, the same "
+            f"pairing with no broker between {direct['harness_added_p50_ms']:.2f}/"
+            f"{direct['harness_added_p99_ms']:.2f}/{direct['harness_added_p999_ms']:.2f} ms; "
             f"broker {proxied['p50_ms']:.1f}/{proxied['p99_ms']:.1f} ms (+{added:.2f} ms p99), "
             f"upstream as the broker saw it {proxied['upstream_p50_ms']:.1f}/"
             f"{proxied['upstream_p99_ms']:.1f} ms (+{proxied['added_over_upstream_p99_ms']:.2f}), "
@@ -309,6 +319,9 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "added_p99_ms_median": added,
         "added_p99_ms_runs": [float(r["broker"]["added_p99_ms"]) for r in runs],
         "added_p999_ms_median": med("added_p999_ms", "broker"),
+        "harness_added_p50_ms_median": med("harness_added_p50_ms", "standin"),
+        "harness_added_p99_ms_median": med("harness_added_p99_ms", "standin"),
+        "harness_added_p99_ms_runs": [float(r["standin"]["harness_added_p99_ms"]) for r in runs],
         "unpaired_requests": sum(int(r["broker"]["unpaired"]) for r in runs),
         "standin_p50_ms": med("p50_ms", "standin"),
         "standin_p99_ms": med("p99_ms", "standin"),

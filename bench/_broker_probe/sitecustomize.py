@@ -8,7 +8,9 @@ active when ``BENCH_PROBE_OUT`` names a file, written when the process exits:
   generation and the CPU time it took (``time.thread_time``: a pause of the loop thread,
   whatever the machine's load);
 - upstream connections: calls through the aiohttp connector and connections it opened;
-- SQL statements the broker ran (SQLAlchemy's ``before_cursor_execute``) and COPYs.
+- SQL statements the broker ran (SQLAlchemy's ``before_cursor_execute``) and COPYs;
+- each flush of the GetBalance call records: the loop thread's CPU and wall time across it;
+- the event loop's lateness: a 1 ms timer, how late each of its wake-ups was.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ if os.environ.get("BENCH_PROBE_OUT"):
     _statements: Counter[str] = Counter()
     _started = [0.0]
     _frozen = [False]
+    _collected_objects = [0]
 
     def _collected(phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
@@ -41,6 +44,7 @@ if os.environ.get("BENCH_PROBE_OUT"):
         spent = (time.thread_time() - _started[0]) * 1e3
         if _frozen[0]:
             _pauses.append((info["generation"], spent))
+            _collected_objects[0] += info["collected"]
         # Asked only until the heap is frozen: gc.get_freeze_count() walks the frozen
         # objects (~20 ms over 200,000), cheap only while there are none.
         elif gc.get_freeze_count():
@@ -66,6 +70,40 @@ if os.environ.get("BENCH_PROBE_OUT"):
     except ImportError:  # pragma: no cover
         pass
 
+    _flushes: list[tuple[float, float]] = []
+    _late: list[float] = []
+
+    async def _lateness() -> None:
+        import asyncio
+
+        while True:
+            due = time.perf_counter() + 0.001
+            await asyncio.sleep(0.001)
+            _late.append((time.perf_counter() - due) * 1e3)
+
+    def _timing_flushes() -> None:
+        import asyncio
+
+        from mobileplans.apps.broker.state import BrokerState
+
+        original = BrokerState.flush_lookups
+        sampler: list[Any] = []
+
+        async def flush(self: Any) -> int:
+            if not sampler:
+                sampler.append(asyncio.get_running_loop().create_task(_lateness()))
+            cpu, wall = time.thread_time(), time.perf_counter()
+            written = await original(self)
+            if written:
+                _flushes.append(
+                    ((time.thread_time() - cpu) * 1e3, (time.perf_counter() - wall) * 1e3)
+                )
+            return written
+
+        BrokerState.flush_lookups = flush  # type: ignore[method-assign]
+
+    _timing_flushes()
+
     @event.listens_for(Engine, "before_cursor_execute")
     def _statement(*args: Any) -> None:
         _statements[" ".join(str(args[2]).split())[:80]] += 1
@@ -78,6 +116,9 @@ if os.environ.get("BENCH_PROBE_OUT"):
                     "counts": dict(_counts),
                     "statements": dict(_statements),
                     "thresholds": gc.get_threshold(),
+                    "flushes": _flushes,
+                    "collected": _collected_objects[0],
+                    "late_ms": _late,
                 },
                 out,
             )

@@ -28,7 +28,7 @@ def test_added_is_each_requests_latency_minus_the_standins_time_for_it() -> None
 def test_balances_bench_runs_tiny(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     argv = ["--rate", "40", "--duration", "2", "--warmup", "0.5", "--runs", "1"]
-    argv += ["--delay", "0.05", "--json", str(out)]
+    argv += ["--delay", "0.05", "--json", str(out), "--broker-probe"]
     assert bench_balances.main(argv) == 0
     document = json.loads(out.read_text())
     [run] = document["balances"]["runs"]
@@ -43,3 +43,15 @@ def test_balances_bench_runs_tiny(tmp_path: Path) -> None:
     assert 0.0 < broker["added_p50_ms"] < broker["p50_ms"] - 45.0
     summary = document["summary"]
     assert summary["added_p99_ms_median"] == broker["added_p99_ms"]
+    # the same pairing straight at the stand-in (the harness's own share): every request
+    # paired by the transaction id the generator sent, and far below the 50 ms delay
+    standin = run["standin"]
+    assert standin["harness_paired"] == standin["ok"] == 80
+    assert standin["harness_unpaired"] == 0
+    assert 0.0 < standin["harness_added_p50_ms"] < 45.0
+    assert summary["harness_added_p99_ms_runs"] == [standin["harness_added_p99_ms"]]
+    # the probe inside the broker timed its call-record flushes and its loop's lateness
+    probe = document["broker_probe"]
+    assert probe["flushes"] >= 1
+    assert probe["flush_cpu_ms_p50_p99_max"][0] > 0.0
+    assert probe["loop_samples"] > 100  # a 1 ms timer over a few seconds of runs

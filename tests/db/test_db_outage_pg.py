@@ -341,26 +341,48 @@ def launch(transaction_id: str) -> dict[str, Any]:
 
 
 async def test_launch_store_batches_after_a_restart_on_the_first_try(cluster: Cluster) -> None:
+    """Launch records and, on the same kept connections, the GetBalance call records'
+    ``COPY`` (D299): refused while the server is down, written after its restart."""
     engine = make_engine(cluster.url)
     await migrate.upgrade(engine)
     store = EngineLaunchStore(make_sessionmaker(engine))
+
+    async def both(n: int) -> None:
+        await store([launch(f"outage-{n}")])  # leaves its connection kept for the next batch
+        await store.lookups([lookup(f"copy-{n}")])
+
     try:
-        await store([launch("outage-1")])  # leaves its connection kept for the next batch
+        await both(1)
         await asyncio.to_thread(cluster.stop)
         with pytest.raises(DatabaseUnavailable):
             await store([launch("outage-2")])
+        with pytest.raises(DatabaseUnavailable):
+            await store.lookups([lookup("copy-2")])
         await asyncio.to_thread(cluster.start)
-        await store([launch("outage-3")])
+        await both(3)
         await restart(cluster)
-        await store([launch("outage-4")])  # the kept connection was ended: a new one
+        await both(4)  # the kept connections were ended: new ones
         stored = await rows(
             cluster.url,
             "SELECT transaction_id FROM portal_launches WHERE transaction_id LIKE 'outage-%'",
         )
         assert sorted(r[0] for r in stored) == ["outage-1", "outage-3", "outage-4"]
+        copied = await rows(
+            cluster.url,
+            "SELECT ms_transaction_id FROM balance_lookups WHERE ms_transaction_id LIKE 'copy-%'",
+        )
+        assert sorted(r[0] for r in copied) == ["copy-1", "copy-3", "copy-4"]
     finally:
         await store.close()
         await engine.dispose()
+
+
+def lookup(transaction_id: str) -> dict[str, Any]:
+    return {
+        "at": datetime.now(UTC), "operator_id": "contoso", "environment": "production",
+        "iccid": "8901999000000000011", "ms_transaction_id": transaction_id,
+        "outcome": "ok", "status_code": 200, "latency_ms": 200.5,
+    }  # fmt: skip
 
 
 async def test_a_patient_step_waits_for_the_database_to_come_back(cluster: Cluster) -> None:

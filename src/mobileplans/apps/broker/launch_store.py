@@ -1,4 +1,5 @@
-"""Where the broker's launch log writes its batches (decision D93).
+"""Where the broker writes its batches: the launch log's (decision D93) and, through
+``lookups``, the GetBalance call records its balance proxy flushes every 0.1 s (D299).
 
 On PostgreSQL a batch is one atomic ``executemany`` (one round trip) on a connection
 the writer keeps in autocommit mode: no thread on the way, no pool check-out, liveness
@@ -33,13 +34,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from mobileplans.db.errors import as_unavailable
 from mobileplans.db.session import session_scope
 from mobileplans.db.sqlite_loop import retry_when_busy
+from mobileplans.domains.balance import service as balance_service
 from mobileplans.domains.catalog import service as catalog_service
 from mobileplans.domains.catalog.launch_log import LaunchRow
 
@@ -70,13 +74,19 @@ class EngineLaunchStore:
 
     async def __call__(self, rows: list[LaunchRow]) -> None:
         with as_unavailable():
-            await self._store(rows)
+            await self._store(lambda c: catalog_service.save_launches_on(c, rows))
 
-    async def _store(self, rows: list[LaunchRow]) -> None:
+    async def lookups(self, records: list[dict[str, Any]]) -> None:
+        """The GetBalance call records of one flush: one ``COPY`` (D193) on a kept
+        connection, like a batch of launch records (D299)."""
+        with as_unavailable():
+            await self._store(lambda c: balance_service.save_lookups_on(c, records))
+
+    async def _store(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
         engine = self.sessions.kw.get("bind")
         if not isinstance(engine, AsyncEngine):  # a sessionmaker without one engine
             async with session_scope(self.sessions) as session:
-                await catalog_service.save_launches(session, rows)
+                await work(await session.connection())
             return
         while self._idle and _ended(self._idle[-1]):
             with contextlib.suppress(Exception):
@@ -87,9 +97,9 @@ class EngineLaunchStore:
             connection = await engine.connect()
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            # asyncpg's executemany is atomic (>= 0.22): the batch is one transaction and
-            # one round trip, with no BEGIN and COMMIT of its own.
-            await catalog_service.save_launches_on(connection, rows)
+            # asyncpg's executemany is atomic (>= 0.22) and so is a COPY: the batch is one
+            # transaction and one round trip, with no BEGIN and COMMIT of its own.
+            await work(connection)
             await connection.commit()  # ends SQLAlchemy's bookkeeping; nothing is sent
         except BaseException:
             with contextlib.suppress(Exception):
@@ -115,7 +125,8 @@ def _ended(connection: AsyncConnection) -> bool:
 
 
 class SqliteLaunchStore:
-    """A batch per transaction of one connection on the event loop (SQLite)."""
+    """A batch per transaction of one connection on the event loop (SQLite): the launch
+    records, and through ``batch`` the GetBalance call records."""
 
     writers = 1  # one writer at a time is all SQLite has
 
@@ -134,24 +145,34 @@ class SqliteLaunchStore:
         connection.execute("PRAGMA synchronous=NORMAL")  # WAL is the file's mode already
         return connection
 
-    def _write(self, rows: list[LaunchRow]) -> None:
+    def _write(self, work: Callable[[sqlite3.Connection], None], rows: int) -> None:
         if self._connection is None:
             self._connection = self._open(timeout=0)
             self._connection.execute("PRAGMA wal_autocheckpoint=0")  # see the module doc
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")  # SQLITE_BUSY at once if another writer holds it
         try:
-            catalog_service.save_launches_sqlite(connection, rows)
+            work(connection)
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-        self._after_commit(len(rows))
+        self._after_commit(rows)
 
     async def __call__(self, rows: list[LaunchRow]) -> None:
+        await self.batch(lambda c: catalog_service.save_launches_sqlite(c, rows), len(rows))
+
+    async def lookups(self, records: list[dict[str, Any]]) -> None:
+        """The GetBalance call records of one flush, in one transaction (D299)."""
+        await self.batch(lambda c: balance_service.save_lookups_sqlite(c, records), len(records))
+
+    async def batch(self, work: Callable[[sqlite3.Connection], None], rows: int) -> None:
+        """Run ``work`` (the repository's inserts of ``rows`` rows) in one transaction of
+        this connection: the broker's other batches (its GetBalance call records) use it
+        too, so its writes never wait on each other's lock (D299)."""
         with as_unavailable():  # still locked after the busy wait: a 503 (D225)
-            await retry_when_busy(lambda: self._write(rows))
+            await retry_when_busy(lambda: self._write(work, rows))
 
     def _run_checkpoint(self) -> None:
         if self._checkpoint_connection is None:

@@ -13,12 +13,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mobileplans.domains.balance import repository
 from mobileplans.domains.balance.flyout import flyout_for
@@ -174,5 +175,16 @@ class BalanceProxy:
 
 
 async def save_lookups(session: AsyncSession, records: list[dict[str, Any]]) -> None:
-    """Write a batch of recorded upstream calls (the app flushes every second)."""
+    """Write a batch of recorded upstream calls (the broker flushes them several times a
+    second)."""
     await repository.insert_lookups(session, records)
+
+
+async def save_lookups_on(connection: AsyncConnection, records: list[dict[str, Any]]) -> None:
+    """The same on a connection the broker's batch writer keeps (PostgreSQL)."""
+    await repository.insert_lookups_on(connection, records)
+
+
+def save_lookups_sqlite(connection: sqlite3.Connection, records: list[dict[str, Any]]) -> None:
+    """The same on a plain ``sqlite3`` connection: the broker's batch writer on SQLite."""
+    repository.insert_lookups_sqlite(connection, records)
