@@ -24,7 +24,10 @@ id it sent as ``msTransactionId``), then the p50 / p99 / p99.9 of those differen
 run, and the median over ``--runs`` runs. Everything that is not the operator's own
 answer time counts against the broker: its parsing and resolution, its MO client, its
 event loop's delays, both extra loopback hops, the stand-in's own queueing before its
-handler runs and the generator's lateness. The older comparisons stay as context: the
+handler runs and the generator's lateness. The same pairing is also taken on each run's
+direct load (the generator names its own transaction ids, ``--own-transactions``): what
+the generator and the stand-in add with no broker between them, the harness's share of
+the figure, reported beside it ("harness"). The older comparisons stay as context: the
 broker's p99 minus the stand-in's p99 in a separate direct run (moves by a few ms from
 run to run with the stand-in's own jitter), and minus the upstream p99 the broker
 measured itself.
