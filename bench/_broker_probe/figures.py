@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench._load import percentile
+
 
 def probe_figures(path: Path) -> dict[str, Any]:
     """What the broker's probe counted over its life after start-up (all runs)."""
@@ -42,8 +44,7 @@ def probe_figures(path: Path) -> dict[str, Any]:
 
 
 def _share(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))], 2) if values else 0.0
+    return round(percentile(sorted(values), q), 2)
 
 
 def _flush_figures(flushes: list[list[float]]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mobileplans.db.models import BalanceLookup
+from mobileplans.db.sqlite_stamps import SqliteStamps
 
 _COLUMNS = (
     "at",
@@ -23,7 +24,6 @@ _SQLITE_INSERT = (
     "INSERT INTO balance_lookups (at, operator_id, environment, iccid, ms_transaction_id, "
     "outcome, status_code, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's DateTime stores on SQLite
 
 
 async def insert_lookups(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -54,17 +54,9 @@ def insert_lookups_sqlite(connection: sqlite3.Connection, rows: list[dict[str, A
 
 
 def _sqlite_params(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Rows in SQLite's stored form; the timestamps of one batch repeat (one clock reading
-    per request, many requests per millisecond), so each is formatted once."""
-    stamps: dict[datetime, str] = {}
-    params = []
-    for row in rows:
-        at: datetime = row["at"]
-        stamp = stamps.get(at)
-        if stamp is None:
-            stamp = stamps[at] = at.astimezone(UTC).strftime(_SQLITE_DATETIME)
-        params.append((stamp, *(row[n] for n in _COLUMNS[1:])))
-    return params
+    """Rows in SQLite's stored form."""
+    stamps = SqliteStamps()
+    return [(stamps[row["at"]], *(row[n] for n in _COLUMNS[1:])) for row in rows]
 
 
 async def lookups_since(session: AsyncSession, since: datetime) -> list[BalanceLookup]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mobileplans.db.models import PortalLaunch
 from mobileplans.db.reads import Reads, Row, as_reads
+from mobileplans.db.sqlite_stamps import SqliteStamps
 
 _COLUMNS = (
     "transaction_id",
@@ -32,7 +33,6 @@ _POSTGRES_INSERT = (
     f"INSERT INTO portal_launches ({', '.join(_COLUMNS)}) "  # noqa: S608 (fixed names)
     f"VALUES ({', '.join(f'${n}' for n in range(1, len(_COLUMNS) + 1))})"
 )
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's DateTime stores on SQLite
 
 
 async def insert_launches(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -55,16 +55,8 @@ def insert_launches_sqlite(connection: sqlite3.Connection, rows: list[dict[str, 
 
 
 def _sqlite_params(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    stamps: dict[datetime, str] = {}
-    return [
-        _values(row, stamps.get(row["created_at"]) or _sqlite_stamp(stamps, row)) for row in rows
-    ]
-
-
-def _sqlite_stamp(stamps: dict[datetime, str], row: dict[str, Any]) -> str:
-    created_at: datetime = row["created_at"]
-    stamp = stamps[created_at] = created_at.astimezone(UTC).strftime(_SQLITE_DATETIME)
-    return stamp
+    stamps = SqliteStamps()
+    return [_values(row, stamps[row["created_at"]]) for row in rows]
 
 
 def _values(row: dict[str, Any], created_at: Any) -> tuple[Any, ...]:
