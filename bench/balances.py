@@ -9,7 +9,9 @@ demo catalog whose Contoso MO API points at the stand-in (``bench._mo_standin``:
 on uvloop, sleeps 200 ms, answers a valid GetBalance body and echoes the transaction
 header); the real broker (``mobileplans serve broker``, ``MP_BALANCE_CACHE_SECONDS=0``)
 pinned to core 0; the stand-in and the open-loop generator (``bench._load``: requests on
-a fixed schedule, latency from the scheduled send time) pinned to core 1. Each run loads
+a fixed schedule, latency from the scheduled send time) pinned to core 1, the stand-in
+under ``SCHED_FIFO`` where the bench may set it (the generator spins between sends, and
+the stand-in would otherwise wait up to a scheduler slice for it; D300). Each run loads
 the stand-in directly (its own latency: the baseline) and then the broker, at the same
 rate over 1,000 distinct ICCIDs. The broker's CPU comes from ``/proc`` over its run.
 Because the shared machine disturbs the stand-in's own latency from run to run, each run
@@ -57,6 +59,7 @@ from bench.providers import own_priority, raise_priority
 
 TARGET_ADDED_P99_MS = 5.0
 TARGET_CPU_MS = 0.5
+STANDIN_FIFO_PRIORITY = 10
 PAIRED = "bench._paired_load"
 
 
@@ -235,6 +238,18 @@ def measured(
     return result
 
 
+def realtime(pid: int) -> str:
+    """The stand-in under ``SCHED_FIFO`` (priority 10), so that it runs the moment a request
+    reaches it: it shares the load core with the generator, which spins between sends, and
+    a woken process of the same class waits up to a scheduler slice (milliseconds) for a
+    spinning one (D300). Returns what was set; without the privilege, nothing is."""
+    try:
+        os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(STANDIN_FIFO_PRIORITY))
+    except (OSError, AttributeError) as exc:
+        return f"as the bench (SCHED_FIFO refused: {exc})"
+    return f"SCHED_FIFO {STANDIN_FIFO_PRIORITY}"
+
+
 def start(
     servers: _procs.Servers, name: str, command: list[str], port: int, env: dict[str, str]
 ) -> _procs.Server:
@@ -249,6 +264,7 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
     standin_command += ["bench._mo_standin", "--port", str(mo_port), "--delay", str(args.delay)]
     standin = start(servers, "standin", standin_command, mo_port, _stack.bench_env())
     raise_priority(standin.process.pid, args.nice)
+    standin_scheduling = realtime(standin.process.pid) if args.standin_fifo else "as the bench"
     servers.wait_ready(standin, "/", 60)
     command = [_stack.mobileplans_exe(), "serve", "broker", "--data-dir", str(data_dir)]
     broker = start(
@@ -304,7 +320,12 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
             f"{proxied['errors']}, other CPU {proxied['other_cpu_pct']:.0f} %"
         )
         runs.append({"standin": direct, "broker": proxied, "p99_over_standin_run_ms": added})
-    return {"rate": args.rate, "delay_s": args.delay, "runs": runs}
+    return {
+        "rate": args.rate,
+        "delay_s": args.delay,
+        "standin_scheduling": standin_scheduling,
+        "runs": runs,
+    }
 
 
 def summary(result: dict[str, Any]) -> dict[str, Any]:
@@ -318,6 +339,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     errors = sum(int(r["broker"]["errors"]) for r in runs)
     return {
         "rate": result["rate"],
+        "standin_scheduling": result["standin_scheduling"],
         "added_p50_ms_median": med("added_p50_ms", "broker"),
         "added_p99_ms_median": added,
         "added_p99_ms_runs": [float(r["broker"]["added_p99_ms"]) for r in runs],
@@ -361,6 +383,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         help="scheduling priority (nice and autogroup) of the bench and everything it starts "
         "(reported)",
+    )
+    parser.add_argument(
+        "--standin-fifo",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the MO stand-in under SCHED_FIFO, so that the spinning generator on its "
+        "core never holds it off (D300; --no-standin-fifo: the harness before D300)",
     )
     parser.add_argument(
         "--broker-probe",

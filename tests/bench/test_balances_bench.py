@@ -5,6 +5,9 @@ bench from rotting (broker, stand-in and generator as separate processes on 127.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,23 @@ def test_added_is_each_requests_latency_minus_the_standins_time_for_it() -> None
     assert found["added_p99_ms"] == pytest.approx(1.0)  # not 299 - 5,000 or 299 - 199
     held["tx7"] = 150.0  # one request the broker held 57 ms longer than the stand-in did
     assert bench_balances.paired_added(through_broker, held)["added_max_ms"] == pytest.approx(57.0)
+
+
+def test_the_standin_runs_first_in_first_out_or_says_why_not() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        said = bench_balances.realtime(child.pid)
+        policy = os.sched_getscheduler(child.pid)
+        if said.startswith("SCHED_FIFO"):  # the privilege is there (root, CAP_SYS_NICE)
+            assert policy == os.SCHED_FIFO
+            assert os.sched_getparam(child.pid).sched_priority == 10
+        else:
+            assert "refused" in said
+            assert policy == os.SCHED_OTHER
+    finally:
+        child.kill()
+        child.wait()
+    assert "refused" in bench_balances.realtime(child.pid)  # gone: said, not raised
 
 
 @pytest.mark.e2e
@@ -42,6 +62,8 @@ def test_balances_bench_runs_tiny(tmp_path: Path) -> None:
     # the stand-in's time is taken off, not nothing and not more than the latency
     assert 0.0 < broker["added_p50_ms"] < broker["p50_ms"] - 45.0
     summary = document["summary"]
+    assert summary["standin_scheduling"] == document["balances"]["standin_scheduling"]
+    assert summary["standin_scheduling"].startswith(("SCHED_FIFO", "as the bench"))
     assert summary["added_p99_ms_median"] == broker["added_p99_ms"]
     # the same pairing straight at the stand-in (the harness's own share): every request
     # paired by the transaction id the generator sent, and far below the 50 ms delay
