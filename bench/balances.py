@@ -41,6 +41,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -392,6 +393,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "core never holds it off (D300; --no-standin-fifo: the harness before D300)",
     )
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the work directory (data directory, logs, each run's per-request JSON)",
+    )
+    parser.add_argument(
         "--broker-probe",
         action="store_true",
         help="count the broker's garbage collections (CPU per pause), upstream connections "
@@ -417,9 +423,12 @@ def main(argv: list[str] | None = None) -> int:
             document["summary"] = summary(document["balances"])
     finally:
         servers.stop_all()
-    probe = workdir / "broker-probe.json"
-    if args.broker_probe and probe.exists():
-        document["broker_probe"] = probe_figures(probe)
+        probe = workdir / "broker-probe.json"
+        if args.broker_probe and probe.exists():
+            document["broker_probe"] = probe_figures(probe)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if "broker_probe" in document:
         print(json.dumps(document["broker_probe"], indent=2))
     document["machine_after"] = _stack.load_average()
     if args.json:

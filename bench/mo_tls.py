@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        shutil.rmtree(pki_dir, ignore_errors=True)  # a throwaway CA and its keys
     for key, value in found.items():
         print(f"{key}: {value:.3f}")
     return 0

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,10 @@ def test_the_standin_runs_first_in_first_out_or_says_why_not() -> None:
 
 
 @pytest.mark.e2e
-def test_balances_bench_runs_tiny(tmp_path: Path) -> None:
+def test_balances_bench_runs_tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where its work directory goes
     out = tmp_path / "figures.json"
     argv = ["--rate", "40", "--duration", "2", "--warmup", "0.5", "--runs", "1"]
     argv += ["--delay", "0.05", "--json", str(out), "--broker-probe"]
@@ -77,3 +81,4 @@ def test_balances_bench_runs_tiny(tmp_path: Path) -> None:
     assert probe["flushes"] >= 1
     assert probe["flush_cpu_ms_p50_p99_max"][0] > 0.0
     assert probe["loop_samples"] > 100  # a 1 ms timer over a few seconds of runs
+    assert list(scratch.iterdir()) == []  # the work directory is gone (kept with --keep)
