@@ -418,18 +418,19 @@ def main(argv: list[str] | None = None) -> int:
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
     try:
-        with own_priority(args.nice):
-            document["balances"] = measure(args, servers, workdir)
-            document["summary"] = summary(document["balances"])
-    finally:
-        servers.stop_all()
+        try:
+            with own_priority(args.nice):
+                document["balances"] = measure(args, servers, workdir)
+                document["summary"] = summary(document["balances"])
+        finally:
+            servers.stop_all()
         probe = workdir / "broker-probe.json"
         if args.broker_probe and probe.exists():
             document["broker_probe"] = probe_figures(probe)
+            print(json.dumps(document["broker_probe"], indent=2))
+    finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    if "broker_probe" in document:
-        print(json.dumps(document["broker_probe"], indent=2))
     document["machine_after"] = _stack.load_average()
     if args.json:
         args.json.write_text(json.dumps(document, indent=2))
