@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mobileplans.kit.urls import check_endpoint_url, check_origin, join_base, origin_of
+from mobileplans.kit.urls import (
+    check_endpoint_url,
+    check_origin,
+    is_internal_host,
+    join_base,
+    origin_of,
+)
 
 # Written out here rather than imported, so a change to the code's set is caught.
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -330,3 +336,20 @@ def test_a_strict_refusal_of_a_loopback_url_names_the_setting_that_allows_it() -
     with pytest.raises(ValueError, match=r"^must use https$"):
         check_endpoint_url("http://mo.example/api/", strict=False)
     assert check_endpoint_url("http://127.0.0.1:8701/api/", strict=False)
+
+
+@pytest.mark.parametrize(
+    ("host", "internal"),
+    [
+        ("::2", True),  # reserved (::/8): Python 3.11.7 calls it global
+        ("[100::1]", True),  # the discard-only prefix
+        ("fe80::1", True),
+        ("2001:db8::1", True),  # documentation
+        ("2606:4700::1", False),  # global unicast
+        ("8.8.8.8", False),
+        ("240.0.0.1", True),  # reserved IPv4
+    ],
+)
+def test_reserved_addresses_are_internal_whatever_the_python(host: str, internal: bool) -> None:
+    """The strict policy's rule (D236) must not depend on the interpreter's patch level."""
+    assert is_internal_host(host) is internal

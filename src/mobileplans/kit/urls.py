@@ -60,7 +60,9 @@ def is_internal_host(host: str) -> bool:
             return False  # a DNS name: resolved by the client, not here
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return not address.is_global
+    # ``is_reserved`` as well: before 3.11.10 / 3.12.4 Python called reserved IPv6 space
+    # (``::2``, the rest of ``::/8``...) global; no reserved range is routable unicast.
+    return not address.is_global or address.is_reserved
 
 
 def origin_of(url: str) -> str:
