@@ -21,6 +21,7 @@ from mobileplans.kit.identifiers import (
     PlmnId,
     eid_with_check_digits,
     iccid_check_digit,
+    luhn_valid,
     parse_country,
     parse_eid,
     parse_iccid,
@@ -618,3 +619,27 @@ class TestPlmn:
             parse_plmn(f"{mcc}-{mnc}", field="homeNetwork")
         assert caught.value.field == "homeNetwork"
         assert caught.value.rule == "must be MCC-MNC: must have 3 digits"
+
+
+class TestLuhnValid:
+    """``luhn_valid`` (the broker's hot path, D301) against the independent digit above and
+    against python-stdnum, whose ``is_valid`` it replaced."""
+
+    @given(body=digits(0, 40))
+    def test_the_right_check_digit_passes_and_every_other_fails(self, body: str) -> None:
+        right = luhn_digit(body)
+        for digit in "0123456789":
+            assert luhn_valid(body + digit) is (digit == right)
+
+    @given(number=st.text(alphabet=st.sampled_from("0123456789 -aF\u0663\u00b2\n"), max_size=30))
+    def test_answers_as_stdnum_does(self, number: str) -> None:
+        from stdnum import luhn
+
+        assert luhn_valid(number) is luhn.is_valid(number)
+
+    def test_known_numbers(self) -> None:
+        assert luhn_valid("79927398713")  # the textbook example
+        assert luhn_valid("4111111111111111")  # a test card number
+        assert not luhn_valid("79927398710")
+        assert not luhn_valid("")
+        assert not luhn_valid("\u0663")  # a digit, but not an ASCII one

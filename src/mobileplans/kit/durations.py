@@ -37,13 +37,13 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.fullmatch(text)
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(f"not an ISO 8601 day/time duration: {text!r}")
-    parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
+    days, hours, minutes, seconds = match.groups()  # each once a GetBalance (issue #8)
     try:
         return timedelta(
-            days=parts.get("days", 0),
-            hours=parts.get("hours", 0),
-            minutes=parts.get("minutes", 0),
-            seconds=parts.get("seconds", 0),
+            days=float(days) if days else 0,
+            hours=float(hours) if hours else 0,
+            minutes=float(minutes) if minutes else 0,
+            seconds=float(seconds) if seconds else 0,
         )
     except OverflowError as exc:
         raise ValueError(f"ISO 8601 duration too long: {text[:40]!r}") from exc

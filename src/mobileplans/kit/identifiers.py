@@ -37,6 +37,22 @@ COUNTRY_ALIASES: Final = {"UK": "GB"}
 
 _DIGITS = re.compile(r"[0-9]+")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
+_DOUBLED = str.maketrans("0123456789", "0246813579")  # 2d, its digits summed (Luhn)
+
+
+def luhn_valid(number: str) -> bool:
+    """True if the ASCII digit string ``number`` ends with a right Luhn check digit (ISO/IEC
+    7812-1), as ``stdnum.luhn.is_valid`` says (tests hold the two to the same answers).
+
+    Each GetBalance the broker forwards checks its ICCID, and python-stdnum's generic
+    version (any alphabet, a tuple of indexes) cost ~10 us of it: here every second digit
+    from the right is doubled by a translation table and the digits are summed as bytes,
+    all in C (decision D301)."""
+    if not (number.isascii() and number.isdigit()):
+        return False  # also the empty string
+    kept, doubled = number[-1::-2], number[-2::-2].translate(_DOUBLED)
+    total = sum(kept.encode()) + sum(doubled.encode()) - 48 * len(number)
+    return total % 10 == 0
 
 
 class IdentifierError(ValueError):
@@ -77,7 +93,7 @@ def parse_iccid(value: str | None, *, field: str = "iccid", lenient: bool = Fals
             f"must have {ICCID_MIN_DIGITS}-{ICCID_MAX_DIGITS} digits, got {len(text)}",
             value,
         )
-    if not lenient and not luhn.is_valid(text):
+    if not lenient and not luhn_valid(text):
         raise IdentifierError(field, "has a wrong Luhn check digit", value)
     return text
 
@@ -120,7 +136,7 @@ def parse_imei(value: str | None, *, field: str = "imei") -> str:
     text = _digits(field, _require(field, value))
     if len(text) != IMEI_DIGITS:
         raise IdentifierError(field, f"must have {IMEI_DIGITS} digits, got {len(text)}", value)
-    if not luhn.is_valid(text):
+    if not luhn_valid(text):
         raise IdentifierError(field, "has a wrong Luhn check digit", value)
     return text
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mobileplans.apps.broker.app import BrokerApp, create_app
-from mobileplans.apps.broker.fastpath import DeviceFastPath
+from mobileplans.apps.broker.fastpath import DeviceFastPath, query_params
 from mobileplans.config import Settings
 from mobileplans.domains.catalog.schemas import ProviderList
 from mobileplans.kit.clock import FrozenClock
@@ -268,3 +271,17 @@ async def test_fast_path_tally_reaches_the_series_within_a_second(broker: Broker
     assert counted(route, 429) == before
     tally.observe(route, 429, 0.002, now=tally.flushed + TALLY_SECONDS)  # a second on: added
     assert counted(route, 429) == before + 2
+
+
+_QUERY_CHARS = st.sampled_from(
+    ["a", "iccid", "8", "=", "&", ";", "%", "%4", "%41", "+", " ", "é", ""]
+)
+
+
+@given(parts=st.lists(_QUERY_CHARS, max_size=12))
+def test_query_params_read_a_query_as_starlette_does(parts: list[str]) -> None:
+    """The split for unescaped queries gives what ``parse_qsl`` (Starlette's reading)
+    gives, escaped or not."""
+    raw = "".join(parts).encode("latin-1")
+    expected = dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+    assert query_params({"query_string": raw}) == expected

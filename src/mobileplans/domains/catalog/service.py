@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from stdnum import luhn
 
 from mobileplans.db.reads import Reads
 from mobileplans.domains.catalog import repository
@@ -27,7 +26,7 @@ from mobileplans.domains.operator_registry.iccid_index import RangeRef
 from mobileplans.domains.operator_registry.schemas import OperatorSpec
 from mobileplans.domains.operator_registry.snapshot import RegistrySnapshot
 from mobileplans.errors import NotFound
-from mobileplans.kit.identifiers import IdentifierError, parse_iccid
+from mobileplans.kit.identifiers import IdentifierError, luhn_valid, parse_iccid
 from mobileplans.kit.ids import new_transaction_id
 
 _BAD_CHECK_DIGIT = "has a wrong Luhn check digit"
@@ -42,7 +41,7 @@ def resolve_range(
     """
     iccid = parse_iccid(raw_iccid, lenient=True)
     owner = snapshot.index.resolve(iccid, environment)
-    valid = luhn.is_valid(iccid)
+    valid = luhn_valid(iccid)
     if owner is None:
         if not valid:
             raise IdentifierError("iccid", _BAD_CHECK_DIGIT, raw_iccid)

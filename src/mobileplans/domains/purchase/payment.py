@@ -15,9 +15,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from stdnum import luhn
-
 from mobileplans.errors import BadRequest
+from mobileplans.kit.identifiers import luhn_valid
 
 _EXPIRY = re.compile(r"^(?P<month>\d{1,2})\s*/\s*(?P<year>\d{2}|\d{4})$")
 _CVV = re.compile(r"^\d{3,4}$")
@@ -35,7 +34,7 @@ def check_card(card_number: str, expiry: str, cvv: str, *, now: datetime) -> Car
     digits = re.sub(r"[\s-]", "", card_number or "")
     if not digits.isdigit() or not 12 <= len(digits) <= 19:
         raise BadRequest("card number must have 12 to 19 digits", field="cardNumber")
-    if not luhn.is_valid(digits):
+    if not luhn_valid(digits):
         raise BadRequest("card number is not valid (check digit)", field="cardNumber")
     month, year = _expiry(expiry)
     if (year, month) < (now.year, now.month):
