@@ -10,9 +10,17 @@ Served by uvicorn with the broker's flags (uvloop, httptools, no access log):
   ``LINE_SUMMARY`` and ``BALANCE_ROWS``) on ``sqlite3`` on the event loop or on asyncpg
   with prepared statements (4 connections), and the raw rows as JSON (404 when the line
   is unknown). No checks, no parsing, no row processing.
+- ``--proxy MO_BASE_URL``: the broker's ``GET /v1/balances?iccid=…`` at its floor: the
+  ICCID cut from the query, one aiohttp GET of ``{MO}/sims/iccid:{ICCID}/balances
+  ?fieldsTemplate=basic`` with a fresh ``X-MS-DM-TransactionId`` on a pooled connector
+  (the broker's limit of 2,000), and the operator's body passed through unread inside
+  ``{"msTransactionId": …, "mo": …}`` (so ``bench._paired_load`` pairs it as it pairs the
+  broker). No registry, no checks, no parsing, no call record; the broker's server
+  settings (its keep-alive, its collector thresholds and frozen start-up heap).
 
     python -m bench._bare --port 8000 --body-file body.json [--loop asyncio]
     python -m bench._bare --port 8000 --database sqlite+aiosqlite:////path/to/db
+    python -m bench._bare --port 8000 --proxy http://127.0.0.1:9301/v1
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+
+from mobileplans.web.server import KEEP_ALIVE_SECONDS
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -73,6 +83,56 @@ def database_app(url: str) -> Any:
         status, body = 404, b"{}"
         if line:
             status, body = 200, orjson.dumps({"balances": [list(r) for r in balances]})
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def proxy_app(mo_base_url: str, timeout_seconds: float = 5.0) -> Any:
+    import uuid
+
+    import aiohttp
+    from yarl import URL
+
+    from mobileplans.apps.broker.app import freeze_heap
+
+    base = mo_base_url.rstrip("/")
+    clients: list[aiohttp.ClientSession] = []
+
+    async def lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            event = await receive()
+            if event["type"] == "lifespan.startup":
+                freeze_heap()  # the broker's collector settings (D271)
+                connector = aiohttp.TCPConnector(limit=2_000)
+                timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+                jar = aiohttp.DummyCookieJar()  # as the broker's client (D286)
+                clients.append(
+                    aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=jar)
+                )
+                await send({"type": "lifespan.startup.complete"})
+            elif event["type"] == "lifespan.shutdown":
+                await clients[0].close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        query: bytes = scope["query_string"]
+        status, body = 200, b"ok"
+        if b"iccid=" in query:
+            iccid = query.split(b"iccid=", 1)[1].split(b"&", 1)[0].decode()
+            transaction = f"MSFT-{uuid.uuid4()}"
+            url = URL(f"{base}/sims/iccid%3A{iccid}/balances?fieldsTemplate=basic", encoded=True)
+            sent = {"X-MS-DM-TransactionId": f'"{transaction}"'}
+            async with clients[0].get(url, headers=sent) as response:
+                upstream = await response.read()
+                status = response.status
+            body = b'{"msTransactionId":"%s","mo":%s}' % (transaction.encode(), upstream)
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -143,6 +203,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--body-file", type=Path)
     parser.add_argument("--database", help="GetBalance's two queries on this database")
+    parser.add_argument("--proxy", help="the balance proxy's floor, to this MO API base URL")
     parser.add_argument(
         "--loop",
         choices=("uvloop", "asyncio"),
@@ -151,11 +212,19 @@ def main() -> None:
     )
     args = parser.parse_args()
     # The same settings as mobileplans.web.server.make_server uses for the broker.
-    if (args.body_file is None) == (args.database is None):
-        parser.error("give one of --body-file and --database")
-    app = database_app(args.database) if args.database else make_app(args.body_file.read_bytes())
+    given = [a for a in (args.body_file, args.database, args.proxy) if a is not None]
+    if len(given) != 1:
+        parser.error("give one of --body-file, --database and --proxy")
+    if args.proxy:
+        app = proxy_app(args.proxy)
+    elif args.database:
+        app = database_app(args.database)
+    else:
+        app = make_app(args.body_file.read_bytes())
+    keep_alive = {"timeout_keep_alive": KEEP_ALIVE_SECONDS} if args.proxy else {}
     uvicorn.run(
         app,
+        **keep_alive,  # type: ignore[arg-type]
         host=args.host,
         port=args.port,
         loop=args.loop,

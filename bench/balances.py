@@ -257,6 +257,36 @@ def start(
     return servers.start(name, command, port, env=env, cwd=_stack.ROOT)
 
 
+def start_bare_proxy(
+    args: argparse.Namespace, servers: _procs.Servers, standin: _procs.Server
+) -> _procs.Server:
+    """``bench._bare --proxy``: the proxy's floor (uvicorn, uvloop, httptools, one aiohttp
+    call), on the broker's core, loaded in each run just before the broker."""
+    port = _procs.free_port()
+    command = [sys.executable, "-m", "bench._bare", "--port", str(port)]
+    bare = start(
+        servers, "bare-proxy", [*command, "--proxy", f"{standin.base_url}/v1"], port, env_for(args)
+    )
+    raise_priority(bare.process.pid, args.nice)
+    servers.wait_ready(bare, "/", 60)
+    return bare
+
+
+def proxied_run(
+    server: _procs.Server,
+    standin: _procs.Server,
+    pids: list[int],
+    paths: list[str],
+    args: argparse.Namespace,
+    workdir: Path,
+) -> dict[str, Any]:
+    """One open-loop run through ``server``, each request paired with the stand-in's time."""
+    standin_timings(standin, clear=True)
+    result = measured(server, pids, paths, args, workdir, PAIRED)
+    result.update(paired_added(result.pop("latency_by_transaction"), standin_timings(standin)))
+    return result
+
+
 def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) -> dict[str, Any]:
     data_dir = workdir / "data"
     mo_port, broker_port = _procs.free_port(), _procs.free_port()
@@ -284,6 +314,9 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
     broker_paths = [f"/v1/balances?iccid={i}" for i in sims]
     standin_paths = [f"/v1/sims/iccid:{i}/balances?fieldsTemplate=basic" for i in sims]
     pids = [broker.process.pid, standin.process.pid]
+    bare = start_bare_proxy(args, servers, standin) if args.bare_proxy else None
+    if bare is not None:
+        pids.append(bare.process.pid)
     runs = []
     for n in range(args.runs):
         standin_timings(standin, clear=True)
@@ -292,12 +325,9 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
         )
         harness = paired_added(direct.pop("latency_by_transaction"), standin_timings(standin))
         direct.update({f"harness_{key}": value for key, value in harness.items()})
+        floor = proxied_run(bare, standin, pids, broker_paths, args, workdir) if bare else None
         before = last_lookup_id(args, data_dir)
-        standin_timings(standin, clear=True)
-        proxied = measured(broker, pids, broker_paths, args, workdir, PAIRED)
-        proxied.update(
-            paired_added(proxied.pop("latency_by_transaction"), standin_timings(standin))
-        )
+        proxied = proxied_run(broker, standin, pids, broker_paths, args, workdir)
         time.sleep(1.5)  # the broker writes its call records once a second
         upstream = sorted(
             upstream_latencies(args, data_dir, before)[int(args.rate * args.warmup) :]
@@ -307,6 +337,12 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
         proxied["upstream_calls"] = len(upstream)
         added = proxied["p99_ms"] - direct["p99_ms"]
         proxied["added_over_upstream_p99_ms"] = proxied["p99_ms"] - proxied["upstream_p99_ms"]
+        if floor is not None:
+            log(
+                f"run {n + 1}: bare proxy adds p50/p99 {floor['added_p50_ms']:.2f}/"
+                f"{floor['added_p99_ms']:.2f} ms, {floor['cpu_ms_per_request']:.3f} ms "
+                f"CPU/request, errors {floor['errors']}"
+            )
         log(
             f"run {n + 1}: broker adds p50/p99/p99.9 {proxied['added_p50_ms']:.2f}/"
             f"{proxied['added_p99_ms']:.2f}/{proxied['added_p999_ms']:.2f} ms over the "
@@ -321,6 +357,8 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
             f"{proxied['errors']}, other CPU {proxied['other_cpu_pct']:.0f} %"
         )
         runs.append({"standin": direct, "broker": proxied, "p99_over_standin_run_ms": added})
+        if floor is not None:
+            runs[-1]["bare_proxy"] = floor
     return {
         "rate": args.rate,
         "delay_s": args.delay,
@@ -338,9 +376,11 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     added = med("added_p99_ms", "broker")
     cpu = med("cpu_ms_per_request", "broker")
     errors = sum(int(r["broker"]["errors"]) for r in runs)
+    floor = bare_proxy_summary(runs)
     return {
         "rate": result["rate"],
         "standin_scheduling": result["standin_scheduling"],
+        **floor,
         "added_p50_ms_median": med("added_p50_ms", "broker"),
         "added_p99_ms_median": added,
         "added_p99_ms_runs": [float(r["broker"]["added_p99_ms"]) for r in runs],
@@ -369,6 +409,23 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def bare_proxy_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The floor's figures and the broker's CPU over it, run by run (empty without it)."""
+    floors = [(r["bare_proxy"], r["broker"]) for r in runs if "bare_proxy" in r]
+    if not floors:
+        return {}
+    ratios = [b["cpu_ms_per_request"] / f["cpu_ms_per_request"] for f, b in floors]
+    return {
+        "bare_proxy_cpu_ms_per_request": statistics.median(
+            f["cpu_ms_per_request"] for f, _ in floors
+        ),
+        "bare_proxy_added_p99_ms_median": statistics.median(f["added_p99_ms"] for f, _ in floors),
+        "bare_proxy_errors": sum(int(f["errors"]) for f, _ in floors),
+        "broker_cpu_over_bare_proxy_runs": ratios,
+        "broker_cpu_over_bare_proxy_median": statistics.median(ratios),
+    }
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", help="postgresql+asyncpg:// URL of a database to fill")
@@ -391,6 +448,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=True,
         help="run the MO stand-in under SCHED_FIFO, so that the spinning generator on its "
         "core never holds it off (D300; --no-standin-fifo: the harness before D300)",
+    )
+    parser.add_argument(
+        "--bare-proxy",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="in each run, before the broker, load the proxy's floor (bench._bare --proxy: "
+        "uvicorn and one aiohttp call, nothing else) the same way: the CPU baseline",
     )
     parser.add_argument(
         "--keep",

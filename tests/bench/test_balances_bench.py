@@ -76,6 +76,15 @@ def test_balances_bench_runs_tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert standin["harness_unpaired"] == 0
     assert 0.0 < standin["harness_added_p50_ms"] < 45.0
     assert summary["harness_added_p99_ms_runs"] == [standin["harness_added_p99_ms"]]
+    # the proxy's floor (bench._bare --proxy) loaded the same way in the same run: each of
+    # its answers paired too, and the broker's CPU is reported over the floor's
+    floor = run["bare_proxy"]
+    assert floor["errors"] == 0
+    assert floor["paired"] == floor["ok"] == 80
+    assert 0.0 < floor["added_p50_ms"] < floor["p50_ms"] - 45.0
+    ratio = broker["cpu_ms_per_request"] / floor["cpu_ms_per_request"]
+    assert summary["broker_cpu_over_bare_proxy_runs"] == [pytest.approx(ratio)]
+    assert summary["bare_proxy_cpu_ms_per_request"] == floor["cpu_ms_per_request"]
     # the probe inside the broker timed its call-record flushes and its loop's lateness
     probe = document["broker_probe"]
     assert probe["flushes"] >= 1
