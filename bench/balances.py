@@ -12,8 +12,11 @@ pinned to core 0; the stand-in and the open-loop generator (``bench._load``: req
 a fixed schedule, latency from the scheduled send time) pinned to core 1, the stand-in
 under ``SCHED_FIFO`` where the bench may set it (the generator spins between sends, and
 the stand-in would otherwise wait up to a scheduler slice for it; D300). Each run loads
-the stand-in directly (its own latency: the baseline) and then the broker, at the same
-rate over 1,000 distinct ICCIDs. The broker's CPU comes from ``/proc`` over its run.
+the stand-in directly (its own latency: the baseline), then a bare proxy on the broker's
+core (``bench._bare --proxy``: uvicorn and one aiohttp call with the broker's server
+settings, none of its work; the CPU baseline, D303), then the broker, at the same rate
+over 1,000 distinct ICCIDs. Each server's CPU comes from ``/proc`` over its run; the
+summary gives the broker's over the bare proxy's, run by run.
 Because the shared machine disturbs the stand-in's own latency from run to run, each run
 also reports the stand-in's answer time as the broker measured it on the same requests
 (``balance_lookups.latency_ms``) and the broker's p99 over that.
