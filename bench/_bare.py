@@ -221,10 +221,10 @@ def main() -> None:
         app = database_app(args.database)
     else:
         app = make_app(args.body_file.read_bytes())
-    keep_alive = {"timeout_keep_alive": KEEP_ALIVE_SECONDS} if args.proxy else {}
+    keep_alive: dict[str, Any] = {"timeout_keep_alive": KEEP_ALIVE_SECONDS} if args.proxy else {}
     uvicorn.run(
         app,
-        **keep_alive,  # type: ignore[arg-type]
+        **keep_alive,
         host=args.host,
         port=args.port,
         loop=args.loop,

@@ -329,6 +329,12 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
         harness = paired_added(direct.pop("latency_by_transaction"), standin_timings(standin))
         direct.update({f"harness_{key}": value for key, value in harness.items()})
         floor = proxied_run(bare, standin, pids, broker_paths, args, workdir) if bare else None
+        if floor is not None:
+            log(
+                f"run {n + 1}: bare proxy adds p50/p99 {floor['added_p50_ms']:.2f}/"
+                f"{floor['added_p99_ms']:.2f} ms, {floor['cpu_ms_per_request']:.3f} ms "
+                f"CPU/request, errors {floor['errors']}"
+            )
         before = last_lookup_id(args, data_dir)
         proxied = proxied_run(broker, standin, pids, broker_paths, args, workdir)
         time.sleep(1.5)  # the broker writes its call records once a second
@@ -340,12 +346,6 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
         proxied["upstream_calls"] = len(upstream)
         added = proxied["p99_ms"] - direct["p99_ms"]
         proxied["added_over_upstream_p99_ms"] = proxied["p99_ms"] - proxied["upstream_p99_ms"]
-        if floor is not None:
-            log(
-                f"run {n + 1}: bare proxy adds p50/p99 {floor['added_p50_ms']:.2f}/"
-                f"{floor['added_p99_ms']:.2f} ms, {floor['cpu_ms_per_request']:.3f} ms "
-                f"CPU/request, errors {floor['errors']}"
-            )
         log(
             f"run {n + 1}: broker adds p50/p99/p99.9 {proxied['added_p50_ms']:.2f}/"
             f"{proxied['added_p99_ms']:.2f}/{proxied['added_p999_ms']:.2f} ms over the "
@@ -359,9 +359,8 @@ def measure(args: argparse.Namespace, servers: _procs.Servers, workdir: Path) ->
             f"{proxied['cpu_ms_per_request']:.3f} ms CPU/request, errors "
             f"{proxied['errors']}, other CPU {proxied['other_cpu_pct']:.0f} %"
         )
-        runs.append({"standin": direct, "broker": proxied, "p99_over_standin_run_ms": added})
-        if floor is not None:
-            runs[-1]["bare_proxy"] = floor
+        run = {"standin": direct, "broker": proxied, "p99_over_standin_run_ms": added}
+        runs.append(run if floor is None else {**run, "bare_proxy": floor})
     return {
         "rate": args.rate,
         "delay_s": args.delay,
