@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -245,12 +246,30 @@ def measure(role: str, args: argparse.Namespace, workdir: Path, paths: list[str]
     from bench import _procs, _stack
 
     ports = (_procs.free_port(), _procs.free_port())
-    log_path = workdir / f"{role}.log"
     env = _stack.bench_env({"MP_DATABASE_URL": args.url} if role == "operator" else None)
+    served = _server_command(role, args, workdir, ports)
+    return measure_server(role, served, env, ports, args, workdir, paths)
+
+
+def measure_server(
+    role: str,
+    served: list[str],
+    env: dict[str, str],
+    ports: tuple[int, int],
+    args: argparse.Namespace,
+    workdir: Path,
+    paths: list[str],
+) -> dict[str, Any]:
+    """Start ``served`` (a server under callgrind answering on ``ports[0]``, its control
+    port on ``ports[1]``), warm it up, count ``args.requests`` requests and then
+    ``args.idle`` seconds of idling; the instructions per request, idle rate taken off."""
+    from bench import _stack
+
+    log_path = workdir / f"{role}.log"
     log(f"{role}: starting under callgrind (imports take a while)")
     with log_path.open("wb") as output:
         process = subprocess.Popen(
-            _server_command(role, args, workdir, ports),
+            served,
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,
@@ -275,6 +294,10 @@ def measure(role: str, args: argparse.Namespace, workdir: Path, paths: list[str]
         process.wait(timeout=300)
     if set(warm) | set(measured) != {"200"}:
         raise RuntimeError(f"{role}: not all 200: warm-up {warm}, measured {measured}")
+    return _counted(role, args, workdir, seconds)
+
+
+def _counted(role: str, args: argparse.Namespace, workdir: Path, seconds: float) -> dict[str, Any]:
     dumps = {trigger(p): p for p in workdir.glob(f"{role}.callgrind*")}
     instructions = total_instructions(dumps["measured"])
     idle_rate = total_instructions(dumps["idle"]) / args.idle
@@ -363,23 +386,33 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     return document
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    if args.mode == "serve":
-        serve(args)
-        return
+def counted_run(
+    args: argparse.Namespace,
+    prefix: str,
+    run: Callable[[argparse.Namespace, Path], dict[str, Any]],
+) -> dict[str, Any]:
+    """Check the tools, ``run`` in a fresh work directory, copy its dumps to ``--keep``
+    if given, and remove the directory whatever happened."""
     for tool in ("valgrind", "gcc", "callgrind_annotate"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is needed: apt-get install -y valgrind gcc")
-    workdir = Path(tempfile.mkdtemp(prefix="bench-getbalance-ir-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        document = run(args, workdir)
+        return run(args, workdir)
     finally:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for dump in workdir.glob("*.callgrind*"):
                 shutil.copy(dump, args.keep / dump.name)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.mode == "serve":
+        serve(args)
+        return
+    document = counted_run(args, "bench-getbalance-ir-", run)
     for role in ROLES:
         if role in document:
             print(f"{role:>9}: {document[role]['per_request']:>10,.0f} instructions per request")
