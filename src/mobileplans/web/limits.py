@@ -1,7 +1,10 @@
 """Request body size limit on every app (issue #11, D235; docs/security.md).
 
-:class:`BodyLimit` wraps an app's outermost ASGI callable, in front of its fast path, so
-no route (FastAPI's or a fast path's) ever reads more than ``max_bytes`` of a body:
+:class:`BodyLimit` wraps every part of an app that reads a request body, so no route
+(FastAPI's or a fast path's) ever reads more than ``max_bytes`` of one: the whole app on
+the SM-DP+ (its fast path reads device envelopes) and the console; behind the fast path on
+the operator and the broker, whose fast paths answer GETs only and never read a body (a
+device's request meets no wrapper before them, D304):
 
 - a ``Content-Length`` above the limit: 413 ``application/problem+json`` at once, the body
   unread (the server discards it);
@@ -33,18 +36,21 @@ class PayloadTooLarge(AppError):
     slug: ClassVar[str] = "payload-too-large"
 
 
-def _content_length(scope: Scope) -> int | None:
+def _body_headers(scope: Scope) -> tuple[int | None, bool]:
+    """The request's ``Content-Length`` (None if absent or not a number) and whether it
+    has a ``Transfer-Encoding``, in one pass over its headers."""
+    length: int | None = None
+    encoded = found = False
     for name, value in scope.get("headers", ()):
-        if name == b"content-length":
+        if name == b"content-length" and not found:
+            found = True
             try:
-                return int(value)
+                length = int(value)
             except ValueError:
-                return None
-    return None
-
-
-def _has_body(scope: Scope) -> bool:
-    return any(name == b"transfer-encoding" for name, _ in scope.get("headers", ()))
+                length = None
+        elif name == b"transfer-encoding":
+            encoded = True
+    return length, encoded
 
 
 class BodyLimit:
@@ -58,11 +64,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = _content_length(scope)
+        length, encoded = _body_headers(scope)
         if length is not None and length > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
-        if length is not None or not _has_body(scope):
+        if length is not None or not encoded:
             await self.app(scope, receive, send)  # the server delivers exactly that length
             return
         messages = await self._read(receive)

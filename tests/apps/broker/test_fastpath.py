@@ -262,10 +262,8 @@ async def test_fast_path_requests_are_counted_once_by_the_next_scrape(broker: Br
 
 
 async def test_fast_path_tally_reaches_the_series_within_a_second(broker: BrokerApp) -> None:
-    fast = broker.app
-    while not isinstance(fast, DeviceFastPath):  # under whatever wraps it
-        fast = fast.app  # type: ignore[attr-defined]
-    tally = fast.metrics
+    assert isinstance(broker, DeviceFastPath)  # the outer callable is the fast path (D304)
+    tally = broker.metrics
     route, before = "/v1/providers", counted("/v1/providers", 429)
     tally.observe(route, 429, 0.002, now=tally.flushed)  # tallied, not yet in the series
     assert counted(route, 429) == before
@@ -285,3 +283,20 @@ def test_query_params_read_a_query_as_starlette_does(parts: list[str]) -> None:
     raw = "".join(parts).encode("latin-1")
     expected = dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
     assert query_params({"query_string": raw}) == expected
+
+
+async def test_with_the_fast_path_off_every_request_goes_to_fastapi(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """``MP_BROKER_FAST_PATH=false``: the outer callable hands everything to FastAPI (its
+    own tally stays empty; the FastAPI route answers, with its own metrics)."""
+    off = settings.model_copy(update={"broker_fast_path": False})
+    app = create_app(off, sessions, admin_token=TOKEN, clock=clock)
+    await app.state.refresh()
+    before = counted("/v1/sims/{iccid}", 404)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as h:
+        response = await h.get(f"/v1/sims/{UNKNOWN_SIM}")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert app.metrics._tallies == {}  # the fast path answered nothing
+    assert counted("/v1/sims/{iccid}", 404) == before + 1  # FastAPI's middleware counted it

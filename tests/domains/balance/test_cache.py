@@ -5,6 +5,7 @@ collector to scan on every full collection."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from mobileplans.kit.clock import FrozenClock
 START = datetime(2026, 12, 6, 0, 0, tzinfo=UTC)
 
 
-def answer(iccid: str) -> BalanceAnswer:
+def answer(iccid: str) -> dict[str, Any]:
     items = [BalanceItem(type="MODIRECTPAYG", data_remaining_in_mb=10.0, time_remaining="P1D")]
     return BalanceAnswer(
         iccid=iccid,
@@ -27,7 +28,7 @@ def answer(iccid: str) -> BalanceAnswer:
         flyout=flyout_for(items),
         cached=False,
         ms_transaction_id="MSFT-00000000-0000-4000-8000-000000000000",
-    )
+    ).wire()
 
 
 def proxy(cache_seconds: float) -> service.BalanceProxy:
@@ -59,7 +60,9 @@ def test_a_stored_again_answer_moves_behind_the_others() -> None:
     assert list(cache._cache) == [("a", None), ("c", None)]
     found = cache._cached("a", None, START + timedelta(seconds=16))
     assert found is not None
-    assert found.cached is True
+    assert found["cached"] is True
+    assert found == {**answer("a"), "cached": True}
+    assert cache._cache[("a", None)][1]["cached"] is False  # the stored answer is unchanged
 
 
 def test_the_entry_bound_still_holds(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from mobileplans import __version__
 from mobileplans.apps.broker.fastpath import DeviceFastPath
@@ -113,11 +113,8 @@ def create_app(
     async def healthz() -> dict[str, object]:
         return {"status": "ok", "configVersion": state.snapshot.version}
 
-    app: ASGIApp = MetricsMiddleware(api, app_name="broker")
-    if settings.broker_fast_path:
-        app = DeviceFastPath(app, state)
-    app = BodyLimit(app, MAX_CONFIG_BODY_BYTES)  # 413 above 8 MiB (D235)
-    return BrokerApp(app, api)
+    behind = BodyLimit(MetricsMiddleware(api, app_name="broker"), MAX_CONFIG_BODY_BYTES)  # D235
+    return BrokerApp(behind, state, api, fast_path=settings.broker_fast_path)
 
 
 GC_THRESHOLDS = (5_000, 20, 100)
@@ -154,17 +151,16 @@ def openapi_document() -> dict[str, Any]:
     return app.api.openapi()
 
 
-class BrokerApp:
-    """The outer ASGI callable, keeping a handle on the FastAPI app for tests and tools."""
+class BrokerApp(DeviceFastPath):
+    """The outer ASGI callable: the device fast path in front of FastAPI (its own
+    ``__call__``, so a device's request meets no wrapper before it, D304), with a handle
+    on the FastAPI app. Everything the fast path does not answer goes through the body
+    limit (413 above 8 MiB, D235) to FastAPI; the fast path answers GETs only and never
+    reads a body. ``fast_path=False`` (``MP_BROKER_FAST_PATH=false``) sends every request
+    to FastAPI."""
 
-    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
-        self.app = app
+    def __init__(
+        self, behind: ASGIApp, state: BrokerState, api: FastAPI, *, fast_path: bool = True
+    ) -> None:
+        super().__init__(behind, state, enabled=fast_path)
         self.api = api
-
-    @property
-    def state(self) -> BrokerState:
-        state: BrokerState = self.api.state.broker
-        return state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)

@@ -36,7 +36,6 @@ import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -44,6 +43,7 @@ from mobileplans.db.errors import as_unavailable
 from mobileplans.db.session import session_scope
 from mobileplans.db.sqlite_loop import retry_when_busy
 from mobileplans.domains.balance import service as balance_service
+from mobileplans.domains.balance.schemas import LookupRecord
 from mobileplans.domains.catalog import service as catalog_service
 from mobileplans.domains.catalog.launch_log import LaunchRow
 
@@ -76,7 +76,7 @@ class EngineLaunchStore:
         with as_unavailable():
             await self._store(lambda c: catalog_service.save_launches_on(c, rows))
 
-    async def lookups(self, records: list[dict[str, Any]]) -> None:
+    async def lookups(self, records: list[LookupRecord]) -> None:
         """The GetBalance call records of one flush: one ``COPY`` (D193) on a kept
         connection, like a batch of launch records (D299)."""
         with as_unavailable():
@@ -163,7 +163,7 @@ class SqliteLaunchStore:
     async def __call__(self, rows: list[LaunchRow]) -> None:
         await self.batch(lambda c: catalog_service.save_launches_sqlite(c, rows), len(rows))
 
-    async def lookups(self, records: list[dict[str, Any]]) -> None:
+    async def lookups(self, records: list[LookupRecord]) -> None:
         """The GetBalance call records of one flush, in one transaction (D299)."""
         await self.batch(lambda c: balance_service.save_lookups_sqlite(c, records), len(records))
 

@@ -70,11 +70,12 @@ class BrokerState:
         return orjson.dumps(body)
 
     async def balance(self, iccid: str, *, location: str | None, environment: str) -> bytes:
-        """The ``GET /v1/balances`` body (schema ``BalanceAnswer``, ``None`` fields dropped)."""
+        """The ``GET /v1/balances`` body (schema ``BalanceAnswer``, ``None`` fields dropped).
+        The fast path makes the same bytes with one frame less (``DeviceFastPath``)."""
         answer = await self.balances.lookup(
             self.snapshot, iccid, location=location, environment=environment
         )
-        return orjson.dumps(answer.wire())
+        return orjson.dumps(answer)
 
     async def refresh(self) -> bool:
         """Reload the snapshot if the configuration version moved; True if reloaded."""

@@ -7,12 +7,21 @@
 | NONE          | "Connect with a data plan" (opens the Mobile Plans app) |
 | NOTSUPPORTED  | "View my account" only; Mobile Plans experience off    |
 | PAYG (DM)     | balance shown                                          |
+
+:func:`flyout_wire` works on balances in their wire form (``mo_client.read_balances``),
+as the broker's proxy answers them; :func:`flyout_for` gives the same as the model.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from mobileplans.domains.balance.schemas import BalanceItem, Flyout, FlyoutAction
 from mobileplans.kit.durations import parse_duration
+
+_CONNECT = FlyoutAction.CONNECT_WITH_DATA_PLAN.value
+_VIEW = FlyoutAction.VIEW_MY_ACCOUNT.value
 
 
 def _data_text(mb: float) -> str:
@@ -35,25 +44,37 @@ def _time_text(iso: str) -> str:
     return f"{max(1, rest // 60)} min" if rest else "0 min"
 
 
+@lru_cache(maxsize=4096)
+def _text(mb: float, iso: str) -> str:
+    """The balance line, made once per (amount, time) seen lately: operators answer the
+    same few values to many SIMs, and the line is computed on every proxied call."""
+    return f"{_data_text(mb)} left, {_time_text(iso)}"
+
+
 def balance_text(item: BalanceItem) -> str:
-    return f"{_data_text(item.data_remaining_in_mb)} left, {_time_text(item.time_remaining)}"
+    return _text(item.data_remaining_in_mb, item.time_remaining)
+
+
+def flyout_wire(balances: list[dict[str, Any]]) -> dict[str, Any]:
+    """The flyout (schema ``Flyout``, wire names, ``None`` left out) for balances in their
+    wire form."""
+    first = balances[0] if balances else None
+    kind = first["type"].upper() if first else "NONE"
+    if first is None or kind == "NONE":
+        return {"action": _CONNECT, "mobilePlansEnabled": True}
+    if kind == "NOTSUPPORTED":
+        return {"action": _VIEW, "mobilePlansEnabled": False}
+    if kind in ("MODIRECTPAYG", "PAYG"):
+        text = _text(first["dataRemaininginMB"], first["timeRemaining"])
+        return {"action": _VIEW, "balanceText": text, "mobilePlansEnabled": True}
+    return {"action": _VIEW, "mobilePlansEnabled": True}
 
 
 def flyout_for(balances: list[BalanceItem]) -> Flyout:
-    first = balances[0] if balances else None
-    kind = first.type.upper() if first else "NONE"
-    if first is None or kind == "NONE":
-        return Flyout(
-            action=FlyoutAction.CONNECT_WITH_DATA_PLAN, balance_text=None, mobile_plans_enabled=True
-        )
-    if kind == "NOTSUPPORTED":
-        return Flyout(
-            action=FlyoutAction.VIEW_MY_ACCOUNT, balance_text=None, mobile_plans_enabled=False
-        )
-    if kind in ("MODIRECTPAYG", "PAYG"):
-        return Flyout(
-            action=FlyoutAction.VIEW_MY_ACCOUNT,
-            balance_text=balance_text(first),
-            mobile_plans_enabled=True,
-        )
-    return Flyout(action=FlyoutAction.VIEW_MY_ACCOUNT, balance_text=None, mobile_plans_enabled=True)
+    """:func:`flyout_wire` as the model, for balances as models."""
+    wire = flyout_wire([item.wire() for item in balances])
+    return Flyout(
+        action=FlyoutAction(wire["action"]),
+        balance_text=wire.get("balanceText"),
+        mobile_plans_enabled=wire["mobilePlansEnabled"],
+    )

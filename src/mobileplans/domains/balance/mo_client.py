@@ -29,7 +29,7 @@ from mobileplans.kit.urls import join_base
 class MoCall:
     outcome: str
     status: int | None
-    balances: list[BalanceItem]
+    balances: list[dict[str, Any]]  # wire form (read_balances)
     retry_after: float | None
     latency_ms: float
     detail: str
@@ -41,30 +41,52 @@ def _lower_keys(value: dict[str, Any]) -> dict[str, Any]:
     return {key.lower(): item for key, item in value.items()}
 
 
-def parse_balances(body: bytes) -> list[BalanceItem]:
-    """Read a GetBalance body, keys case-insensitive (spec 7.1 #1); ValueError if malformed."""
+def read_balances(body: bytes) -> list[dict[str, Any]]:
+    """Read a GetBalance body, keys case-insensitive (spec 7.1 #1), into its balances in
+    the broker's wire form: schema ``BalanceItem``'s wire names, ``None`` fields left out.
+    ValueError (or TypeError) if malformed. No model is built: the broker reads one body
+    for every call it proxies (D304); tests hold each item to ``BalanceItem``."""
     data = orjson.loads(body)
     balances = _lower_keys(data).get("balances") if isinstance(data, dict) else None
     if not isinstance(balances, list):
         raise ValueError("body has no 'balances' array")
-    items = []
-    for raw in balances:
-        entry = _lower_keys(raw) if isinstance(raw, dict) else None
-        if entry is None or not isinstance(entry.get("type"), str):
-            raise ValueError("a balance has no 'type'")
-        data_mb = float(entry.get("dataremaininginmb", 0.0))
-        if not math.isfinite(data_mb):  # "nan", "inf" as strings: float() takes them
-            raise ValueError("a balance's dataRemainingInMB is not a finite number")
-        items.append(
-            BalanceItem(
-                id=None if entry.get("id") is None else str(entry["id"]),
-                type=entry["type"].upper(),
-                data_remaining_in_mb=data_mb,
-                time_remaining=str(entry.get("timeremaining", "PT0S")),
-                locations=entry.get("locations"),
-            )
-        )
-    return items
+    return [_balance(raw) for raw in balances]
+
+
+def _balance(raw: Any) -> dict[str, Any]:
+    """One balance, checked as ``BalanceItem`` validates it, in its wire form."""
+    entry = _lower_keys(raw) if isinstance(raw, dict) else None
+    if entry is None or not isinstance(entry.get("type"), str):
+        raise ValueError("a balance has no 'type'")
+    data_mb = float(entry.get("dataremaininginmb", 0.0))
+    if not math.isfinite(data_mb):  # "nan", "inf" as strings: float() takes them
+        raise ValueError("a balance's dataRemainingInMB is not a finite number")
+    identifier, locations = entry.get("id"), entry.get("locations")
+    item: dict[str, Any] = {} if identifier is None else {"id": str(identifier)}
+    item["type"] = entry["type"].upper()
+    item["dataRemaininginMB"] = data_mb
+    item["timeRemaining"] = str(entry.get("timeremaining", "PT0S"))
+    if locations is not None:
+        if not isinstance(locations, list) or not all(isinstance(c, str) for c in locations):
+            raise ValueError("a balance's locations is not a list of strings")
+        item["locations"] = locations
+    return item
+
+
+def parse_balances(body: bytes) -> list[BalanceItem]:
+    """:func:`read_balances` as ``BalanceItem`` models (the probes, the tests)."""
+    return [balance_item(item) for item in read_balances(body)]
+
+
+def balance_item(item: dict[str, Any]) -> BalanceItem:
+    """A balance in its wire form as the model."""
+    return BalanceItem(
+        id=item.get("id"),
+        type=item["type"],
+        data_remaining_in_mb=item["dataRemaininginMB"],
+        time_remaining=item["timeRemaining"],
+        locations=item.get("locations"),
+    )
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -156,7 +178,7 @@ class MoApiClient:
                 body[:300].decode("utf-8", "replace"),
             )
         try:
-            return MoCall("ok", status, parse_balances(body), None, latency, "")
+            return MoCall("ok", status, read_balances(body), None, latency, "")
         except (ValueError, TypeError) as exc:
             return MoCall("bad_body", status, [], None, latency, str(exc))
 

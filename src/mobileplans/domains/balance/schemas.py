@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
@@ -38,3 +39,9 @@ class BalanceAnswer(ApiModel):
     flyout: Flyout
     cached: bool
     ms_transaction_id: str
+
+
+LookupRecord = tuple[datetime, str, str, str, str, str, int | None, float]
+"""One GetBalance call as the broker records it for ``balance_lookups``: at, operatorId,
+environment, ICCID, msTransactionId, outcome, status code, latency in ms, in that order
+(a tuple, not a dict: one is made for every proxied call)."""

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mobileplans.domains.balance import repository
-from mobileplans.domains.balance.flyout import flyout_for
+from mobileplans.domains.balance.flyout import flyout_wire
 from mobileplans.domains.balance.mo_client import MoApiClient, MoCall
-from mobileplans.domains.balance.schemas import BalanceAnswer
+from mobileplans.domains.balance.schemas import LookupRecord
 from mobileplans.domains.catalog.service import resolve_range
 from mobileplans.domains.operator_registry.snapshot import RegistrySnapshot
 from mobileplans.errors import AppError, BadGateway, GatewayTimeout, NotFound, ServiceUnavailable
@@ -42,17 +42,18 @@ class BalanceProxy:
     client: MoApiClient
     clock: Clock
     cache_seconds: float
-    _cache: OrderedDict[tuple[str, str | None], tuple[datetime, BalanceAnswer]] = field(
+    _cache: OrderedDict[tuple[str, str | None], tuple[datetime, dict[str, Any]]] = field(
         default_factory=OrderedDict
     )
     _hold_until: dict[str, datetime] = field(default_factory=dict)
-    _records: list[dict[str, Any]] = field(default_factory=list)
+    _records: list[LookupRecord] = field(default_factory=list)
     max_unwritten: int = UNWRITTEN_RECORDS
     dropped_records: int = 0
 
     async def lookup(
         self, snapshot: RegistrySnapshot, raw_iccid: str, *, location: str | None, environment: str
-    ) -> BalanceAnswer:
+    ) -> dict[str, Any]:
+        """The answer (schema ``BalanceAnswer`` in its wire form, ``None`` left out)."""
         iccid, owner = resolve_range(snapshot, raw_iccid, environment)
         now = self.clock.now()
         cached = self._cached(iccid, location, now)
@@ -78,17 +79,17 @@ class BalanceProxy:
 
     def _answer(
         self, call: MoCall, iccid: str, operator_id: str, environment: str, tx: str, now: datetime
-    ) -> BalanceAnswer:
-        if call.outcome == "ok":
-            return BalanceAnswer(
-                iccid=iccid,
-                operator_id=operator_id,
-                environment=environment,
-                balances=call.balances,
-                flyout=flyout_for(call.balances),
-                cached=False,
-                ms_transaction_id=tx,
-            )
+    ) -> dict[str, Any]:
+        if call.outcome == "ok":  # BalanceAnswer's wire form, built directly (D304)
+            return {
+                "iccid": iccid,
+                "operatorId": operator_id,
+                "environment": environment,
+                "balances": call.balances,
+                "flyout": flyout_wire(call.balances),
+                "cached": False,
+                "msTransactionId": tx,
+            }
         raise self._error(call, iccid, operator_id, now)
 
     def _error(self, call: MoCall, iccid: str, operator_id: str, now: datetime) -> AppError:
@@ -116,14 +117,14 @@ class BalanceProxy:
             **context,
         )
 
-    def _cached(self, iccid: str, location: str | None, now: datetime) -> BalanceAnswer | None:
+    def _cached(self, iccid: str, location: str | None, now: datetime) -> dict[str, Any] | None:
         entry = self._cache.get((iccid, location))
         if entry is None or entry[0] <= now:
             return None
-        return entry[1].model_copy(update={"cached": True})
+        return {**entry[1], "cached": True}
 
     def _store(
-        self, iccid: str, location: str | None, answer: BalanceAnswer, now: datetime
+        self, iccid: str, location: str | None, answer: dict[str, Any], now: datetime
     ) -> None:
         """Keep ``answer`` for ``cache_seconds``; drop the entries that have expired.
 
@@ -143,25 +144,18 @@ class BalanceProxy:
     def _record(
         self, operator_id: str, environment: str, iccid: str, tx: str, call: MoCall, now: datetime
     ) -> None:
+        latency = round(call.latency_ms, 3)
         self._records.append(
-            {
-                "at": now,
-                "operator_id": operator_id,
-                "environment": environment,
-                "iccid": iccid,
-                "ms_transaction_id": tx,
-                "outcome": call.outcome,
-                "status_code": call.status,
-                "latency_ms": round(call.latency_ms, 3),
-            }
+            (now, operator_id, environment, iccid, tx, call.outcome, call.status, latency)
         )
 
-    def drain_records(self) -> list[dict[str, Any]]:
-        """The ``balance_lookups`` rows (column values) recorded since the last drain."""
+    def drain_records(self) -> list[LookupRecord]:
+        """The ``balance_lookups`` rows (column values in order) recorded since the last
+        drain."""
         records, self._records = self._records, []
         return records
 
-    def requeue(self, records: list[dict[str, Any]]) -> int:
+    def requeue(self, records: list[LookupRecord]) -> int:
         """Give back a drained batch that could not be written: it goes before the calls
         recorded meanwhile, and the next flush tries again. Past ``max_unwritten`` the
         oldest are let go; returns how many (also added to ``dropped_records``)."""
@@ -174,17 +168,17 @@ class BalanceProxy:
         return excess
 
 
-async def save_lookups(session: AsyncSession, records: list[dict[str, Any]]) -> None:
+async def save_lookups(session: AsyncSession, records: list[LookupRecord]) -> None:
     """Write a batch of recorded upstream calls (the broker flushes them several times a
     second)."""
     await repository.insert_lookups(session, records)
 
 
-async def save_lookups_on(connection: AsyncConnection, records: list[dict[str, Any]]) -> None:
+async def save_lookups_on(connection: AsyncConnection, records: list[LookupRecord]) -> None:
     """The same on a connection the broker's batch writer keeps (PostgreSQL)."""
     await repository.insert_lookups_on(connection, records)
 
 
-def save_lookups_sqlite(connection: sqlite3.Connection, records: list[dict[str, Any]]) -> None:
+def save_lookups_sqlite(connection: sqlite3.Connection, records: list[LookupRecord]) -> None:
     """The same on a plain ``sqlite3`` connection: the broker's batch writer on SQLite."""
     repository.insert_lookups_sqlite(connection, records)
