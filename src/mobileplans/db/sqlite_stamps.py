@@ -10,9 +10,11 @@ SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # UTC, naive: what the column type wri
 
 class SqliteStamps(dict[datetime, str]):
     """Aware datetimes to their stored text, each distinct one formatted once: the rows of
-    a batch share their clock readings (many requests per millisecond), and ``strftime``
-    is most of a row's cost. One instance per batch."""
+    a batch share their clock readings (many requests per millisecond), and formatting is
+    most of a row's cost. One instance per batch. The text is :data:`SQLITE_DATETIME`'s,
+    made by ``isoformat`` (a third of ``strftime``'s cost; tests hold the two equal)."""
 
     def __missing__(self, at: datetime) -> str:
-        stamp = self[at] = at.astimezone(UTC).strftime(SQLITE_DATETIME)
+        utc = at.astimezone(UTC).replace(tzinfo=None)
+        stamp = self[at] = utc.isoformat(" ", "microseconds")
         return stamp

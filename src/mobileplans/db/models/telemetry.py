@@ -37,8 +37,8 @@ class BalanceLookup(Base):
     __tablename__ = "balance_lookups"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(index=True)
-    operator_id: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)  # every query reads a time range
+    operator_id: Mapped[str] = mapped_column(String(64))  # no index of its own (D304)
     environment: Mapped[str] = mapped_column(String(16))
     iccid: Mapped[str] = mapped_column(String(20))
     ms_transaction_id: Mapped[str] = mapped_column(String(64))
