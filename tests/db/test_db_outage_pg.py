@@ -42,6 +42,7 @@ from mobileplans.db.errors import RETRY_AFTER_SECONDS, DatabaseUnavailable, is_u
 from mobileplans.db.reads import reads_for
 from mobileplans.db.session import make_sessionmaker
 from mobileplans.db.transactions import Transactions
+from mobileplans.domains.balance.schemas import LookupRecord
 from mobileplans.kit.clock import SystemClock
 from mobileplans.simulator import runner
 from mobileplans.simulator.endpoints import Endpoints, load_endpoints
@@ -377,12 +378,9 @@ async def test_launch_store_batches_after_a_restart_on_the_first_try(cluster: Cl
         await engine.dispose()
 
 
-def lookup(transaction_id: str) -> dict[str, Any]:
-    return {
-        "at": datetime.now(UTC), "operator_id": "contoso", "environment": "production",
-        "iccid": "8901999000000000011", "ms_transaction_id": transaction_id,
-        "outcome": "ok", "status_code": 200, "latency_ms": 200.5,
-    }  # fmt: skip
+def lookup(transaction_id: str) -> LookupRecord:
+    now = datetime.now(UTC)
+    return (now, "contoso", "production", "8901999000000000011", transaction_id, "ok", 200, 200.5)
 
 
 async def test_a_patient_step_waits_for_the_database_to_come_back(cluster: Cluster) -> None:
