@@ -44,6 +44,7 @@ from bench.activation_instructions import _Control
 from bench.getbalance_instructions import (
     HOST,
     annotate,
+    bare_server,
     build_shim,
     command,
     counted_run,
@@ -59,23 +60,11 @@ ROLES = ("bare-proxy", "broker")
 
 
 def _bare_proxy_server(mo_base_url: str, port: int) -> Any:
-    import uvicorn
-
     from bench._bare import proxy_app
-    from mobileplans.web.server import KEEP_ALIVE_SECONDS, _Server
+    from mobileplans.web.server import KEEP_ALIVE_SECONDS
 
-    config = uvicorn.Config(
-        proxy_app(mo_base_url),
-        host=HOST,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        lifespan="on",
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
-    return _Server(config)
+    app = proxy_app(mo_base_url)
+    return bare_server(app, port, timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 async def _serve(args: argparse.Namespace) -> None:

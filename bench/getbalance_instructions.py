@@ -103,14 +103,15 @@ class _Control(asyncio.Protocol):
         self.transport.write(b"ok\n")
 
 
-def _bare_server(url: str, port: int) -> Any:
+def bare_server(app: Any, port: int, **options: Any) -> Any:
+    """A bare ASGI ``app`` served as ``bench._bare`` serves it (uvloop, httptools, no
+    access log); ``options`` go to ``uvicorn.Config``."""
     import uvicorn
 
-    from bench._bare import database_app
     from mobileplans.web.server import _Server
 
     config = uvicorn.Config(
-        database_app(url),
+        app,
         host=HOST,
         port=port,
         loop="uvloop",
@@ -118,6 +119,7 @@ def _bare_server(url: str, port: int) -> Any:
         access_log=False,
         log_level="warning",
         lifespan="on",
+        **options,
     )
     return _Server(config)
 
@@ -130,7 +132,9 @@ async def _serve(args: argparse.Namespace) -> None:
     control = await loop.create_server(lambda: _Control(shim), HOST, args.control_port)
     try:
         if args.role == "bare":
-            await serve_all([_bare_server(args.database, args.port)])
+            from bench._bare import database_app
+
+            await serve_all([bare_server(database_app(args.database), args.port)])
             return
         from mobileplans.apps.operator.app import create_app
         from mobileplans.cli.runtime import database, load_settings
